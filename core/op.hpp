@@ -1,0 +1,80 @@
+// The operations a watcher sends to a reference, as plain data. The wire
+// form (inspect, type IDs) lives in messages/types.hpp; this header has no
+// CAF dependency so core/ stays testable without an actor system.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace livesync {
+
+/// A 128-bit content hash (XXH3-128 of the whole file).
+struct hash128 {
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+};
+
+inline bool operator==(const hash128& x, const hash128& y) {
+  return x.lo == y.lo && x.hi == y.hi;
+}
+inline bool operator!=(const hash128& x, const hash128& y) {
+  return !(x == y);
+}
+
+/// What an operation does on the reference. Every kind is idempotent: it
+/// names the state it leaves, so replaying it is harmless.
+enum class op_kind : uint8_t {
+  /// Make `path` a directory with `mode` (replacing a non-directory).
+  mkdir,
+  /// Make `path` a symlink whose text is `target` (replacing anything).
+  symlink,
+  /// Remove `path` recursively; a missing path is fine.
+  remove,
+  /// rename(2) `path` to `target`. The source must exist.
+  rename,
+  /// Set `mode` and `mtime_ns` of `path` (no content change).
+  set_attr,
+  /// Replace `path` by a file of `size` bytes given whole in `data`, which
+  /// must hash to `hash`; then set `mode` and `mtime_ns`.
+  write_file,
+  /// Start transfer `xfer` of a `size`-byte file to `path` with `mode` and
+  /// `mtime_ns`; content follows in `chunk` ops.
+  begin_file,
+  /// Append `data` at `offset` to transfer `xfer` (offsets are sequential).
+  chunk,
+  /// Check transfer `xfer` against `hash` and size, then commit it atomically.
+  commit_file,
+  /// Drop transfer `xfer` and its staging file.
+  abort_file,
+};
+
+std::string to_string(op_kind k);
+
+/// One operation. Fields not used by a kind stay at their defaults.
+struct op {
+  op_kind kind = op_kind::remove;
+  std::string path;
+  std::string target;
+  uint32_t mode = 0;
+  int64_t mtime_ns = 0;
+  uint64_t size = 0;
+  uint64_t xfer = 0;
+  uint64_t offset = 0;
+  std::vector<char> data;
+  hash128 hash;
+};
+
+/// A refused or failed operation: its index in the batch, its path and why.
+struct op_error {
+  uint32_t index = 0;
+  std::string path;
+  std::string reason;
+};
+
+/// The payload bytes an op puts on the wire, for flow control.
+inline uint64_t wire_size(const op& x) {
+  return 64 + x.path.size() + x.target.size() + x.data.size();
+}
+
+} // namespace livesync

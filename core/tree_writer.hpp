@@ -1,0 +1,85 @@
+// Applies watcher operations to the reference tree, safely and atomically.
+// Used by the receiver actor; knows nothing about actors or the network.
+//
+// Every path is validated (path_rules) and every filesystem call resolves
+// beneath the root without following a symlink in any component (an
+// O_NOFOLLOW walk from the held root fd). File content is built in a staging
+// file inside `<root>/.livesync/staging/` and committed with one rename(2),
+// so readers never see a half-written file. Not thread-safe: one owner.
+#pragma once
+
+#include "core/entry.hpp"
+#include "core/op.hpp"
+#include "core/status.hpp"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace livesync {
+
+/// Limits on what one peer may ask of the writer.
+struct writer_limits {
+  /// Largest `data` in a write_file or chunk op.
+  uint64_t max_data_bytes = 8u << 20;
+  /// Most transfers open at once.
+  size_t max_open_transfers = 64;
+  /// Permission bits kept from an op's mode.
+  uint32_t mode_mask = 07777;
+};
+
+/// Counters for logs and status.
+struct writer_stats {
+  uint64_t ops = 0;
+  uint64_t errors = 0;
+  uint64_t files_committed = 0;
+  uint64_t bytes_written = 0;
+};
+
+class tree_writer {
+public:
+  /// Opens (creating if missing) `root` and its state folder, and removes
+  /// stale staging files left by an earlier run.
+  static std::unique_ptr<tree_writer> open(const std::string& root,
+                                           writer_limits limits,
+                                           status& err);
+
+  ~tree_writer();
+  tree_writer(const tree_writer&) = delete;
+  tree_writer& operator=(const tree_writer&) = delete;
+
+  /// Applies one operation (see op_kind for the semantics of each kind).
+  /// A refused or failed op changes nothing that was committed and leaves
+  /// the writer usable for the next op.
+  status apply(const op& x);
+
+  /// Everything beneath the root except the state folder, parents before
+  /// children, never following symlinks; fifos, sockets, devices skipped.
+  std::vector<manifest_entry> manifest(status& err) const;
+
+  /// Drops every open transfer and its staging file (on peer loss).
+  void abort_all();
+
+  const writer_stats& stats() const noexcept { return stats_; }
+  size_t open_transfers() const noexcept { return transfers_.size(); }
+  const std::string& root() const noexcept { return root_; }
+
+private:
+  struct transfer;
+  tree_writer(std::string root, int root_fd, int staging_fd,
+              writer_limits limits);
+
+  status apply_impl(const op& x);
+
+  std::string root_;
+  int root_fd_;
+  int staging_fd_;
+  writer_limits limits_;
+  writer_stats stats_;
+  uint64_t next_staging_id_ = 0;
+  std::map<uint64_t, std::unique_ptr<transfer>> transfers_;
+};
+
+} // namespace livesync

@@ -1,0 +1,11 @@
+#include "messages/register.hpp"
+
+#include "messages/types.hpp"
+
+namespace livesync {
+
+void add_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::livesync>();
+}
+
+} // namespace livesync
