@@ -1,1 +1,61 @@
-int main() { return 2; }
+// livesync-reference: publishes the receiver and applies what a watcher
+// sends to --root. See README.md for the options.
+#include "actors/reference/receiver.hpp"
+#include "apps/common/app_support.hpp"
+#include "messages/register.hpp"
+
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+namespace {
+
+class reference_config : public livesync::node_config {
+public:
+  reference_config() {
+    opt_group{custom_options_, "global"}
+      .add(bind, "bind", "address to listen on (default: 127.0.0.1)")
+      .add(port, "port", "port to listen on; 0 picks a free one (default: 4242)");
+    livesync::add_message_types(*this);
+    load<caf::io::middleman>();
+  }
+
+  std::string bind = "127.0.0.1";
+  uint16_t port = 4242;
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace livesync;
+  reference_config cfg;
+  std::unique_ptr<tree_writer> writer;
+  try {
+    if (!parse_config(cfg, argc, argv, {"root"}))
+      return 0;
+    setup_logging("reference", cfg.log_level);
+    status err;
+    writer = tree_writer::open(cfg.root, writer_limits{}, err);
+    if (!writer)
+      throw usage_error{"cannot use --root=" + cfg.root + ": " + err.reason()};
+  } catch (const usage_error& e) {
+    std::cerr << "livesync-reference: error: " << e.what << std::endl;
+    return 2;
+  }
+  block_stop_signals();
+  caf::actor_system sys{cfg};
+  auto rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(writer)});
+  auto port = sys.middleman().publish(rx, cfg.port, cfg.bind.c_str(), true);
+  if (!port) {
+    spdlog::error("publish-failed bind={} port={} reason={}", cfg.bind,
+                  cfg.port, sys.render(port.error()));
+    caf::anon_send_exit(rx, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  spdlog::info("listening bind={} port={} root={}", cfg.bind, *port, cfg.root);
+  auto sig = wait_for_stop_signal();
+  spdlog::info("stopping signal={}", sig);
+  caf::anon_send_exit(rx, caf::exit_reason::user_shutdown);
+  return 0;
+}

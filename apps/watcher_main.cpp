@@ -1,1 +1,126 @@
-int main() { return 2; }
+// livesync-watcher: watches --root with inotify and mirrors every change to
+// the reference at --host:--port. See README.md for the options.
+#include "actors/watcher/debouncer.hpp"
+#include "actors/watcher/inotify_reader.hpp"
+#include "actors/watcher/sender.hpp"
+#include "actors/watcher/tracker.hpp"
+#include "apps/common/app_support.hpp"
+#include "core/watch_setup.hpp"
+#include "messages/register.hpp"
+
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <climits>
+#include <cstdlib>
+#include <iostream>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+class watcher_config : public livesync::node_config {
+public:
+  watcher_config() {
+    opt_group{custom_options_, "global"}
+      .add(host, "host", "reference host (default: 127.0.0.1)")
+      .add(port, "port", "reference port (default: 4242)")
+      .add(quiet, "debounce",
+           "a path is sent once quiet this long (default: 5ms)")
+      .add(max_delay, "max-delay",
+           "... or once pending this long while busy (default: 500ms)")
+      .add(window_mib, "window-mib",
+           "MiB sent and not yet acknowledged, at most (default: 16)");
+    livesync::add_message_types(*this);
+    load<caf::io::middleman>();
+  }
+
+  std::string host = "127.0.0.1";
+  uint16_t port = 4242;
+  caf::timespan quiet = std::chrono::milliseconds(5);
+  caf::timespan max_delay = std::chrono::milliseconds(500);
+  uint32_t window_mib = 16;
+};
+
+std::string absolute_dir(const std::string& path) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf) == nullptr)
+    throw livesync::usage_error{"cannot use --root=" + path + ": "
+                                + std::strerror(errno)};
+  struct stat st;
+  if (::stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+    throw livesync::usage_error{"cannot use --root=" + path
+                                + ": not a directory"};
+  return buf;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace livesync;
+  watcher_config cfg;
+  std::string root;
+  try {
+    if (!parse_config(cfg, argc, argv, {"root"}))
+      return 0;
+    root = absolute_dir(cfg.root);
+    if (cfg.window_mib < 2 || cfg.window_mib > 1024)
+      throw usage_error{"invalid value for 'window-mib': "
+                        + std::to_string(cfg.window_mib)
+                        + " (expected 2 to 1024)"};
+    if (cfg.quiet.count() < 0 || cfg.max_delay < cfg.quiet)
+      throw usage_error{"invalid 'debounce'/'max-delay': need 0 <= debounce "
+                        "<= max-delay"};
+    setup_logging("watcher", cfg.log_level);
+  } catch (const usage_error& e) {
+    std::cerr << "livesync-watcher: error: " << e.what << std::endl;
+    return 2;
+  }
+  block_stop_signals();
+  int inotify_fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  int stop_fd = ::eventfd(0, EFD_CLOEXEC);
+  if (inotify_fd < 0 || stop_fd < 0) {
+    spdlog::error("inotify-init-failed reason={}", std::strerror(errno));
+    return 1;
+  }
+  watch_table table;
+  auto report = add_watch_tree(inotify_fd, root, "", table);
+  for (auto& line : report.errors)
+    spdlog::error("watch-failed {}", line);
+  if (!table.wd_of("")) {
+    spdlog::error("watch-failed root={} (cannot watch the root)", root);
+    return 1;
+  }
+  spdlog::info("watching root={} directories={}", root, report.added);
+  int rc = 0;
+  {
+    caf::actor_system sys{cfg};
+    debounce_config dcfg;
+    dcfg.quiet = cfg.quiet;
+    dcfg.max_delay = cfg.max_delay;
+    sender_config scfg;
+    scfg.root = root;
+    scfg.host = cfg.host;
+    scfg.port = cfg.port;
+    scfg.window_bytes = uint64_t{cfg.window_mib} << 20;
+    auto deb = sys.spawn(debouncer, dcfg);
+    auto trk = sys.spawn(tracker, inotify_fd, root, std::move(table), deb,
+                         stop_fd);
+    auto rd = sys.spawn<caf::detached>(inotify_reader, trk, inotify_fd,
+                                       stop_fd);
+    auto snd = sys.spawn(sender, scfg, deb);
+    auto sig = wait_for_stop_signal();
+    spdlog::info("stopping signal={}", sig);
+    for (auto a : {caf::actor_cast<caf::actor>(snd),
+                   caf::actor_cast<caf::actor>(trk),
+                   caf::actor_cast<caf::actor>(deb),
+                   caf::actor_cast<caf::actor>(rd)})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sys.await_all_actors_done();
+  }
+  ::close(inotify_fd);
+  ::close(stop_fd);
+  return rc;
+}

@@ -19,7 +19,7 @@ struct debounce_config {
   std::chrono::nanoseconds quiet{std::chrono::milliseconds{5}};
   /// ... or once it has been pending this long, however busy it is.
   std::chrono::nanoseconds max_delay{std::chrono::milliseconds{500}};
-  /// At most this many paths per batch.
+  /// At most this many paths per batch (0 counts as 1).
   size_t max_batch = 4096;
 };
 
@@ -61,7 +61,11 @@ public:
   /// due paths (at most max_batch), and a pending rescan.
   settled pop_due(time_point now);
 
-  /// The earliest time something becomes due, if anything is pending.
+  /// The earliest time something becomes due, if anything is pending: the
+  /// minimum over pending paths of min(last seen + quiet, first seen +
+  /// max_delay), and over pending renames of the last rename + quiet. A
+  /// pending rescan is due at once: it yields time_point{} (the clock's
+  /// epoch, never later than `now`), so clamp `*next_due() - now` at zero.
   std::optional<time_point> next_due() const;
 
   bool empty() const noexcept;
@@ -73,6 +77,12 @@ private:
     time_point first_seen;
     time_point last_seen;
   };
+
+  void add_rename(const change& c, time_point now);
+  /// Adds `e` at `path`, or folds it into the entry already there.
+  void merge(const std::string& path, const entry& e);
+  bool is_due(const entry& e, time_point now) const;
+
   debounce_config cfg_;
   std::map<std::string, entry> paths_;
   std::vector<change> renames_;

@@ -44,8 +44,9 @@ public:
   /// Rules:
   /// - Events for unknown wds are ignored; IN_IGNORED forgets the wd.
   /// - A name equal to the state folder (".livesync") at the root is ignored.
-  /// - IN_CREATE, IN_MODIFY, IN_CLOSE_WRITE, IN_DELETE -> dirty(content).
-  ///   IN_ATTRIB -> dirty(attr). A directory (IN_ISDIR) created -> dirty(
+  /// - IN_CREATE, IN_MODIFY, IN_DELETE -> dirty(content). IN_ATTRIB and
+  ///   IN_CLOSE_WRITE -> dirty(attr) (every write raises IN_MODIFY; a close
+  ///   alone, as in touch, changes no content). A directory (IN_ISDIR) created -> dirty(
   ///   content|deep) and listed in `watch`.
   /// - IN_MOVED_FROM is held until its IN_MOVED_TO (same cookie): the pair
   ///   is rename(from, to) followed by dirty(to, content|deep) for a
@@ -54,11 +55,19 @@ public:
   /// - IN_MOVED_TO without a held IN_MOVED_FROM (moved in from outside) is
   ///   dirty(content) (plus deep and `watch` for a directory).
   /// - An IN_MOVED_FROM still unpaired at the end of a batch stays held (its
-  ///   partner may start the next read), unless an older one: every held
-  ///   event from an earlier batch is resolved as moved out at the start of
-  ///   the next feed() or by expire().
+  ///   partner may start the next read). At the start of the next feed(),
+  ///   every held event whose partner is not in that batch is resolved as
+  ///   moved out, before the batch's own changes; expire() resolves all.
+  /// - A held IN_MOVED_FROM is also resolved as moved out, right away, when
+  ///   a later event reuses its name (created or moved in at or above it)
+  ///   or renames a directory containing it: the kernel queues a rename's
+  ///   two halves back to back, so such a held event has no partner, and
+  ///   resolving it late would remove the watches of the new occupant.
   /// - Moved out means dirty(from, content) and, for a directory, its
   ///   watches removed (remove_subtree) and listed in `unwatch`.
+  /// - Events with an empty name (on a watched directory itself, such as
+  ///   IN_DELETE_SELF, IN_MOVE_SELF, IN_ATTRIB) are ignored: its parent
+  ///   reports the same change under the directory's name.
   /// - IN_Q_OVERFLOW sets `overflow`.
   interpretation feed(const std::vector<inotify_record>& batch,
                       watch_table& table);
@@ -76,6 +85,21 @@ private:
     bool is_dir = false;
     bool from_earlier_batch = false;
   };
+
+  // -- steps of feed() ------------------------------------------------------
+
+  void resolve_unpartnered(const std::vector<inotify_record>& batch,
+                           watch_table& table, interpretation& out);
+  void handle(const inotify_record& ev, watch_table& table,
+              interpretation& out);
+  void handle_moved_to(const inotify_record& ev, watch_table& table,
+                       interpretation& out);
+  /// Resolves as moved out every held event within `path`.
+  void resolve_within(const std::string& path, watch_table& table,
+                      interpretation& out);
+  static void moved_out(const held_move& h, watch_table& table,
+                        interpretation& out);
+
   std::vector<held_move> pending_;
 };
 

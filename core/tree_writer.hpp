@@ -73,6 +73,25 @@ private:
 
   status apply_impl(const op& x);
 
+  // One handler per op_kind; each validates its own fields first.
+  status do_mkdir(const op& x);
+  status do_symlink(const op& x);
+  status do_remove(const op& x);
+  status do_rename(const op& x);
+  status do_set_attr(const op& x);
+  status do_write_file(const op& x);
+  status do_begin_file(const op& x);
+  status do_chunk(const op& x);
+  status do_commit_file(const op& x);
+  status do_abort_file(const op& x);
+
+  /// A fresh name in the staging folder ("<id>.tmp"); callers create it
+  /// with O_EXCL and retry on EEXIST.
+  std::string next_staging_name();
+
+  /// Creates an empty staging file (mode 0600); sets `name` and `fd`.
+  status create_staging_file(std::string& name, int& fd);
+
   std::string root_;
   int root_fd_;
   int staging_fd_;

@@ -3,7 +3,10 @@
 // Both nodes register the same block, so they agree on the type names.
 #pragma once
 
+#include "core/change.hpp"
+#include "core/debounce_policy.hpp"
 #include "core/entry.hpp"
+#include "core/event_interpreter.hpp"
 #include "core/op.hpp"
 
 #include <caf/all.hpp>
@@ -13,47 +16,6 @@
 #include <vector>
 
 namespace livesync {
-
-/// A path the watcher must look at again, and what kind of look it needs.
-struct dirty_path {
-  std::string path;
-  /// Bit set of dirty_flags.
-  uint8_t flags = 0;
-};
-
-/// The kinds of change an event announced for a path.
-enum dirty_flags : uint8_t {
-  /// Content or existence may have changed: compare and maybe resend.
-  dirty_content = 1,
-  /// Only mode or mtime changed (IN_ATTRIB): content is unchanged.
-  dirty_attr = 2,
-  /// A directory whose whole subtree must be compared (new, moved in,
-  /// renamed, rescanned).
-  dirty_deep = 4,
-};
-
-/// A rename seen within the watched tree (paired IN_MOVED_FROM/IN_MOVED_TO).
-struct rename_event {
-  std::string from;
-  std::string to;
-};
-
-/// What the debouncer hands the sender: the renames in the order they
-/// happened, then the paths that settled, named after those renames.
-struct change_batch {
-  std::vector<rename_event> renames;
-  std::vector<dirty_path> paths;
-  /// True when the batch asks for a full comparison (inotify overflow).
-  bool rescan = false;
-};
-
-/// One inotify event, decoded from the kernel's buffer.
-struct raw_event {
-  int32_t wd = 0;
-  uint32_t mask = 0;
-  uint32_t cookie = 0;
-  std::string name;
-};
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hash128& x) {
@@ -84,25 +46,21 @@ typename Inspector::result_type inspect(Inspector& f, op_error& x) {
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, dirty_path& x) {
-  return f(caf::meta::type_name("livesync.dirty_path"), x.path, x.flags);
+typename Inspector::result_type inspect(Inspector& f, change& x) {
+  return f(caf::meta::type_name("livesync.change"), x.kind, x.path, x.to,
+           x.flags);
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, rename_event& x) {
-  return f(caf::meta::type_name("livesync.rename_event"), x.from, x.to);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, change_batch& x) {
-  return f(caf::meta::type_name("livesync.change_batch"), x.renames, x.paths,
+typename Inspector::result_type inspect(Inspector& f, settled& x) {
+  return f(caf::meta::type_name("livesync.settled"), x.renames, x.paths,
            x.rescan);
 }
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, raw_event& x) {
-  return f(caf::meta::type_name("livesync.raw_event"), x.wd, x.mask, x.cookie,
-           x.name);
+typename Inspector::result_type inspect(Inspector& f, inotify_record& x) {
+  return f(caf::meta::type_name("livesync.inotify_record"), x.wd, x.mask,
+           x.cookie, x.name);
 }
 
 } // namespace livesync
@@ -116,11 +74,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::op>))
   CAF_ADD_TYPE_ID(livesync, (livesync::op_error))
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::op_error>))
-  CAF_ADD_TYPE_ID(livesync, (livesync::dirty_path))
-  CAF_ADD_TYPE_ID(livesync, (livesync::rename_event))
-  CAF_ADD_TYPE_ID(livesync, (livesync::change_batch))
-  CAF_ADD_TYPE_ID(livesync, (livesync::raw_event))
-  CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::raw_event>))
+  CAF_ADD_TYPE_ID(livesync, (livesync::change))
+  CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::change>))
+  CAF_ADD_TYPE_ID(livesync, (livesync::settled))
+  CAF_ADD_TYPE_ID(livesync, (livesync::inotify_record))
+  CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::inotify_record>))
   CAF_ADD_ATOM(livesync, livesync::atom, apply, "apply")
   CAF_ADD_ATOM(livesync, livesync::atom, manifest, "manifest")
   CAF_ADD_ATOM(livesync, livesync::atom, hello, "hello")

@@ -1,0 +1,77 @@
+#include "actors/reference/receiver.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace livesync {
+
+receiver_actor::behavior_type
+receiver(receiver_actor::stateful_pointer<receiver_state> self,
+         std::shared_ptr<tree_writer> writer) {
+  self->state.writer = std::move(writer);
+  self->set_down_handler([=](const caf::down_msg& msg) {
+    if (msg.source != self->state.peer)
+      return;
+    auto open = self->state.writer->open_transfers();
+    self->state.writer->abort_all();
+    self->state.peer = nullptr;
+    spdlog::warn("peer-lost reason={} aborted_transfers={}",
+                 caf::to_string(msg.reason), open);
+  });
+  return {
+    [=](atom::hello, uint32_t version) -> caf::result<uint32_t> {
+      if (version != protocol_version) {
+        spdlog::warn("peer-refused reason=protocol-version theirs={} ours={}",
+                     version, protocol_version);
+        return caf::make_error(caf::sec::unexpected_message,
+                               "protocol version mismatch");
+      }
+      auto peer = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      if (peer != self->state.peer) {
+        // A new watcher takes over: transfers of the old one cannot finish.
+        self->state.writer->abort_all();
+        if (self->state.peer)
+          self->demonitor(self->state.peer);
+        self->state.peer = peer;
+        self->monitor(peer);
+      }
+      spdlog::info("peer-connected protocol={}", version);
+      return protocol_version;
+    },
+    [=](atom::manifest) -> caf::result<std::vector<manifest_entry>> {
+      status err;
+      auto entries = self->state.writer->manifest(err);
+      if (!err) {
+        spdlog::error("manifest-failed reason={}", err.reason());
+        return caf::make_error(caf::sec::runtime_error, err.reason());
+      }
+      spdlog::info("manifest-sent entries={}", entries.size());
+      return entries;
+    },
+    [=](atom::apply, const std::vector<op>& ops) -> std::vector<op_error> {
+      std::vector<op_error> errors;
+      if (ops.size() > max_ops_per_batch) {
+        spdlog::warn("batch-refused ops={} max={}", ops.size(),
+                     max_ops_per_batch);
+        errors.push_back({0, {}, "batch larger than "
+                                   + std::to_string(max_ops_per_batch)
+                                   + " operations"});
+        return errors;
+      }
+      auto& w = *self->state.writer;
+      for (size_t i = 0; i < ops.size(); ++i) {
+        auto& o = ops[i];
+        if (auto st = w.apply(o); !st) {
+          spdlog::warn("op-refused kind={} path={} reason={}",
+                       to_string(o.kind), o.path, st.reason());
+          errors.push_back({static_cast<uint32_t>(i), o.path, st.reason()});
+        } else {
+          spdlog::debug("op-applied kind={} path={}", to_string(o.kind),
+                       o.path);
+        }
+      }
+      return errors;
+    },
+  };
+}
+
+} // namespace livesync

@@ -1,0 +1,27 @@
+// The reference node's published actor. Consumes hello, manifest and apply
+// requests from a watcher; validates and applies every operation through a
+// tree_writer; replies with the operations that failed.
+#pragma once
+
+#include "core/tree_writer.hpp"
+#include "messages/actors.hpp"
+
+#include <memory>
+
+namespace livesync {
+
+/// Bounds on one request, checked before anything is applied.
+inline constexpr size_t max_ops_per_batch = 16384;
+
+struct receiver_state {
+  std::shared_ptr<tree_writer> writer;
+  /// The watcher whose transfers are open; they die with it.
+  caf::actor_addr peer;
+  static inline const char* name = "receiver";
+};
+
+receiver_actor::behavior_type
+receiver(receiver_actor::stateful_pointer<receiver_state> self,
+         std::shared_ptr<tree_writer> writer);
+
+} // namespace livesync

@@ -1,0 +1,472 @@
+#include "actors/watcher/sender.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace livesync {
+
+namespace {
+
+using self_ptr = sender_actor::stateful_pointer<sender_state>;
+using phase = sender_state::phase;
+
+/// Planner steps per message, so that a large comparison does not keep the
+/// mailbox (peer-down, shutdown) waiting.
+constexpr size_t steps_per_pump = 512;
+
+void pump(self_ptr self);
+void connect(self_ptr self);
+
+const char* phase_name(phase p) {
+  switch (p) {
+    case phase::disconnected: return "disconnected";
+    case phase::connecting: return "connecting";
+    case phase::reconciling: return "reconciling";
+    case phase::live: return "live";
+  }
+  return "?";
+}
+
+// -- link state ---------------------------------------------------------------
+
+void schedule_connect(self_ptr self) {
+  auto& st = self->state;
+  st.backoff = st.backoff.count() == 0
+                 ? st.cfg.retry_min
+                 : std::min(st.backoff * 2, st.cfg.retry_max);
+  self->delayed_send(self, st.backoff, atom::connect_v);
+}
+
+void link_lost(self_ptr self, const std::string& reason) {
+  auto& st = self->state;
+  if (st.state == phase::disconnected)
+    return;
+  spdlog::warn("peer-lost phase={} reason={} retry_in={}ms",
+               phase_name(st.state), reason,
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::min(st.backoff * 2 + st.cfg.retry_min, st.cfg.retry_max))
+                 .count());
+  ++st.epoch;
+  if (st.peer)
+    self->demonitor(st.peer.address());
+  st.peer = nullptr;
+  st.state = phase::disconnected;
+  st.batch.clear();
+  st.batch_bytes = 0;
+  st.in_flight_bytes = 0;
+  st.in_flight_requests = 0;
+  st.stream.reset();
+  // Everything queued is covered by the full comparison after reconnect.
+  st.planner->clear();
+  schedule_connect(self);
+}
+
+void redirty_later(self_ptr self, std::string path) {
+  auto& st = self->state;
+  st.retry_paths.push_back(std::move(path));
+  if (!st.retry_armed) {
+    st.retry_armed = true;
+    self->delayed_send(self, st.cfg.error_retry, atom::resync_v);
+  }
+}
+
+// -- sending --------------------------------------------------------------------
+
+void on_reply(self_ptr self, const std::vector<op>& sent,
+              std::vector<op_error>& errors) {
+  auto& st = self->state;
+  for (auto& e : errors) {
+    ++st.stats.errors;
+    auto kind = e.index < sent.size() ? to_string(sent[e.index].kind)
+                                      : std::string{"?"};
+    spdlog::warn("op-failed kind={} path={} reason={}", kind, e.path,
+                 e.reason);
+    if (e.path.empty())
+      continue;
+    // Forget what we believed the reference holds there, and compare
+    // again after a pause (a persistent failure must not spin).
+    for (auto& o : st.planner->invalidate(e.path)) {
+      st.batch_bytes += wire_size(o);
+      st.batch.push_back(std::move(o));
+    }
+    redirty_later(self, e.path);
+  }
+}
+
+void flush(self_ptr self) {
+  auto& st = self->state;
+  if (st.batch.empty() || !st.peer)
+    return;
+  auto bytes = st.batch_bytes;
+  st.in_flight_bytes += bytes;
+  ++st.in_flight_requests;
+  ++st.stats.requests;
+  st.stats.bytes += bytes;
+  auto epoch = st.epoch;
+  // The batch is kept for error reports (they name an index); the copy
+  // into the message is the one the middleman serializes.
+  auto sent = std::make_shared<std::vector<op>>(std::move(st.batch));
+  st.batch.clear();
+  st.batch_bytes = 0;
+  self->request(st.peer, st.cfg.request_timeout, atom::apply_v, *sent)
+    .then(
+      [=](std::vector<op_error>& errors) {
+        auto& st = self->state;
+        if (epoch != st.epoch)
+          return;
+        st.in_flight_bytes -= bytes;
+        --st.in_flight_requests;
+        if (!errors.empty())
+          on_reply(self, *sent, errors);
+        pump(self);
+      },
+      [=](caf::error& err) {
+        if (epoch != self->state.epoch)
+          return;
+        link_lost(self, self->system().render(err));
+      });
+}
+
+void append(self_ptr self, op o) {
+  auto& st = self->state;
+  if (spdlog::should_log(spdlog::level::debug)) {
+    if (o.kind == op_kind::rename)
+      spdlog::debug("op-sent kind={} path={} to={}", to_string(o.kind),
+                    o.path, o.target);
+    else
+      spdlog::debug("op-sent kind={} path={} bytes={}", to_string(o.kind),
+                    o.path, o.data.size());
+  }
+  ++st.stats.ops;
+  st.stats.content_bytes += o.data.size();
+  st.batch_bytes += wire_size(o);
+  st.batch.push_back(std::move(o));
+  if (st.batch_bytes >= st.cfg.batch_bytes
+      || st.batch.size() >= st.cfg.batch_ops)
+    flush(self);
+}
+
+// A read that did not give a consistent version: look again once the path
+// has settled (through the debouncer, so a file still being written does
+// not make us spin).
+void retry_read(self_ptr self, const std::string& path) {
+  auto& st = self->state;
+  std::vector<change> again{change::make_dirty(path, change_content)};
+  self->send(st.debouncer, std::move(again));
+}
+
+void start_upload(self_ptr self, const action& a) {
+  auto& st = self->state;
+  auto full = st.fs->full_path(a.path);
+  std::string reason;
+  if (a.meta.size <= st.cfg.small_file_bytes) {
+    op o;
+    o.kind = op_kind::write_file;
+    o.path = a.path;
+    entry_meta meta;
+    auto r = read_whole_file(full, o.data, o.hash, meta, reason);
+    switch (r) {
+      case read_outcome::ok:
+        if (meta.size > st.cfg.small_file_bytes) {
+          // It grew past the threshold meanwhile: stream it instead.
+          st.planner->upload_failed(a.path);
+          return;
+        }
+        o.mode = meta.mode;
+        o.mtime_ns = meta.mtime_ns;
+        o.size = meta.size;
+        ++st.stats.files;
+        append(self, std::move(o));
+        st.planner->uploaded(a.path, meta);
+        return;
+      case read_outcome::vanished:
+        st.planner->upload_failed(a.path);
+        return;
+      case read_outcome::changed:
+        retry_read(self, a.path);
+        return;
+      case read_outcome::failed:
+        spdlog::warn("read-failed path={} reason={}", a.path, reason);
+        return;
+    }
+    return;
+  }
+  auto in = std::make_unique<file_stream>();
+  switch (in->open(full, reason)) {
+    case read_outcome::ok:
+      break;
+    case read_outcome::vanished:
+      st.planner->upload_failed(a.path);
+      return;
+    case read_outcome::changed:
+      retry_read(self, a.path);
+      return;
+    case read_outcome::failed:
+      spdlog::warn("read-failed path={} reason={}", a.path, reason);
+      return;
+  }
+  auto& meta = in->state().meta;
+  op o;
+  o.kind = op_kind::begin_file;
+  o.path = a.path;
+  o.xfer = st.next_xfer++;
+  o.size = meta.size;
+  o.mode = meta.mode;
+  o.mtime_ns = meta.mtime_ns;
+  st.stream_xfer = o.xfer;
+  st.stream_path = a.path;
+  st.stream = std::move(in);
+  append(self, std::move(o));
+}
+
+void abort_stream(self_ptr self) {
+  auto& st = self->state;
+  op o;
+  o.kind = op_kind::abort_file;
+  o.path = st.stream_path;
+  o.xfer = st.stream_xfer;
+  st.stream.reset();
+  append(self, std::move(o));
+  retry_read(self, st.stream_path);
+}
+
+void stream_step(self_ptr self) {
+  auto& st = self->state;
+  auto& in = *st.stream;
+  std::string reason;
+  if (!in.at_end()) {
+    op o;
+    o.kind = op_kind::chunk;
+    o.path = st.stream_path;
+    o.xfer = st.stream_xfer;
+    o.offset = in.offset();
+    auto r = in.next(st.cfg.chunk_bytes, o.data, reason);
+    if (r == read_outcome::failed)
+      spdlog::warn("read-failed path={} reason={}", st.stream_path, reason);
+    if (r != read_outcome::ok) {
+      abort_stream(self);
+      return;
+    }
+    append(self, std::move(o));
+    return;
+  }
+  if (in.finish() != read_outcome::ok) {
+    abort_stream(self);
+    return;
+  }
+  op o;
+  o.kind = op_kind::commit_file;
+  o.path = st.stream_path;
+  o.xfer = st.stream_xfer;
+  o.size = in.state().meta.size;
+  o.hash = in.digest();
+  auto meta = in.state().meta;
+  st.stream.reset();
+  ++st.stats.files;
+  append(self, std::move(o));
+  st.planner->uploaded(st.stream_path, meta);
+}
+
+void execute(self_ptr self, action& a) {
+  switch (a.kind) {
+    case action::send:
+      append(self, std::move(a.operation));
+      return;
+    case action::upload:
+      start_upload(self, a);
+      return;
+    case action::warn_skipped:
+      spdlog::warn("path-skipped path={} reason=not-a-file-directory-or-"
+                   "symlink-or-reserved-name",
+                   a.path);
+      return;
+  }
+}
+
+void maybe_in_sync(self_ptr self) {
+  auto& st = self->state;
+  if (st.state != phase::reconciling || !st.planner->idle() || st.stream
+      || !st.batch.empty() || st.in_flight_requests > 0)
+    return;
+  st.state = phase::live;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::steady_clock::now() - st.reconcile_start)
+              .count();
+  spdlog::info("in-sync entries={} elapsed_ms={} ops={} files={} "
+               "content_bytes={} request_bytes={}",
+               st.model.size(), ms, st.stats.ops, st.stats.files,
+               st.stats.content_bytes, st.stats.bytes);
+}
+
+void pump(self_ptr self) {
+  auto& st = self->state;
+  if (st.state != phase::reconciling && st.state != phase::live)
+    return;
+  size_t steps = 0;
+  while (st.in_flight_bytes + st.batch_bytes < st.cfg.window_bytes) {
+    if (st.stream) {
+      stream_step(self);
+      continue;
+    }
+    if (st.planner->idle())
+      break;
+    if (++steps > steps_per_pump) {
+      if (!st.pump_scheduled) {
+        st.pump_scheduled = true;
+        self->send(self, atom::pump_v);
+      }
+      break;
+    }
+    for (auto& a : st.planner->step())
+      execute(self, a);
+  }
+  flush(self);
+  maybe_in_sync(self);
+  if (st.state == phase::live && st.planner->idle() && !st.stream
+      && !st.demand_sent) {
+    st.demand_sent = true;
+    self->send(st.debouncer, atom::demand_v);
+  }
+}
+
+// -- connecting -----------------------------------------------------------------
+
+void start_reconcile(self_ptr self, std::vector<manifest_entry>& entries) {
+  auto& st = self->state;
+  st.model.reset(entries);
+  st.planner->clear();
+  st.planner->push_full_check();
+  st.state = phase::reconciling;
+  st.backoff = caf::timespan{0};
+  st.reconcile_start = std::chrono::steady_clock::now();
+  spdlog::info("reconcile-start reference_entries={}", entries.size());
+  pump(self);
+}
+
+void handshake(self_ptr self) {
+  auto& st = self->state;
+  auto epoch = st.epoch;
+  self->request(st.peer, st.cfg.request_timeout, atom::hello_v,
+                protocol_version)
+    .then(
+      [=](uint32_t) {
+        if (epoch != self->state.epoch)
+          return;
+        self->request(self->state.peer, self->state.cfg.request_timeout,
+                      atom::manifest_v)
+          .then(
+            [=](std::vector<manifest_entry>& entries) {
+              if (epoch == self->state.epoch)
+                start_reconcile(self, entries);
+            },
+            [=](caf::error& err) {
+              if (epoch == self->state.epoch)
+                link_lost(self, self->system().render(err));
+            });
+      },
+      [=](caf::error& err) {
+        if (epoch == self->state.epoch)
+          link_lost(self, self->system().render(err));
+      });
+}
+
+void connect(self_ptr self) {
+  auto& st = self->state;
+  if (st.state != phase::disconnected)
+    return;
+  st.state = phase::connecting;
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, st.cfg.request_timeout, caf::connect_atom::value,
+                st.cfg.host, st.cfg.port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr,
+          const std::set<std::string>& ifs) {
+        auto& st = self->state;
+        if (!ptr || !self->system().assignable<receiver_actor>(ifs)) {
+          st.state = phase::connecting; // link_lost needs a live phase
+          link_lost(self, "peer is not a livesync reference");
+          return;
+        }
+        st.peer = caf::actor_cast<receiver_actor>(std::move(ptr));
+        self->monitor(st.peer);
+        if (st.stats.reconnects++ > 0)
+          spdlog::info("peer-reconnected host={} port={}", st.cfg.host,
+                       st.cfg.port);
+        else
+          spdlog::info("peer-connected host={} port={}", st.cfg.host,
+                       st.cfg.port);
+        handshake(self);
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        auto backoff = std::min(st.backoff * 2 + st.cfg.retry_min,
+                                st.cfg.retry_max);
+        spdlog::warn("connect-failed host={} port={} reason={} retry_in={}ms",
+                     st.cfg.host, st.cfg.port, self->system().render(err),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                       backoff)
+                       .count());
+        st.state = phase::disconnected;
+        schedule_connect(self);
+      });
+}
+
+} // namespace
+
+sender_actor::behavior_type
+sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
+       debouncer_actor debouncer) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.fs = std::make_unique<local_tree>(st.cfg.root);
+  st.planner = std::make_unique<sync_planner>(*st.fs, st.model);
+  st.debouncer = std::move(debouncer);
+  self->set_down_handler([=](const caf::down_msg& msg) {
+    if (msg.source == self->state.peer)
+      link_lost(self, caf::to_string(msg.reason));
+  });
+  self->attach_functor([self](const caf::error&) {
+    auto& s = self->state.stats;
+    spdlog::info("sender-stats ops={} requests={} request_bytes={} files={} "
+                 "content_bytes={} errors={} connects={}",
+                 s.ops, s.requests, s.bytes, s.files, s.content_bytes,
+                 s.errors, s.reconnects);
+  });
+  self->send(self, atom::connect_v);
+  return {
+    [=](settled& batch) {
+      auto& st = self->state;
+      st.demand_sent = false;
+      if (st.state != phase::live && st.state != phase::reconciling)
+        return; // The comparison after reconnect covers these paths.
+      for (auto& c : batch.renames)
+        st.planner->push(c);
+      for (auto& c : batch.paths)
+        st.planner->push(c);
+      if (batch.rescan) {
+        st.planner->push_full_check();
+        st.state = phase::reconciling;
+        st.reconcile_start = std::chrono::steady_clock::now();
+      }
+      pump(self);
+    },
+    [=](atom::connect) { connect(self); },
+    [=](atom::resync) {
+      auto& st = self->state;
+      st.retry_armed = false;
+      std::vector<change> again;
+      for (auto& p : st.retry_paths)
+        again.push_back(change::make_dirty(p, change_content | change_deep));
+      st.retry_paths.clear();
+      if (!again.empty())
+        self->send(st.debouncer, std::move(again));
+    },
+    [=](atom::pump) {
+      self->state.pump_scheduled = false;
+      pump(self);
+    },
+  };
+}
+
+} // namespace livesync

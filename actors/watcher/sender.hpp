@@ -1,0 +1,97 @@
+// The watcher's sender: owns the link to the reference. Consumes settled
+// batches from the debouncer; emits operations to the receiver.
+//
+//   disconnected --connect ok--> reconciling --all acked--> live
+//        ^                            |                       |
+//        +-------- peer down / request failed ----------------+
+//
+// On every (re)connect it fetches the reference's manifest into a
+// tree_model and runs a full comparison (sync_planner), so an empty, stale
+// or up-to-date reference all converge the same way; "in-sync" is logged
+// when the comparison's last operation is acknowledged. Live, it pulls one
+// batch at a time from the debouncer. Content goes out whole for small
+// files and as a chunked transfer for large ones, always through a bounded
+// window of bytes in flight (CAF's middleman has no backpressure).
+#pragma once
+
+#include "core/file_reader.hpp"
+#include "core/local_tree.hpp"
+#include "core/sync_planner.hpp"
+#include "core/tree_model.hpp"
+#include "messages/actors.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace livesync {
+
+struct sender_config {
+  std::string root;
+  std::string host = "127.0.0.1";
+  uint16_t port = 4242;
+  /// Bytes of operations sent and not yet acknowledged, at most.
+  uint64_t window_bytes = 16u << 20;
+  /// A request carries at most this many bytes / operations.
+  uint64_t batch_bytes = 1u << 20;
+  size_t batch_ops = 4096;
+  /// Files up to this size travel whole in one op; larger ones stream.
+  uint64_t small_file_bytes = 1u << 20;
+  /// Chunk size of a streamed file.
+  uint64_t chunk_bytes = 1u << 20;
+  caf::timespan request_timeout = std::chrono::seconds(60);
+  caf::timespan retry_min = std::chrono::milliseconds(250);
+  caf::timespan retry_max = std::chrono::seconds(5);
+  /// Pause before a path whose operation failed is looked at again.
+  caf::timespan error_retry = std::chrono::seconds(1);
+};
+
+struct sender_stats {
+  uint64_t ops = 0;
+  uint64_t requests = 0;
+  uint64_t bytes = 0;
+  uint64_t files = 0;
+  uint64_t content_bytes = 0;
+  uint64_t errors = 0;
+  uint64_t reconnects = 0;
+};
+
+struct sender_state {
+  enum class phase { disconnected, connecting, reconciling, live };
+
+  sender_config cfg;
+  std::unique_ptr<local_tree> fs;
+  tree_model model;
+  std::unique_ptr<sync_planner> planner;
+  debouncer_actor debouncer;
+  receiver_actor peer;
+  phase state = phase::disconnected;
+  /// Bumped on every link loss: replies from an older link are ignored.
+  uint64_t epoch = 0;
+  std::vector<op> batch;
+  uint64_t batch_bytes = 0;
+  uint64_t in_flight_bytes = 0;
+  size_t in_flight_requests = 0;
+  bool demand_sent = false;
+  bool pump_scheduled = false;
+  caf::timespan backoff{0};
+  std::chrono::steady_clock::time_point reconcile_start;
+  // The file being streamed, if any.
+  std::unique_ptr<file_stream> stream;
+  std::string stream_path;
+  uint64_t stream_xfer = 0;
+  uint64_t next_xfer = 1;
+  // Paths to re-dirty after an error, and whether the timer runs.
+  std::vector<std::string> retry_paths;
+  bool retry_armed = false;
+  sender_stats stats;
+  static inline const char* name = "sender";
+};
+
+sender_actor::behavior_type
+sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
+       debouncer_actor debouncer);
+
+} // namespace livesync

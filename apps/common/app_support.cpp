@@ -1,0 +1,107 @@
+#include "apps/common/app_support.hpp"
+
+#include <caf/config_option_adder.hpp>
+#include <caf/detail/parser/read_ini.hpp>
+#include <caf/settings.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace livesync {
+
+node_config::node_config() {
+  opt_group{custom_options_, "global"}
+    .add(root, "root", "directory of this node (required)")
+    .add(log_level, "log-level",
+         "trace, debug, info, warn, error or off (default: info)");
+}
+
+namespace {
+
+std::string render_error(const caf::error& err) {
+  return caf::actor_system_config::render(err);
+}
+
+std::string str(caf::string_view x) {
+  return std::string(x.begin(), x.end());
+}
+
+void check_raw_settings(const node_config& cfg, const caf::settings& raw,
+                        const std::string& file) {
+  for (auto& opt : cfg.options()) {
+    auto category = str(opt.category());
+    auto name = str(opt.long_name());
+    auto* val = caf::get_if(&raw, category + "." + name);
+    if (val == nullptr)
+      continue;
+    if (auto err = opt.check(*val)) {
+      auto shown = category == "global" ? name : category + "." + name;
+      throw usage_error{file + ": invalid value for '" + shown
+                        + "': " + caf::to_string(*val) + " (expected "
+                        + str(opt.type_name()) + ")"};
+    }
+  }
+}
+
+} // namespace
+
+bool parse_config(node_config& cfg, int argc, char** argv,
+                  const std::vector<std::string>& required) {
+  if (auto err = cfg.parse(argc, argv))
+    throw usage_error{render_error(err)};
+  if (cfg.cli_helptext_printed)
+    return false;
+  if (!cfg.remainder.empty())
+    throw usage_error{"unexpected argument '" + cfg.remainder.front()
+                      + "' (options take the form --key=value)"};
+  // CAF's INI parser drops a value of the wrong type or out of range
+  // without a word: the option keeps its default. Parse the file again
+  // without type checks and check each value against its option.
+  if (!cfg.config_file_path.empty()) {
+    auto raw = caf::actor_system_config::parse_config_file(
+      cfg.config_file_path.c_str());
+    if (raw)
+      check_raw_settings(cfg, *raw, cfg.config_file_path);
+  }
+  for (auto& key : required) {
+    if (key == "root" && cfg.root.empty())
+      throw usage_error{"missing required option --root=DIR"};
+  }
+  return true;
+}
+
+void setup_logging(const std::string& node_name, const std::string& level) {
+  auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off")
+    throw usage_error{"invalid value for 'log-level': \"" + level
+                      + "\" (use trace, debug, info, warn, error or off)"};
+  auto logger = spdlog::stdout_color_mt(node_name);
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+  logger->set_level(lvl);
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+}
+
+void block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+std::string wait_for_stop_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+} // namespace livesync

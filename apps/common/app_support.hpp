@@ -1,0 +1,51 @@
+// What both programs share around main(): the options every node has, the
+// logger, checks of option values that CAF's INI parser would silently
+// drop, and the wait for SIGINT/SIGTERM.
+#pragma once
+
+#include <caf/actor_system_config.hpp>
+
+#include <string>
+#include <vector>
+
+namespace livesync {
+
+/// Options common to both nodes; subclasses add their own to "global".
+class node_config : public caf::actor_system_config {
+public:
+  node_config();
+
+  /// Every option this node accepts, CAF's own included.
+  const caf::config_option_set& options() const noexcept {
+    return custom_options_;
+  }
+
+  std::string root;
+  std::string log_level = "info";
+};
+
+/// Thrown only in main(): a bad option or value, reported as one line and
+/// exit code 2.
+struct usage_error {
+  std::string what;
+};
+
+/// Parses the command line and the config file into `cfg`. Throws
+/// usage_error on an unknown option, a malformed value, or a value in the
+/// config file that CAF would drop silently (wrong type, out of range).
+/// Returns false when help was printed (exit 0).
+bool parse_config(node_config& cfg, int argc, char** argv,
+                  const std::vector<std::string>& required);
+
+/// Creates the node's named logger (stdout, flushed per line) and makes it
+/// the default one. Throws usage_error on an unknown level.
+void setup_logging(const std::string& node_name, const std::string& level);
+
+/// Blocks SIGINT and SIGTERM in this thread and every thread it starts
+/// later (call before the actor system exists), so they can be awaited.
+void block_stop_signals();
+
+/// Waits for SIGINT or SIGTERM; returns its name.
+std::string wait_for_stop_signal();
+
+} // namespace livesync

@@ -1,0 +1,37 @@
+// A read-only view of the watched tree, as the sender's planner needs it:
+// lstat one path, list one directory. The real one (local_tree) reads the
+// disk; tests give the planner an in-memory one.
+#pragma once
+
+#include "core/entry.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace livesync {
+
+/// The result of looking at one path.
+struct fs_stat {
+  /// kind == none when the path does not exist (or cannot be seen).
+  entry_meta meta;
+  /// The path exists but is a fifo, socket or device: never mirrored.
+  bool unsupported = false;
+  /// Change time, to detect a file that changed while it was read.
+  int64_t ctime_ns = 0;
+  uint64_t inode = 0;
+};
+
+class fs_view {
+public:
+  virtual ~fs_view() = default;
+
+  /// Looks at `path` ("" is the root) without following a final symlink.
+  virtual fs_stat stat(std::string_view path) const = 0;
+
+  /// The names in directory `path` (no "." or ".."), sorted. Empty when it
+  /// cannot be listed.
+  virtual std::vector<std::string> list(std::string_view path) const = 0;
+};
+
+} // namespace livesync

@@ -1,0 +1,87 @@
+#include "core/local_tree.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <dirent.h>
+#include <unistd.h>
+
+namespace livesync {
+
+fs_stat to_fs_stat(const struct stat& st) {
+  fs_stat out;
+  switch (st.st_mode & S_IFMT) {
+    case S_IFREG: out.meta.kind = entry_kind::file; break;
+    case S_IFDIR: out.meta.kind = entry_kind::dir; break;
+    case S_IFLNK: out.meta.kind = entry_kind::symlink; break;
+    default: out.unsupported = true; return out;
+  }
+  out.meta.mode = static_cast<uint32_t>(st.st_mode & 07777);
+  out.meta.size = out.meta.kind == entry_kind::dir
+                    ? 0
+                    : static_cast<uint64_t>(st.st_size);
+  out.meta.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000
+                      + st.st_mtim.tv_nsec;
+  out.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000
+                 + st.st_ctim.tv_nsec;
+  out.inode = static_cast<uint64_t>(st.st_ino);
+  return out;
+}
+
+local_tree::local_tree(std::string root) : root_(std::move(root)) {
+  while (root_.size() > 1 && root_.back() == '/')
+    root_.pop_back();
+}
+
+std::string local_tree::full_path(std::string_view path) const {
+  std::string out = root_;
+  if (!path.empty()) {
+    out.push_back('/');
+    out.append(path);
+  }
+  return out;
+}
+
+fs_stat local_tree::stat(std::string_view path) const {
+  auto full = full_path(path);
+  struct stat st;
+  if (::lstat(full.c_str(), &st) != 0)
+    return {};
+  auto out = to_fs_stat(st);
+  if (out.meta.kind == entry_kind::symlink) {
+    std::string buf(static_cast<size_t>(st.st_size) + 1, '\0');
+    // The link may change between lstat and readlink: retry with a bigger
+    // buffer until the text fits.
+    for (;;) {
+      auto n = ::readlink(full.c_str(), buf.data(), buf.size());
+      if (n < 0)
+        return {};
+      if (static_cast<size_t>(n) < buf.size()) {
+        buf.resize(static_cast<size_t>(n));
+        break;
+      }
+      buf.resize(buf.size() * 2);
+    }
+    out.meta.target = std::move(buf);
+    out.meta.size = out.meta.target.size();
+  }
+  return out;
+}
+
+std::vector<std::string> local_tree::list(std::string_view path) const {
+  std::vector<std::string> out;
+  auto full = full_path(path);
+  auto* d = ::opendir(full.c_str());
+  if (d == nullptr)
+    return out;
+  while (auto* e = ::readdir(d)) {
+    std::string_view name{e->d_name};
+    if (name == "." || name == "..")
+      continue;
+    out.emplace_back(name);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+} // namespace livesync

@@ -1,0 +1,201 @@
+#include "core/rooted_fs.hpp"
+
+#include "core/path_rules.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace livesync {
+
+// -- unique_fd -----------------------------------------------------------------
+
+unique_fd& unique_fd::operator=(unique_fd&& other) noexcept {
+  if (this != &other)
+    reset(other.release());
+  return *this;
+}
+
+unique_fd::~unique_fd() {
+  reset();
+}
+
+int unique_fd::release() noexcept {
+  int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+void unique_fd::reset(int fd) noexcept {
+  if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = fd;
+}
+
+// -- path walking --------------------------------------------------------------
+
+namespace {
+
+/// Flags for one step of a walk: a directory, never a symlink. O_PATH needs
+/// no read permission, so a mirrored 0311 directory can still be traversed.
+constexpr int walk_flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+timespec to_timespec(int64_t ns) {
+  // Floor division keeps tv_nsec in [0, 1e9) for pre-1970 times too.
+  constexpr int64_t giga = 1000000000;
+  int64_t sec = ns / giga;
+  int64_t rem = ns % giga;
+  if (rem < 0) {
+    rem += giga;
+    --sec;
+  }
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(sec);
+  ts.tv_nsec = static_cast<long>(rem);
+  return ts;
+}
+
+} // namespace
+
+unique_fd open_dir_beneath(int root_fd, std::string_view rel, int& err) {
+  err = 0;
+  // Start from our own descriptor for the root so the caller always owns
+  // what it gets back, even for rel == "".
+  unique_fd cur{::openat(root_fd, ".", walk_flags)};
+  if (!cur.valid()) {
+    err = errno;
+    return {};
+  }
+  for (auto name : split_path(rel)) {
+    std::string component{name};
+    unique_fd next{::openat(cur.get(), component.c_str(), walk_flags)};
+    if (!next.valid()) {
+      err = errno;
+      return {};
+    }
+    cur = std::move(next);
+  }
+  return cur;
+}
+
+int stat_at(int dir_fd, const std::string& name, struct stat& st) {
+  return ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0
+           ? 0
+           : errno;
+}
+
+int list_dir(int dir_fd, std::vector<std::string>& names) {
+  // Reopen "." for reading: dir_fd may be O_PATH, and fdopendir takes
+  // ownership of (and moves the offset of) the descriptor it is given.
+  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return errno;
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    int err = errno;
+    ::close(fd);
+    return err;
+  }
+  int err = 0;
+  for (;;) {
+    errno = 0;
+    auto* ent = ::readdir(dir);
+    if (ent == nullptr) {
+      err = errno;
+      break;
+    }
+    if (std::strcmp(ent->d_name, ".") == 0 || std::strcmp(ent->d_name, "..") == 0)
+      continue;
+    names.emplace_back(ent->d_name);
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  return err;
+}
+
+int remove_tree_at(int dir_fd, const std::string& name) {
+  struct stat st;
+  if (int err = stat_at(dir_fd, name, st); err != 0)
+    return err == ENOENT ? 0 : err;
+  if (!S_ISDIR(st.st_mode)) {
+    // Files, symlinks, fifos...: unlink the entry itself.
+    if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT)
+      return errno;
+    return 0;
+  }
+  // Listing needs r-x and unlinking children needs -wx on the directory.
+  // A failure here surfaces as EACCES below, with the real culprit.
+  if ((st.st_mode & S_IRWXU) != S_IRWXU)
+    chmod_at_nofollow(dir_fd, name, (st.st_mode & 07777) | S_IRWXU);
+  int err = 0;
+  unique_fd sub{::openat(dir_fd, name.c_str(), walk_flags)};
+  if (!sub.valid())
+    return errno == ENOENT ? 0 : errno;
+  std::vector<std::string> children;
+  if ((err = list_dir(sub.get(), children)) != 0)
+    return err;
+  for (const auto& child : children)
+    if ((err = remove_tree_at(sub.get(), child)) != 0)
+      return err;
+  sub.reset();
+  if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+    return errno;
+  return 0;
+}
+
+int chmod_at_nofollow(int dir_fd, const std::string& name, uint32_t mode) {
+  // glibc implements AT_SYMLINK_NOFOLLOW by opening the entry with O_PATH |
+  // O_NOFOLLOW and refusing symlinks before it changes anything, so the
+  // check and the change apply to the same inode (no lstat/chmod race).
+  if (::fchmodat(dir_fd, name.c_str(), static_cast<mode_t>(mode),
+                 AT_SYMLINK_NOFOLLOW)
+      != 0)
+    return errno;
+  return 0;
+}
+
+int set_mtime_at_nofollow(int dir_fd, const std::string& name,
+                          int64_t mtime_ns) {
+  timespec ts[2];
+  ts[0].tv_sec = 0;
+  ts[0].tv_nsec = UTIME_OMIT;
+  ts[1] = to_timespec(mtime_ns);
+  if (::utimensat(dir_fd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
+    return errno;
+  return 0;
+}
+
+int set_mtime_fd(int fd, int64_t mtime_ns) {
+  timespec ts[2];
+  ts[0].tv_sec = 0;
+  ts[0].tv_nsec = UTIME_OMIT;
+  ts[1] = to_timespec(mtime_ns);
+  return ::futimens(fd, ts) == 0 ? 0 : errno;
+}
+
+int write_all(int fd, const void* data, size_t n) {
+  auto* p = static_cast<const char*>(data);
+  while (n > 0) {
+    auto got = ::write(fd, p, n);
+    if (got < 0) {
+      if (errno == EINTR)
+        continue;
+      return errno;
+    }
+    p += got;
+    n -= static_cast<size_t>(got);
+  }
+  return 0;
+}
+
+int64_t mtime_ns_of(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000
+         + st.st_mtim.tv_nsec;
+}
+
+} // namespace livesync

@@ -1,0 +1,235 @@
+#include "core/sync_planner.hpp"
+
+#include "core/path_rules.hpp"
+
+#include <algorithm>
+
+namespace livesync {
+
+namespace {
+
+op make_op(op_kind kind, const std::string& path, const entry_meta& meta = {}) {
+  op o;
+  o.kind = kind;
+  o.path = path;
+  o.mode = meta.mode;
+  o.mtime_ns = meta.mtime_ns;
+  o.size = meta.size;
+  return o;
+}
+
+} // namespace
+
+sync_planner::sync_planner(const fs_view& fs, tree_model& model)
+  : fs_(fs), model_(model) {
+  // nop
+}
+
+void sync_planner::push(const change& c) {
+  queue_.push_back(c);
+}
+
+void sync_planner::push_full_check() {
+  queue_.push_back(change::make_dirty("", change_content | change_deep));
+}
+
+void sync_planner::clear() {
+  queue_.clear();
+}
+
+std::vector<action> sync_planner::step() {
+  std::vector<action> out;
+  if (queue_.empty())
+    return out;
+  auto c = std::move(queue_.front());
+  queue_.pop_front();
+  if (c.kind == change::rename)
+    replay_rename(c.path, c.to, out);
+  else
+    check(c.path, c.flags, out);
+  return out;
+}
+
+void sync_planner::uploaded(const std::string& path, const entry_meta& meta) {
+  model_.set(path, meta);
+}
+
+void sync_planner::upload_failed(const std::string& path) {
+  queue_.push_front(change::make_dirty(path, change_content));
+}
+
+std::vector<op> sync_planner::invalidate(const std::string& path) {
+  std::vector<op> out;
+  if (path.empty())
+    return out;
+  model_.erase(path);
+  out.push_back(make_op(op_kind::remove, path));
+  return out;
+}
+
+void sync_planner::emit(op o, std::vector<action>& out) {
+  action a;
+  a.kind = action::send;
+  a.operation = std::move(o);
+  out.push_back(std::move(a));
+}
+
+void sync_planner::warn_once(const std::string& path,
+                             std::vector<action>& out) {
+  if (!warned_.insert(path).second)
+    return;
+  action a;
+  a.kind = action::warn_skipped;
+  a.path = path;
+  out.push_back(std::move(a));
+}
+
+void sync_planner::push_children(const std::string& dir, uint8_t flags) {
+  // Both what is on disk and what the reference holds: names only in the
+  // model are checked too, which removes them.
+  auto names = fs_.list(dir);
+  if (auto* n = model_.find(dir))
+    for (auto& kv : n->children)
+      names.push_back(kv.first);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  // Push in reverse so the front of the queue is in sorted order: depth
+  // first, parents before children.
+  for (auto i = names.rbegin(); i != names.rend(); ++i)
+    queue_.push_front(change::make_dirty(join_path(dir, *i), flags));
+}
+
+void sync_planner::check(const std::string& path, uint8_t flags,
+                         std::vector<action>& out) {
+  ++stats_.checks;
+  if (path.empty()) {
+    // The root always exists on both sides and is never removed.
+    if (flags & change_deep)
+      push_children(path, change_content | change_deep);
+    return;
+  }
+  if (path == state_folder) {
+    warn_once(path, out);
+    return;
+  }
+  auto now = fs_.stat(path);
+  auto* node = model_.find(path);
+  bool present = now.meta.kind != entry_kind::none || now.unsupported;
+  if (present) {
+    auto* parent = model_.find(parent_of(path));
+    if (parent == nullptr) {
+      // The parent is not mirrored yet: mirror it, which includes us.
+      queue_.push_front(
+        change::make_dirty(std::string{parent_of(path)},
+                           change_content | change_deep));
+      return;
+    }
+    if (parent->meta.kind != entry_kind::dir)
+      return; // Seen through a parent that is not a directory: not ours.
+  }
+  if (now.unsupported) {
+    warn_once(path, out);
+    now.meta.kind = entry_kind::none;
+  }
+  if (now.meta.kind == entry_kind::none) {
+    if (node != nullptr) {
+      emit(make_op(op_kind::remove, path), out);
+      model_.erase(path);
+    }
+    return;
+  }
+  if (node != nullptr && node->meta.kind == entry_kind::dir
+      && now.meta.kind != entry_kind::dir) {
+    emit(make_op(op_kind::remove, path), out);
+    model_.erase(path);
+    node = nullptr;
+  }
+  switch (now.meta.kind) {
+    case entry_kind::dir:
+      check_dir(path, now, node, flags, out);
+      return;
+    case entry_kind::symlink: {
+      if (node != nullptr && node->meta.kind == entry_kind::symlink
+          && node->meta.target == now.meta.target)
+        return;
+      auto o = make_op(op_kind::symlink, path, now.meta);
+      o.target = now.meta.target;
+      emit(std::move(o), out);
+      model_.set(path, now.meta);
+      return;
+    }
+    case entry_kind::file: {
+      if (node != nullptr && node->meta.kind == entry_kind::file) {
+        auto& was = node->meta;
+        bool same_content = was.size == now.meta.size
+                            && was.mtime_ns == now.meta.mtime_ns;
+        // IN_ATTRIB alone (chmod, touch) never changes content.
+        bool attr_only = flags == change_attr && was.size == now.meta.size;
+        if (same_content || attr_only) {
+          if (was.mode != now.meta.mode || was.mtime_ns != now.meta.mtime_ns) {
+            emit(make_op(op_kind::set_attr, path, now.meta), out);
+            model_.set(path, now.meta);
+          }
+          return;
+        }
+      }
+      action a;
+      a.kind = action::upload;
+      a.path = path;
+      a.meta = now.meta;
+      out.push_back(std::move(a));
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void sync_planner::check_dir(const std::string& path, const fs_stat& now,
+                             const tree_model::node* node, uint8_t flags,
+                             std::vector<action>& out) {
+  if (node == nullptr) {
+    emit(make_op(op_kind::mkdir, path, now.meta), out);
+    model_.set(path, now.meta);
+    push_children(path, change_content | change_deep);
+    return;
+  }
+  if (node->meta.mode != now.meta.mode) {
+    emit(make_op(op_kind::set_attr, path, now.meta), out);
+    model_.set(path, now.meta);
+  }
+  if (flags & change_deep)
+    push_children(path, change_content | change_deep);
+}
+
+void sync_planner::replay_rename(const std::string& from, const std::string& to,
+                                 std::vector<action>& out) {
+  auto* node = model_.find(from);
+  auto* to_parent = model_.find(parent_of(to));
+  if (node == nullptr || to_parent == nullptr
+      || to_parent->meta.kind != entry_kind::dir || is_within(to, from)
+      || invalid_path_reason(to) || invalid_path_reason(from)) {
+    // The reference does not hold the source (it was never sent, or the
+    // rename target is not mirrored): compare both ends instead.
+    ++stats_.renames_degraded;
+    queue_.push_front(change::make_dirty(to, change_content | change_deep));
+    queue_.push_front(change::make_dirty(from, change_content));
+    return;
+  }
+  // rename(2) cannot replace a non-empty directory, nor a directory by a
+  // non-directory. Locally the rename succeeded, so whatever the reference
+  // has at the target is gone here: remove it first.
+  if (auto* existing = model_.find(to);
+      existing != nullptr && existing->meta.kind == entry_kind::dir
+      && (node->meta.kind != entry_kind::dir || !existing->children.empty())) {
+    emit(make_op(op_kind::remove, to), out);
+    model_.erase(to);
+  }
+  auto o = make_op(op_kind::rename, from);
+  o.target = to;
+  emit(std::move(o), out);
+  model_.rename(from, to);
+  ++stats_.renames_replayed;
+}
+
+} // namespace livesync

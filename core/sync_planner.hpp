@@ -1,0 +1,103 @@
+// The sender's brain: turns settled changes into the operations that make
+// the reference (as the tree_model remembers it) equal to the watched tree
+// (as the fs_view shows it now). Events are hints and the tree is the truth:
+// every decision looks at the filesystem at the moment it is made, which is
+// what makes coalescing always correct.
+//
+// Work is a queue of items processed one at a time by step(); a deep check
+// of a directory pushes its children to the front (depth first), so memory
+// stays bounded by the tree's shape, not by its content.
+#pragma once
+
+#include "core/change.hpp"
+#include "core/fs_view.hpp"
+#include "core/op.hpp"
+#include "core/tree_model.hpp"
+
+#include <cstddef>
+#include <deque>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace livesync {
+
+/// One thing step() asks the sender to do, in order.
+struct action {
+  enum kind_t : uint8_t {
+    /// Send `operation` as is.
+    send,
+    /// Send the content of file `path` (expected state `meta`), then call
+    /// uploaded() or upload_failed().
+    upload,
+    /// `path` is a fifo, socket, device or the state folder: say so once.
+    warn_skipped,
+  } kind = send;
+  op operation;
+  std::string path;
+  entry_meta meta;
+};
+
+/// Counters for logs and status.
+struct planner_stats {
+  uint64_t checks = 0;
+  uint64_t renames_replayed = 0;
+  uint64_t renames_degraded = 0;
+};
+
+class sync_planner {
+public:
+  sync_planner(const fs_view& fs, tree_model& model);
+
+  /// Queues a change (a dirty path or a rename) at the back.
+  void push(const change& c);
+
+  /// Queues a full comparison of the tree (after connect or overflow).
+  void push_full_check();
+
+  /// Drops all queued work (on disconnect; reconnect does a full check).
+  void clear();
+
+  bool idle() const noexcept { return queue_.empty(); }
+  size_t queued() const noexcept { return queue_.size(); }
+
+  /// Processes the next queued item; returns what to do, possibly nothing.
+  std::vector<action> step();
+
+  /// The sender sent the content of `path`, in state `meta` as read.
+  void uploaded(const std::string& path, const entry_meta& meta);
+
+  /// The file at `path` could not be read as planned (gone, changed type):
+  /// look at it again first thing.
+  void upload_failed(const std::string& path);
+
+  /// The reference refused or failed an operation on `path`: forget what
+  /// the model believes of it and return the operations that reset it on
+  /// the reference (a remove); the caller re-dirties `path` later.
+  std::vector<op> invalidate(const std::string& path);
+
+  const planner_stats& stats() const noexcept { return stats_; }
+
+private:
+  struct item {
+    change c;
+  };
+
+  void check(const std::string& path, uint8_t flags, std::vector<action>& out);
+  void check_dir(const std::string& path, const fs_stat& now,
+                 const tree_model::node* node, uint8_t flags,
+                 std::vector<action>& out);
+  void replay_rename(const std::string& from, const std::string& to,
+                     std::vector<action>& out);
+  void push_children(const std::string& dir, uint8_t flags);
+  void emit(op o, std::vector<action>& out);
+  void warn_once(const std::string& path, std::vector<action>& out);
+
+  const fs_view& fs_;
+  tree_model& model_;
+  std::deque<change> queue_;
+  std::set<std::string> warned_;
+  planner_stats stats_;
+};
+
+} // namespace livesync

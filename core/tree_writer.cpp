@@ -1,0 +1,626 @@
+#include "core/tree_writer.hpp"
+
+#include "core/content_hash.hpp"
+#include "core/path_rules.hpp"
+#include "core/rooted_fs.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <exception>
+#include <filesystem>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace livesync {
+
+namespace {
+
+/// Longest symlink text accepted: Linux stores at most PATH_MAX - 1 bytes.
+constexpr size_t max_symlink_target = PATH_MAX - 1;
+
+/// How often a staging name is retried when it already exists (only a
+/// second writer on the same root, or a stale file, can cause that).
+constexpr int staging_attempts = 16;
+
+/// An entry in the staging folder that is unlinked when this guard goes
+/// away, unless it was moved into the tree. Makes every failure path leave
+/// no staging debris behind.
+class staged_entry {
+public:
+  staged_entry(int staging_fd, std::string name, int fd = -1)
+    : staging_fd_(staging_fd), name_(std::move(name)), fd_(fd) {}
+  staged_entry(const staged_entry&) = delete;
+  staged_entry& operator=(const staged_entry&) = delete;
+  ~staged_entry() {
+    fd_.reset();
+    if (!name_.empty())
+      ::unlinkat(staging_fd_, name_.c_str(), 0);
+  }
+
+  const std::string& name() const noexcept { return name_; }
+  int fd() const noexcept { return fd_.get(); }
+
+  /// Takes charge of a staging entry created after this guard.
+  void adopt(std::string name, int fd) {
+    name_ = std::move(name);
+    fd_.reset(fd);
+  }
+
+  /// The entry now lives in the tree: nothing to clean up.
+  void committed() {
+    fd_.reset();
+    name_.clear();
+  }
+
+private:
+  int staging_fd_;
+  std::string name_;
+  unique_fd fd_;
+};
+
+/// The parent directory of an op's path, opened beneath the root.
+struct parent_handle {
+  unique_fd fd;
+  std::string leaf;
+};
+
+/// Opens the parent of the (validated) `path` with a no-follow walk and
+/// explains a failure in words: a symlink or file in a parent position is
+/// the case that matters for security, so it gets its own message.
+status open_parent(int root_fd, const std::string& path, parent_handle& out,
+                   int* walk_err = nullptr) {
+  int err = 0;
+  out.fd = open_dir_beneath(root_fd, parent_of(path), err);
+  out.leaf = std::string{leaf_of(path)};
+  if (walk_err != nullptr)
+    *walk_err = err;
+  if (out.fd.valid())
+    return {};
+  switch (err) {
+    case ENOENT:
+      return status::fail(path + ": parent directory missing");
+    case ELOOP:
+    case ENOTDIR:
+      return status::fail(path + ": a parent is not a directory "
+                                 "(symlink or file in the way)");
+    default:
+      return errno_status(path + ": open parent", err);
+  }
+}
+
+/// `s` with control characters (newline, NUL, escape...) shown as '?': a
+/// status reason is one line of text, yet paths may hold any byte but '/'.
+status one_line(const status& s) {
+  auto text = s.reason();
+  for (auto& c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      c = '?';
+  return status::fail(std::move(text));
+}
+
+/// Refuses a path that path_rules rejects, naming the path.
+status check_path(const std::string& path) {
+  if (auto why = invalid_path_reason(path))
+    return status::fail("invalid path '" + path + "': " + *why);
+  return {};
+}
+
+/// Moves the staged entry `staged` to `leaf` in `parent` with one rename(2).
+/// A directory in the way is removed first (rename cannot replace a
+/// directory by a non-directory); a file or symlink is replaced atomically.
+status place(int staging_fd, const std::string& staged,
+             const parent_handle& parent, const std::string& path) {
+  struct stat st;
+  int err = stat_at(parent.fd.get(), parent.leaf, st);
+  if (err == 0 && S_ISDIR(st.st_mode)) {
+    if ((err = remove_tree_at(parent.fd.get(), parent.leaf)) != 0)
+      return errno_status(path + ": remove directory in the way", err);
+  } else if (err != 0 && err != ENOENT) {
+    return errno_status(path + ": stat", err);
+  }
+  if (::renameat(staging_fd, staged.c_str(), parent.fd.get(),
+                 parent.leaf.c_str())
+      != 0)
+    return errno_status(path + ": rename into place", errno);
+  return {};
+}
+
+/// Gives the staged file its final mode and mtime, then moves it to `path`
+/// in `parent` (which the caller opened at commit time: the tree may have
+/// changed since the transfer began).
+status finish_file(int staging_fd, staged_entry& file,
+                   const parent_handle& parent, const std::string& path,
+                   uint32_t mode, int64_t mtime_ns) {
+  // fchmod on our own descriptor: the umask never applies, and no path is
+  // resolved, so nothing can redirect it.
+  if (::fchmod(file.fd(), static_cast<mode_t>(mode)) != 0)
+    return errno_status(path + ": chmod staging file", errno);
+  // Last: any write would move the mtime again.
+  if (int err = set_mtime_fd(file.fd(), mtime_ns); err != 0)
+    return errno_status(path + ": set mtime", err);
+  if (auto s = place(staging_fd, file.name(), parent, path); !s)
+    return s;
+  file.committed();
+  return {};
+}
+
+/// Appends the entries beneath `dir_fd` (whose path is `prefix`) to `out`
+/// in pre-order, never following symlinks.
+status walk_tree(int dir_fd, const std::string& prefix,
+                 std::vector<manifest_entry>& out) {
+  std::vector<std::string> names;
+  if (int err = list_dir(dir_fd, names); err != 0)
+    return errno_status((prefix.empty() ? "." : prefix) + ": list", err);
+  for (const auto& name : names) {
+    if (prefix.empty() && name == state_folder)
+      continue;
+    struct stat st;
+    if (int err = stat_at(dir_fd, name, st); err != 0) {
+      if (err == ENOENT)
+        continue; // Vanished while we walked: not part of the tree anymore.
+      return errno_status(join_path(prefix, name) + ": stat", err);
+    }
+    manifest_entry e;
+    e.path = join_path(prefix, name);
+    e.meta.mode = st.st_mode & 07777;
+    e.meta.mtime_ns = mtime_ns_of(st);
+    if (S_ISREG(st.st_mode)) {
+      e.meta.kind = entry_kind::file;
+      e.meta.size = static_cast<uint64_t>(st.st_size);
+      out.push_back(std::move(e));
+    } else if (S_ISLNK(st.st_mode)) {
+      // On the heap: this function recurses once per directory level.
+      std::string target(PATH_MAX, '\0');
+      auto n = ::readlinkat(dir_fd, name.c_str(), target.data(), target.size());
+      if (n < 0) {
+        if (errno == ENOENT)
+          continue;
+        return errno_status(e.path + ": readlink", errno);
+      }
+      target.resize(static_cast<size_t>(n));
+      e.meta.kind = entry_kind::symlink;
+      e.meta.target = std::move(target);
+      e.meta.size = static_cast<uint64_t>(st.st_size);
+      out.push_back(std::move(e));
+    } else if (S_ISDIR(st.st_mode)) {
+      e.meta.kind = entry_kind::dir;
+      auto path = e.path;
+      out.push_back(std::move(e));
+      int err = 0;
+      auto sub = open_dir_beneath(dir_fd, name, err);
+      if (!sub.valid()) {
+        // ENOENT: removed meanwhile. ELOOP/ENOTDIR: replaced by something
+        // else meanwhile; it is no directory to descend into either way.
+        if (err == ENOENT || err == ELOOP || err == ENOTDIR)
+          continue;
+        return errno_status(path + ": open", err);
+      }
+      if (auto s = walk_tree(sub.get(), path, out); !s)
+        return s;
+    }
+    // Fifos, sockets and devices are never mirrored: skipped.
+  }
+  return {};
+}
+
+} // namespace
+
+/// One streaming file transfer: its target, announced metadata, and the
+/// staging file being filled.
+struct tree_writer::transfer {
+  explicit transfer(int staging_fd) : file(staging_fd, {}) {}
+
+  std::string path;
+  uint64_t size = 0;
+  uint32_t mode = 0;
+  int64_t mtime_ns = 0;
+  uint64_t written = 0;
+  content_hasher hasher;
+  staged_entry file;
+};
+
+// -- construction ---------------------------------------------------------------
+
+std::unique_ptr<tree_writer> tree_writer::open(const std::string& root,
+                                               writer_limits limits,
+                                               status& err) {
+  err = {};
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  if (ec) {
+    err = status::fail(root + ": create root: " + ec.message());
+    return nullptr;
+  }
+  unique_fd root_fd{::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (!root_fd.valid()) {
+    err = errno_status(root + ": open root", errno);
+    return nullptr;
+  }
+  // The state folder and its staging folder: created if missing, opened
+  // without following symlinks like everything beneath the root.
+  std::string state{state_folder};
+  if (::mkdirat(root_fd.get(), state.c_str(), 0700) != 0 && errno != EEXIST) {
+    err = errno_status(root + "/" + state + ": mkdir", errno);
+    return nullptr;
+  }
+  int walk_err = 0;
+  auto state_fd = open_dir_beneath(root_fd.get(), state, walk_err);
+  if (!state_fd.valid()) {
+    err = errno_status(root + "/" + state + ": open", walk_err);
+    return nullptr;
+  }
+  if (::mkdirat(state_fd.get(), "staging", 0700) != 0 && errno != EEXIST) {
+    err = errno_status(root + "/" + state + "/staging: mkdir", errno);
+    return nullptr;
+  }
+  auto staging_fd = open_dir_beneath(state_fd.get(), "staging", walk_err);
+  if (!staging_fd.valid()) {
+    err = errno_status(root + "/" + state + "/staging: open", walk_err);
+    return nullptr;
+  }
+  // Anything left in staging is a half-built file from a run that died:
+  // no transfer can resume across a restart, so it is garbage.
+  std::vector<std::string> stale;
+  if (int e = list_dir(staging_fd.get(), stale); e != 0) {
+    err = errno_status(root + "/" + state + "/staging: list", e);
+    return nullptr;
+  }
+  for (const auto& name : stale) {
+    if (int e = remove_tree_at(staging_fd.get(), name); e != 0) {
+      err = errno_status(root + "/" + state + "/staging/" + name + ": remove",
+                         e);
+      return nullptr;
+    }
+  }
+  return std::unique_ptr<tree_writer>{new tree_writer(
+    root, root_fd.release(), staging_fd.release(), limits)};
+}
+
+tree_writer::tree_writer(std::string root, int root_fd, int staging_fd,
+                         writer_limits limits)
+  : root_(std::move(root)),
+    root_fd_(root_fd),
+    staging_fd_(staging_fd),
+    limits_(limits) {
+  // Nothing else: open() did the work that can fail.
+}
+
+tree_writer::~tree_writer() {
+  // Transfers unlink their staging files through staging_fd_: first.
+  transfers_.clear();
+  ::close(staging_fd_);
+  ::close(root_fd_);
+}
+
+void tree_writer::abort_all() {
+  transfers_.clear();
+}
+
+// -- dispatch -------------------------------------------------------------------
+
+status tree_writer::apply(const op& x) {
+  ++stats_.ops;
+  status result;
+  try {
+    result = apply_impl(x);
+  } catch (const std::exception& e) {
+    // core/ never throws across its API; bad_alloc is the realistic case.
+    result = status::fail(x.path + ": " + to_string(x.kind) + ": " + e.what());
+  }
+  if (result)
+    return result;
+  ++stats_.errors;
+  return one_line(result);
+}
+
+status tree_writer::apply_impl(const op& x) {
+  switch (x.kind) {
+    case op_kind::mkdir: return do_mkdir(x);
+    case op_kind::symlink: return do_symlink(x);
+    case op_kind::remove: return do_remove(x);
+    case op_kind::rename: return do_rename(x);
+    case op_kind::set_attr: return do_set_attr(x);
+    case op_kind::write_file: return do_write_file(x);
+    case op_kind::begin_file: return do_begin_file(x);
+    case op_kind::chunk: return do_chunk(x);
+    case op_kind::commit_file: return do_commit_file(x);
+    case op_kind::abort_file: return do_abort_file(x);
+  }
+  return status::fail("unknown op kind "
+                      + std::to_string(static_cast<int>(x.kind)));
+}
+
+// -- namespace ops ----------------------------------------------------------------
+
+status tree_writer::do_mkdir(const op& x) {
+  if (auto s = check_path(x.path); !s)
+    return s;
+  parent_handle parent;
+  if (auto s = open_parent(root_fd_, x.path, parent); !s)
+    return s;
+  int dir = parent.fd.get();
+  struct stat st;
+  int err = stat_at(dir, parent.leaf, st);
+  if (err != 0 && err != ENOENT)
+    return errno_status(x.path + ": stat", err);
+  bool is_dir = err == 0 && S_ISDIR(st.st_mode);
+  if (err == 0 && !is_dir && ::unlinkat(dir, parent.leaf.c_str(), 0) != 0)
+    return errno_status(x.path + ": remove non-directory in the way", errno);
+  if (!is_dir && ::mkdirat(dir, parent.leaf.c_str(), 0700) != 0)
+    return errno_status(x.path + ": mkdir", errno);
+  // Always explicit: mkdir(2) modes are filtered by the umask.
+  if ((err = chmod_at_nofollow(dir, parent.leaf, x.mode & limits_.mode_mask))
+      != 0)
+    return errno_status(x.path + ": chmod", err);
+  return {};
+}
+
+status tree_writer::do_symlink(const op& x) {
+  if (auto s = check_path(x.path); !s)
+    return s;
+  if (x.target.empty())
+    return status::fail(x.path + ": empty symlink target");
+  if (x.target.size() > max_symlink_target)
+    return status::fail(x.path + ": symlink target longer than "
+                        + std::to_string(max_symlink_target) + " bytes");
+  if (x.target.find('\0') != std::string::npos)
+    return status::fail(x.path + ": symlink target contains NUL");
+  parent_handle parent;
+  if (auto s = open_parent(root_fd_, x.path, parent); !s)
+    return s;
+  // Build the link in staging and rename it over the path, so the path is
+  // never missing for a reader (symlink(2) cannot replace).
+  std::string name;
+  for (int attempt = 0;; ++attempt) {
+    name = next_staging_name();
+    if (::symlinkat(x.target.c_str(), staging_fd_, name.c_str()) == 0)
+      break;
+    if (errno != EEXIST || attempt + 1 == staging_attempts)
+      return errno_status(x.path + ": create staging symlink", errno);
+  }
+  staged_entry link{staging_fd_, name};
+  // The op carries the link's mtime when the watcher knows it; 0 = unset.
+  if (x.mtime_ns != 0) {
+    if (int err = set_mtime_at_nofollow(staging_fd_, name, x.mtime_ns))
+      return errno_status(x.path + ": set symlink mtime", err);
+  }
+  if (auto s = place(staging_fd_, name, parent, x.path); !s)
+    return s;
+  link.committed();
+  return {};
+}
+
+status tree_writer::do_remove(const op& x) {
+  if (auto s = check_path(x.path); !s)
+    return s;
+  parent_handle parent;
+  int walk_err = 0;
+  if (auto s = open_parent(root_fd_, x.path, parent, &walk_err); !s) {
+    // No parent directory beneath the root (missing, or a symlink/file in
+    // its place) means nothing is at this path: already removed.
+    if (walk_err == ENOENT || walk_err == ELOOP || walk_err == ENOTDIR)
+      return {};
+    return s;
+  }
+  if (int err = remove_tree_at(parent.fd.get(), parent.leaf); err != 0)
+    return errno_status(x.path + ": remove", err);
+  return {};
+}
+
+status tree_writer::do_rename(const op& x) {
+  if (auto s = check_path(x.path); !s)
+    return s;
+  if (auto s = check_path(x.target); !s)
+    return s;
+  parent_handle from;
+  int walk_err = 0;
+  if (auto s = open_parent(root_fd_, x.path, from, &walk_err); !s)
+    return walk_err == ENOENT
+             ? status::fail(x.path + ": rename source missing")
+             : s;
+  struct stat st;
+  if (int err = stat_at(from.fd.get(), from.leaf, st); err != 0)
+    return err == ENOENT ? status::fail(x.path + ": rename source missing")
+                         : errno_status(x.path + ": stat", err);
+  parent_handle to;
+  if (auto s = open_parent(root_fd_, x.target, to); !s)
+    return s;
+  // Plain rename(2): its refusals (non-empty directory in the way, file
+  // over directory, directory into itself) come back as errors, and
+  // nothing is deleted to make room.
+  if (::renameat(from.fd.get(), from.leaf.c_str(), to.fd.get(),
+                 to.leaf.c_str())
+      != 0)
+    return errno_status(x.path + " -> " + x.target + ": rename", errno);
+  return {};
+}
+
+status tree_writer::do_set_attr(const op& x) {
+  if (auto s = check_path(x.path); !s)
+    return s;
+  parent_handle parent;
+  if (auto s = open_parent(root_fd_, x.path, parent); !s)
+    return s;
+  int dir = parent.fd.get();
+  struct stat st;
+  if (int err = stat_at(dir, parent.leaf, st); err != 0)
+    return err == ENOENT ? status::fail(x.path + ": set_attr on missing path")
+                         : errno_status(x.path + ": stat", err);
+  if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+    if (int err = chmod_at_nofollow(dir, parent.leaf,
+                                    x.mode & limits_.mode_mask))
+      return errno_status(x.path + ": chmod", err);
+  } else if (!S_ISLNK(st.st_mode)) {
+    return status::fail(x.path + ": not a file, directory or symlink");
+  }
+  // A symlink has no mode of its own to set; its mtime is its own.
+  if (int err = set_mtime_at_nofollow(dir, parent.leaf, x.mtime_ns))
+    return errno_status(x.path + ": set mtime", err);
+  return {};
+}
+
+// -- content ops ----------------------------------------------------------------
+
+std::string tree_writer::next_staging_name() {
+  return std::to_string(next_staging_id_++) + ".tmp";
+}
+
+status tree_writer::create_staging_file(std::string& name, int& fd) {
+  for (int attempt = 0;; ++attempt) {
+    name = next_staging_name();
+    fd = ::openat(staging_fd_, name.c_str(),
+                  O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0)
+      return {};
+    if (errno != EEXIST || attempt + 1 == staging_attempts)
+      return errno_status("create staging file", errno);
+  }
+}
+
+status tree_writer::do_write_file(const op& x) {
+  if (auto s = check_path(x.path); !s)
+    return s;
+  if (x.data.size() != x.size)
+    return status::fail(x.path + ": data has " + std::to_string(x.data.size())
+                        + " bytes, size says " + std::to_string(x.size));
+  if (x.data.size() > limits_.max_data_bytes)
+    return status::fail(x.path + ": data larger than "
+                        + std::to_string(limits_.max_data_bytes) + " bytes");
+  // Checked before any byte touches the disk: a bad op creates nothing.
+  if (hash_bytes(x.data.data(), x.data.size()) != x.hash)
+    return status::fail(x.path + ": hash mismatch");
+  // Walked first: a bad parent costs no staging write. The same handle is
+  // used for the commit, which follows without a gap.
+  parent_handle parent;
+  if (auto s = open_parent(root_fd_, x.path, parent); !s)
+    return s;
+  std::string name;
+  int fd = -1;
+  if (auto s = create_staging_file(name, fd); !s)
+    return status::fail(x.path + ": " + s.reason());
+  staged_entry file{staging_fd_, name, fd};
+  if (int err = write_all(file.fd(), x.data.data(), x.data.size()))
+    return errno_status(x.path + ": write", err);
+  stats_.bytes_written += x.data.size();
+  if (auto s = finish_file(staging_fd_, file, parent, x.path,
+                            x.mode & limits_.mode_mask, x.mtime_ns);
+      !s)
+    return s;
+  ++stats_.files_committed;
+  return {};
+}
+
+status tree_writer::do_begin_file(const op& x) {
+  if (auto s = check_path(x.path); !s)
+    return s;
+  if (transfers_.count(x.xfer) != 0)
+    return status::fail(x.path + ": transfer " + std::to_string(x.xfer)
+                        + " already open");
+  if (transfers_.size() >= limits_.max_open_transfers)
+    return status::fail(x.path + ": too many open transfers ("
+                        + std::to_string(limits_.max_open_transfers) + ")");
+  {
+    // Fail fast: no point receiving a file that cannot be placed. The
+    // parent is walked again at commit time.
+    parent_handle parent;
+    if (auto s = open_parent(root_fd_, x.path, parent); !s)
+      return s;
+  }
+  // Allocate first, so nothing can fail between creating the staging file
+  // and handing it to its guard.
+  auto t = std::make_unique<transfer>(staging_fd_);
+  std::string name;
+  int fd = -1;
+  if (auto s = create_staging_file(name, fd); !s)
+    return status::fail(x.path + ": " + s.reason());
+  t->file.adopt(std::move(name), fd);
+  t->path = x.path;
+  t->size = x.size;
+  t->mode = x.mode & limits_.mode_mask;
+  t->mtime_ns = x.mtime_ns;
+  transfers_.emplace(x.xfer, std::move(t));
+  return {};
+}
+
+status tree_writer::do_chunk(const op& x) {
+  auto i = transfers_.find(x.xfer);
+  if (i == transfers_.end())
+    return status::fail("chunk for unknown transfer "
+                        + std::to_string(x.xfer));
+  auto& t = *i->second;
+  // Any refusal drops the transfer: its stream is broken and could only
+  // fail at commit; dropping it also frees its slot and staging file now.
+  auto drop = [&](status s) {
+    transfers_.erase(i);
+    return s;
+  };
+  if (x.data.size() > limits_.max_data_bytes)
+    return drop(status::fail(t.path + ": chunk larger than "
+                             + std::to_string(limits_.max_data_bytes)
+                             + " bytes"));
+  if (x.offset != t.written)
+    return drop(status::fail(t.path + ": chunk at offset "
+                             + std::to_string(x.offset) + ", expected "
+                             + std::to_string(t.written)));
+  if (x.data.size() > t.size - t.written)
+    return drop(status::fail(t.path + ": chunk past the announced size "
+                             + std::to_string(t.size)));
+  if (int err = write_all(t.file.fd(), x.data.data(), x.data.size()))
+    return drop(errno_status(t.path + ": write", err));
+  t.hasher.update(x.data.data(), x.data.size());
+  t.written += x.data.size();
+  stats_.bytes_written += x.data.size();
+  return {};
+}
+
+status tree_writer::do_commit_file(const op& x) {
+  auto i = transfers_.find(x.xfer);
+  if (i == transfers_.end())
+    return status::fail("commit of unknown transfer "
+                        + std::to_string(x.xfer));
+  // Closed whatever happens next; the guard unlinks staging on failure.
+  auto t = std::move(i->second);
+  transfers_.erase(i);
+  if (t->written != t->size)
+    return status::fail(t->path + ": received " + std::to_string(t->written)
+                        + " of " + std::to_string(t->size) + " bytes");
+  if (t->hasher.digest() != x.hash)
+    return status::fail(t->path + ": hash mismatch");
+  parent_handle parent;
+  if (auto s = open_parent(root_fd_, t->path, parent); !s)
+    return s;
+  if (auto s = finish_file(staging_fd_, t->file, parent, t->path, t->mode,
+                           t->mtime_ns);
+      !s)
+    return s;
+  ++stats_.files_committed;
+  return {};
+}
+
+status tree_writer::do_abort_file(const op& x) {
+  // Unknown is fine: the transfer may already have failed and been dropped.
+  transfers_.erase(x.xfer);
+  return {};
+}
+
+// -- manifest -------------------------------------------------------------------
+
+std::vector<manifest_entry> tree_writer::manifest(status& err) const {
+  err = {};
+  std::vector<manifest_entry> out;
+  int walk_err = 0;
+  auto root = open_dir_beneath(root_fd_, "", walk_err);
+  if (!root.valid()) {
+    err = errno_status(root_ + ": open", walk_err);
+    return {};
+  }
+  if (auto s = walk_tree(root.get(), "", out); !s) {
+    err = s;
+    return {};
+  }
+  return out;
+}
+
+} // namespace livesync

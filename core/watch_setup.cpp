@@ -1,0 +1,93 @@
+#include "core/watch_setup.hpp"
+
+#include "core/path_rules.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+namespace livesync {
+
+uint32_t watch_mask() {
+  return IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB
+         | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF
+         | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
+}
+
+watch_report add_watch_tree(int inotify_fd, const std::string& root,
+                            const std::string& rel, watch_table& table) {
+  watch_report report;
+  std::vector<std::string> todo{rel};
+  while (!todo.empty()) {
+    auto dir = std::move(todo.back());
+    todo.pop_back();
+    auto full = dir.empty() ? root : root + "/" + dir;
+    auto wd = ::inotify_add_watch(inotify_fd, full.c_str(), watch_mask());
+    if (wd < 0) {
+      auto err = errno;
+      if (err == ENOENT || err == ENOTDIR || err == ELOOP)
+        continue; // Gone or replaced meanwhile: its parent's events tell.
+      if (err == ENOSPC) {
+        report.limit_reached = true;
+        report.errors.push_back(
+          "cannot watch " + full
+          + ": inotify watch limit reached; raise fs.inotify.max_user_watches"
+            " (sysctl -w fs.inotify.max_user_watches=524288)");
+      } else {
+        report.errors.push_back("cannot watch " + full + ": "
+                                + std::strerror(err));
+      }
+      continue;
+    }
+    table.add(wd, dir);
+    ++report.added;
+    auto* d = ::opendir(full.c_str());
+    if (d == nullptr)
+      continue;
+    while (auto* e = ::readdir(d)) {
+      std::string_view name{e->d_name};
+      if (name == "." || name == "..")
+        continue;
+      if (dir.empty() && name == state_folder)
+        continue;
+      bool is_dir = e->d_type == DT_DIR;
+      if (e->d_type == DT_UNKNOWN) {
+        struct stat st;
+        auto child = full + "/" + std::string{name};
+        is_dir = ::lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      }
+      if (is_dir)
+        todo.push_back(join_path(dir, name));
+    }
+    ::closedir(d);
+  }
+  return report;
+}
+
+std::vector<inotify_record> decode_inotify(const char* buf, size_t len) {
+  std::vector<inotify_record> out;
+  size_t pos = 0;
+  while (pos + sizeof(inotify_event) <= len) {
+    inotify_event ev;
+    std::memcpy(&ev, buf + pos, sizeof(ev));
+    auto total = sizeof(inotify_event) + ev.len;
+    if (pos + total > len)
+      break;
+    inotify_record r;
+    r.wd = ev.wd;
+    r.mask = ev.mask;
+    r.cookie = ev.cookie;
+    if (ev.len > 0) {
+      // The name is NUL-padded to an alignment boundary.
+      const char* name = buf + pos + sizeof(inotify_event);
+      r.name.assign(name, strnlen(name, ev.len));
+    }
+    out.push_back(std::move(r));
+    pos += total;
+  }
+  return out;
+}
+
+} // namespace livesync

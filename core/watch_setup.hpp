@@ -1,0 +1,40 @@
+// The inotify side of the watcher that touches the kernel: adding watches
+// for a directory tree and decoding the kernel's event buffer. The
+// bookkeeping itself lives in watch_table / event_interpreter.
+#pragma once
+
+#include "core/event_interpreter.hpp"
+#include "core/watch_table.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace livesync {
+
+/// The events every directory watch asks for.
+uint32_t watch_mask();
+
+/// Result of adding watches for a tree.
+struct watch_report {
+  size_t added = 0;
+  /// One line per directory that could not be watched (ENOSPC names the
+  /// sysctl to raise).
+  std::vector<std::string> errors;
+  /// True when the kernel's watch limit was hit.
+  bool limit_reached = false;
+};
+
+/// Watches `rel` (root-relative, "" for the root) and every directory
+/// beneath it, recording each in `table`. Each directory is watched before
+/// it is listed, so a subdirectory created meanwhile is either listed or
+/// reported by an event. Never follows symlinks; skips the state folder at
+/// the root. Directories that vanish meanwhile are skipped silently.
+watch_report add_watch_tree(int inotify_fd, const std::string& root,
+                            const std::string& rel, watch_table& table);
+
+/// Decodes `len` bytes of struct inotify_event records.
+std::vector<inotify_record> decode_inotify(const char* buf, size_t len);
+
+} // namespace livesync

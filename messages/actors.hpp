@@ -1,0 +1,57 @@
+// Every typed actor interface of livesync, one comment per handler. The
+// receiver's interface is the wire contract between the two nodes: both
+// programs and the hostile-client tests speak exactly this.
+#pragma once
+
+#include "messages/types.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace livesync {
+
+/// The protocol version exchanged in the hello; bump on any wire change.
+inline constexpr uint32_t protocol_version = 1;
+
+/// The reference node's one published actor.
+using receiver_actor = caf::typed_actor<
+  // Handshake: the watcher's protocol version -> the receiver's. Also makes
+  // the caller the receiver's current peer (its open transfers are dropped
+  // when it goes away).
+  caf::replies_to<atom::hello, uint32_t>::with<uint32_t>,
+  // Everything the reference holds, parents before children.
+  caf::replies_to<atom::manifest>::with<std::vector<manifest_entry>>,
+  // Applies a batch in order; replies with the ops that failed (empty when
+  // all succeeded). A failed op changes nothing and does not stop the batch.
+  caf::replies_to<atom::apply, std::vector<op>>::with<std::vector<op_error>>>;
+
+/// The watcher's tracker: owns the watch table, interprets raw events.
+using tracker_actor = caf::typed_actor<
+  // One read()'s worth of decoded inotify events.
+  caf::reacts_to<atom::events, std::vector<inotify_record>>,
+  // Resolves IN_MOVED_FROM events still waiting for a partner.
+  caf::reacts_to<atom::tick>>;
+
+/// The sender's inbound interface.
+using sender_actor = caf::typed_actor<
+  // A settled batch from the debouncer (answers one demand).
+  caf::reacts_to<settled>,
+  // Timer: try to (re)connect to the reference.
+  caf::reacts_to<atom::connect>,
+  // Timer: re-dirty paths whose operations failed, after a pause.
+  caf::reacts_to<atom::resync>,
+  // Continue work that was split to keep the mailbox responsive.
+  caf::reacts_to<atom::pump>>;
+
+/// The debouncer: coalesces changes until they settle.
+using debouncer_actor = caf::typed_actor<
+  // Changes from the tracker (or paths to look at again, from the sender).
+  caf::reacts_to<std::vector<change>>,
+  // Events were lost (IN_Q_OVERFLOW): the next batch asks for a rescan.
+  caf::reacts_to<atom::resync>,
+  // The sender (the message's sender) can take one more batch.
+  caf::reacts_to<atom::demand>,
+  // Timer: something may be due.
+  caf::reacts_to<atom::tick>>;
+
+} // namespace livesync

@@ -1,0 +1,742 @@
+#define CAF_SUITE core.tree_writer
+#include <caf/test/unit_test.hpp>
+
+#include "core/content_hash.hpp"
+#include "core/tree_writer.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace livesync;
+
+namespace {
+
+// -- filesystem helpers (plain paths: the test itself is trusted) --------------
+
+constexpr int64_t some_mtime = 1600000000123456789; // nanosecond precision
+constexpr int64_t other_mtime = 1500000000987654321;
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+/// lstat that fails the check (not the run) when `p` is missing.
+struct stat lstat_of(const std::string& p) {
+  struct stat st {};
+  auto rc = ::lstat(p.c_str(), &st);
+  CAF_CHECK_EQUAL(rc, 0);
+  return st;
+}
+
+bool is_dir(const std::string& p) {
+  struct stat st;
+  return ::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool is_file(const std::string& p) {
+  struct stat st;
+  return ::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool is_symlink(const std::string& p) {
+  struct stat st;
+  return ::lstat(p.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+uint32_t mode_of(const std::string& p) {
+  return lstat_of(p).st_mode & 07777;
+}
+
+int64_t mtime_of(const std::string& p) {
+  auto st = lstat_of(p);
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000
+         + st.st_mtim.tv_nsec;
+}
+
+std::string read_text(const std::string& p) {
+  std::ifstream in{p, std::ios::binary};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void write_text(const std::string& p, const std::string& text) {
+  std::ofstream out{p, std::ios::binary | std::ios::trunc};
+  out << text;
+}
+
+std::string link_text(const std::string& p) {
+  char buf[PATH_MAX];
+  auto n = ::readlink(p.c_str(), buf, sizeof(buf));
+  return n < 0 ? std::string{} : std::string(buf, static_cast<size_t>(n));
+}
+
+size_t count_entries(const std::string& dir) {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator{dir, ec};
+       !ec && it != std::filesystem::directory_iterator{}; it.increment(ec))
+    ++n;
+  return n;
+}
+
+// -- op builders ------------------------------------------------------------------
+
+std::vector<char> bytes(const std::string& s) {
+  return {s.begin(), s.end()};
+}
+
+hash128 hash_of(const std::string& s) {
+  return hash_bytes(s.data(), s.size());
+}
+
+op mkdir_op(std::string path, uint32_t mode) {
+  op x;
+  x.kind = op_kind::mkdir;
+  x.path = std::move(path);
+  x.mode = mode;
+  return x;
+}
+
+op write_op(std::string path, const std::string& content,
+            uint32_t mode = 0644, int64_t mtime = some_mtime) {
+  op x;
+  x.kind = op_kind::write_file;
+  x.path = std::move(path);
+  x.size = content.size();
+  x.mode = mode;
+  x.mtime_ns = mtime;
+  x.data = bytes(content);
+  x.hash = hash_of(content);
+  return x;
+}
+
+op symlink_op(std::string path, std::string target) {
+  op x;
+  x.kind = op_kind::symlink;
+  x.path = std::move(path);
+  x.target = std::move(target);
+  return x;
+}
+
+op remove_op(std::string path) {
+  op x;
+  x.kind = op_kind::remove;
+  x.path = std::move(path);
+  return x;
+}
+
+op rename_op(std::string from, std::string to) {
+  op x;
+  x.kind = op_kind::rename;
+  x.path = std::move(from);
+  x.target = std::move(to);
+  return x;
+}
+
+op set_attr_op(std::string path, uint32_t mode, int64_t mtime) {
+  op x;
+  x.kind = op_kind::set_attr;
+  x.path = std::move(path);
+  x.mode = mode;
+  x.mtime_ns = mtime;
+  return x;
+}
+
+op begin_op(uint64_t xfer, std::string path, uint64_t size,
+            uint32_t mode = 0644, int64_t mtime = some_mtime) {
+  op x;
+  x.kind = op_kind::begin_file;
+  x.xfer = xfer;
+  x.path = std::move(path);
+  x.size = size;
+  x.mode = mode;
+  x.mtime_ns = mtime;
+  return x;
+}
+
+op chunk_op(uint64_t xfer, uint64_t offset, const std::string& data) {
+  op x;
+  x.kind = op_kind::chunk;
+  x.xfer = xfer;
+  x.offset = offset;
+  x.data = bytes(data);
+  return x;
+}
+
+op commit_op(uint64_t xfer, hash128 hash) {
+  op x;
+  x.kind = op_kind::commit_file;
+  x.xfer = xfer;
+  x.hash = hash;
+  return x;
+}
+
+op abort_op(uint64_t xfer) {
+  op x;
+  x.kind = op_kind::abort_file;
+  x.xfer = xfer;
+  return x;
+}
+
+// -- fixture ----------------------------------------------------------------------
+
+/// A fresh temp dir per test holding the reference root and an "outside"
+/// directory that no op may ever touch.
+struct fixture {
+  std::string tmp;
+  std::string root;
+  std::string outside;
+  std::string staging;
+  std::unique_ptr<tree_writer> w;
+
+  fixture() {
+    char buf[] = "/tmp/livesync-tree-writer-XXXXXX";
+    if (::mkdtemp(buf) == nullptr)
+      CAF_FAIL("mkdtemp failed");
+    tmp = buf;
+    root = tmp + "/ref";
+    outside = tmp + "/outside";
+    staging = root + "/.livesync/staging";
+    ::mkdir(outside.c_str(), 0755);
+    ::chmod(outside.c_str(), 0755); // whatever the umask
+    write_text(outside + "/keep", "outside data");
+    reopen();
+  }
+
+  ~fixture() {
+    w.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(tmp, ec);
+  }
+
+  void reopen(writer_limits limits = {}) {
+    w.reset();
+    status err;
+    w = tree_writer::open(root, limits, err);
+    if (!w)
+      CAF_FAIL("open failed: " << err.reason());
+  }
+
+  std::string at(const std::string& rel) const {
+    return root + "/" + rel;
+  }
+
+  /// Applies `x`, which must succeed; a failure shows its reason.
+  void ok(const op& x) {
+    auto st = w->apply(x);
+    CAF_CHECK_EQUAL(st.reason(), "");
+  }
+
+  /// Applies `x`, which must fail; returns the reason.
+  std::string refused(const op& x) {
+    auto st = w->apply(x);
+    CAF_CHECK(!st);
+    return st.reason();
+  }
+
+  bool outside_untouched() const {
+    return count_entries(outside) == 1
+           && read_text(outside + "/keep") == "outside data"
+           && mode_of(outside) == 0755u;
+  }
+};
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(tree_writer_tests, fixture)
+
+// -- mkdir ------------------------------------------------------------------------
+
+CAF_TEST(mkdir sets the exact mode whatever the umask) {
+  auto old = ::umask(077);
+  ok(mkdir_op("d", 0755));
+  ok(mkdir_op("d/e", 0750));
+  ::umask(old);
+  CAF_CHECK(is_dir(at("d/e")));
+  CAF_CHECK_EQUAL(mode_of(at("d")), 0755u);
+  CAF_CHECK_EQUAL(mode_of(at("d/e")), 0750u);
+}
+
+CAF_TEST(mkdir on an existing directory only changes its mode) {
+  ok(mkdir_op("d", 0755));
+  write_text(at("d/f"), "child");
+  ok(mkdir_op("d", 0700));
+  CAF_CHECK_EQUAL(mode_of(at("d")), 0700u);
+  CAF_CHECK_EQUAL(read_text(at("d/f")), "child");
+}
+
+CAF_TEST(mkdir replaces a file and needs its parent) {
+  ok(write_op("x", "file"));
+  ok(mkdir_op("x", 0755));
+  CAF_CHECK(is_dir(at("x")));
+  CAF_CHECK(contains(refused(mkdir_op("missing/d", 0755)), "parent"));
+  CAF_CHECK(!exists(at("missing")));
+}
+
+// -- write_file -------------------------------------------------------------------
+
+CAF_TEST(write_file sets content mode and mtime to the nanosecond) {
+  ok(write_op("run.sh", "#!/bin/sh\n", 0755, some_mtime));
+  ok(write_op("secret", "s3cr3t", 0600, other_mtime));
+  ok(write_op("empty", "", 0644, some_mtime));
+  CAF_CHECK_EQUAL(read_text(at("run.sh")), "#!/bin/sh\n");
+  CAF_CHECK_EQUAL(mode_of(at("run.sh")), 0755u);
+  CAF_CHECK_EQUAL(mtime_of(at("run.sh")), some_mtime);
+  CAF_CHECK_EQUAL(read_text(at("secret")), "s3cr3t");
+  CAF_CHECK_EQUAL(mode_of(at("secret")), 0600u);
+  CAF_CHECK_EQUAL(mtime_of(at("secret")), other_mtime);
+  CAF_CHECK(is_file(at("empty")));
+  CAF_CHECK_EQUAL(lstat_of(at("empty")).st_size, 0);
+  CAF_CHECK_EQUAL(count_entries(staging), 0u);
+  CAF_CHECK_EQUAL(w->stats().files_committed, 3u);
+  CAF_CHECK_EQUAL(w->stats().bytes_written, 16u);
+  CAF_CHECK_EQUAL(w->stats().errors, 0u);
+}
+
+CAF_TEST(write_file replaces a file and a directory) {
+  ok(write_op("f", "old"));
+  ok(write_op("f", "new", 0640));
+  CAF_CHECK_EQUAL(read_text(at("f")), "new");
+  CAF_CHECK_EQUAL(mode_of(at("f")), 0640u);
+  ok(mkdir_op("d", 0755));
+  ok(mkdir_op("d/sub", 0755));
+  ok(write_op("d/sub/inner", "inner"));
+  ok(write_op("d", "now a file"));
+  CAF_CHECK(is_file(at("d")));
+  CAF_CHECK_EQUAL(read_text(at("d")), "now a file");
+}
+
+CAF_TEST(write_file replaces a symlink instead of writing through it) {
+  ::symlink((outside + "/keep").c_str(), at("link").c_str());
+  ok(write_op("link", "mine"));
+  CAF_CHECK(is_file(at("link")));
+  CAF_CHECK_EQUAL(read_text(at("link")), "mine");
+  CAF_CHECK(outside_untouched());
+}
+
+CAF_TEST(hash mismatch leaves the old content) {
+  ok(write_op("f", "old", 0644, some_mtime));
+  auto x = write_op("f", "new", 0600, other_mtime);
+  x.hash = hash_of("something else");
+  CAF_CHECK(contains(refused(x), "hash mismatch"));
+  CAF_CHECK_EQUAL(read_text(at("f")), "old");
+  CAF_CHECK_EQUAL(mode_of(at("f")), 0644u);
+  CAF_CHECK_EQUAL(mtime_of(at("f")), some_mtime);
+  CAF_CHECK_EQUAL(count_entries(staging), 0u);
+  CAF_CHECK_EQUAL(w->stats().errors, 1u);
+  ok(write_op("f", "new")); // still usable
+}
+
+CAF_TEST(write_file size must match data and limits) {
+  auto x = write_op("f", "abc");
+  x.size = 4;
+  CAF_CHECK(contains(refused(x), "size"));
+  writer_limits small;
+  small.max_data_bytes = 4;
+  reopen(small);
+  refused(write_op("f", "too long"));
+  CAF_CHECK(!exists(at("f")));
+  ok(write_op("f", "fits"));
+}
+
+CAF_TEST(mode mask applies to every mode) {
+  writer_limits limits;
+  limits.mode_mask = 0777;
+  reopen(limits);
+  ok(write_op("f", "x", 04755));
+  ok(mkdir_op("d", 02755));
+  CAF_CHECK_EQUAL(mode_of(at("f")), 0755u);
+  CAF_CHECK_EQUAL(mode_of(at("d")), 0755u);
+  ok(set_attr_op("f", 06711, some_mtime));
+  CAF_CHECK_EQUAL(mode_of(at("f")), 0711u);
+}
+
+// -- symlink ----------------------------------------------------------------------
+
+CAF_TEST(symlink creates dangling absolute and relative links) {
+  ok(symlink_op("dangling", "no/such/target"));
+  ok(symlink_op("abs", "/etc/passwd"));
+  ok(write_op("real", "data"));
+  ok(symlink_op("rel", "real"));
+  CAF_CHECK(is_symlink(at("dangling")));
+  CAF_CHECK_EQUAL(link_text(at("dangling")), "no/such/target");
+  CAF_CHECK_EQUAL(link_text(at("abs")), "/etc/passwd");
+  CAF_CHECK_EQUAL(link_text(at("rel")), "real");
+  CAF_CHECK_EQUAL(count_entries(staging), 0u);
+}
+
+CAF_TEST(symlink replaces a file a link and a directory) {
+  ok(write_op("f", "data"));
+  ok(symlink_op("f", "t1"));
+  CAF_CHECK_EQUAL(link_text(at("f")), "t1");
+  ok(symlink_op("f", "t2"));
+  CAF_CHECK_EQUAL(link_text(at("f")), "t2");
+  ok(mkdir_op("d", 0755));
+  ok(write_op("d/x", "x"));
+  ok(symlink_op("d", "t3"));
+  CAF_CHECK(is_symlink(at("d")));
+  CAF_CHECK_EQUAL(link_text(at("d")), "t3");
+}
+
+CAF_TEST(symlink sets the link mtime when given) {
+  auto x = symlink_op("l", outside + "/keep");
+  x.mtime_ns = some_mtime;
+  auto target_mtime = mtime_of(outside + "/keep");
+  ok(x);
+  CAF_CHECK_EQUAL(mtime_of(at("l")), some_mtime);
+  CAF_CHECK_EQUAL(mtime_of(outside + "/keep"), target_mtime);
+}
+
+CAF_TEST(symlink target must be sane) {
+  refused(symlink_op("l", ""));
+  refused(symlink_op("l", std::string("a\0b", 3)));
+  refused(symlink_op("l", std::string(PATH_MAX, 'x')));
+  CAF_CHECK(!exists(at("l")));
+  ok(symlink_op("l", std::string(PATH_MAX - 1, 'x')));
+}
+
+// -- remove -----------------------------------------------------------------------
+
+CAF_TEST(remove is recursive and a missing path is fine) {
+  ok(mkdir_op("d", 0755));
+  ok(mkdir_op("d/e", 0500)); // no write permission: still removable
+  ok(write_op("d/f", "f", 0000));
+  ok(symlink_op("d/l", "f"));
+  ok(remove_op("d"));
+  CAF_CHECK(!exists(at("d")));
+  ok(remove_op("d"));
+  ok(remove_op("never/was/here"));
+  ok(write_op("f", "x"));
+  ok(remove_op("f"));
+  CAF_CHECK(!exists(at("f")));
+}
+
+CAF_TEST(remove never follows a symlink to a directory outside) {
+  ::symlink(outside.c_str(), at("out").c_str());
+  ok(remove_op("out"));
+  CAF_CHECK(!exists(at("out")));
+  CAF_CHECK(outside_untouched());
+  ok(mkdir_op("d", 0755));
+  ::symlink(outside.c_str(), at("d/out").c_str());
+  ok(remove_op("d"));
+  CAF_CHECK(!exists(at("d")));
+  CAF_CHECK(outside_untouched());
+  // Through a symlinked parent there is nothing beneath the root to remove.
+  ::symlink(outside.c_str(), at("via").c_str());
+  ok(remove_op("via/keep"));
+  CAF_CHECK(outside_untouched());
+  CAF_CHECK(is_symlink(at("via")));
+}
+
+// -- rename -----------------------------------------------------------------------
+
+CAF_TEST(rename moves a directory with its contents) {
+  ok(mkdir_op("a", 0755));
+  ok(mkdir_op("a/b", 0700));
+  ok(write_op("a/b/f", "deep", 0600, some_mtime));
+  ok(mkdir_op("z", 0755));
+  ok(rename_op("a", "z/a2"));
+  CAF_CHECK(!exists(at("a")));
+  CAF_CHECK_EQUAL(read_text(at("z/a2/b/f")), "deep");
+  CAF_CHECK_EQUAL(mode_of(at("z/a2/b")), 0700u);
+  CAF_CHECK_EQUAL(mtime_of(at("z/a2/b/f")), some_mtime);
+}
+
+CAF_TEST(rename replaces a file and refuses what rename refuses) {
+  ok(write_op("a", "A"));
+  ok(write_op("b", "B"));
+  ok(rename_op("a", "b"));
+  CAF_CHECK(!exists(at("a")));
+  CAF_CHECK_EQUAL(read_text(at("b")), "A");
+  CAF_CHECK(contains(refused(rename_op("a", "c")), "rename source missing"));
+  CAF_CHECK(contains(refused(rename_op("no/a", "c")), "rename source missing"));
+  ok(mkdir_op("d", 0755));
+  ok(write_op("d/x", "x"));
+  refused(rename_op("b", "d")); // file over a non-empty directory
+  CAF_CHECK_EQUAL(read_text(at("b")), "A");
+  CAF_CHECK_EQUAL(read_text(at("d/x")), "x");
+  refused(rename_op("d", "d/x/sub")); // target parent is a file
+  refused(rename_op("b", "missing/b"));
+  CAF_CHECK(is_file(at("b")));
+}
+
+// -- set_attr ---------------------------------------------------------------------
+
+CAF_TEST(set_attr changes mode and mtime of files and directories) {
+  ok(write_op("f", "x", 0644, some_mtime));
+  ok(mkdir_op("d", 0755));
+  ok(set_attr_op("f", 0600, other_mtime));
+  ok(set_attr_op("d", 0711, other_mtime));
+  CAF_CHECK_EQUAL(mode_of(at("f")), 0600u);
+  CAF_CHECK_EQUAL(mtime_of(at("f")), other_mtime);
+  CAF_CHECK_EQUAL(mode_of(at("d")), 0711u);
+  CAF_CHECK_EQUAL(mtime_of(at("d")), other_mtime);
+  CAF_CHECK(contains(refused(set_attr_op("nope", 0644, 0)), "missing"));
+}
+
+CAF_TEST(set_attr on a symlink touches only the link) {
+  ::chmod((outside + "/keep").c_str(), 0644);
+  auto target_mtime = mtime_of(outside + "/keep");
+  ok(symlink_op("l", outside + "/keep"));
+  ok(set_attr_op("l", 0600, some_mtime));
+  CAF_CHECK_EQUAL(mtime_of(at("l")), some_mtime);
+  CAF_CHECK_EQUAL(mode_of(outside + "/keep"), 0644u);
+  CAF_CHECK_EQUAL(mtime_of(outside + "/keep"), target_mtime);
+}
+
+// -- symlinks in parent positions ----------------------------------------------
+
+CAF_TEST(ops through a symlinked parent are refused) {
+  ::chmod((outside + "/keep").c_str(), 0644);
+  ok(symlink_op("a", outside));
+  ok(mkdir_op("d", 0755));
+  ok(symlink_op("d/b", outside));
+  for (std::string p : {"a/x", "a/keep", "d/b/x", "d/b/keep"}) {
+    CAF_MESSAGE("path " << p);
+    CAF_CHECK(contains(refused(write_op(p, "evil")), "not a directory"));
+    refused(mkdir_op(p, 0777));
+    refused(symlink_op(p, "/etc/passwd"));
+    refused(set_attr_op(p, 0777, some_mtime));
+    refused(begin_op(7, p, 4));
+    ok(write_op("src", "evil"));
+    refused(rename_op("src", p));
+    refused(rename_op(p, "stolen"));
+  }
+  CAF_CHECK(!exists(at("stolen")));
+  CAF_CHECK_EQUAL(w->open_transfers(), 0u);
+  CAF_CHECK(outside_untouched());
+  CAF_CHECK_EQUAL(mode_of(outside + "/keep"), 0644u);
+  // A file in a parent position is refused just the same.
+  ok(write_op("file", "x"));
+  refused(write_op("file/x", "x"));
+  CAF_CHECK_EQUAL(count_entries(staging), 0u);
+}
+
+CAF_TEST(commit walks the parent again) {
+  ok(mkdir_op("a", 0755));
+  ok(begin_op(1, "a/x", 4));
+  ok(chunk_op(1, 0, "evil"));
+  // The tree changes under the open transfer: a becomes a symlink outside.
+  ok(remove_op("a"));
+  ok(symlink_op("a", outside));
+  refused(commit_op(1, hash_of("evil")));
+  CAF_CHECK(outside_untouched());
+  CAF_CHECK_EQUAL(w->open_transfers(), 0u);
+  CAF_CHECK_EQUAL(count_entries(staging), 0u);
+}
+
+// -- chunked transfers ------------------------------------------------------------
+
+CAF_TEST(chunked transfer in three chunks then commit) {
+  std::string parts[] = {"first part, ", "second part, ", "third"};
+  std::string all = parts[0] + parts[1] + parts[2];
+  ok(write_op("f", "previous"));
+  ok(begin_op(42, "f", all.size(), 0755, some_mtime));
+  CAF_CHECK_EQUAL(w->open_transfers(), 1u);
+  CAF_CHECK_EQUAL(count_entries(staging), 1u);
+  uint64_t offset = 0;
+  for (auto& part : parts) {
+    ok(chunk_op(42, offset, part));
+    offset += part.size();
+    CAF_CHECK_EQUAL(read_text(at("f")), "previous"); // not visible yet
+  }
+  ok(commit_op(42, hash_of(all)));
+  CAF_CHECK_EQUAL(read_text(at("f")), all);
+  CAF_CHECK_EQUAL(mode_of(at("f")), 0755u);
+  CAF_CHECK_EQUAL(mtime_of(at("f")), some_mtime);
+  CAF_CHECK_EQUAL(w->open_transfers(), 0u);
+  CAF_CHECK_EQUAL(count_entries(staging), 0u);
+  CAF_CHECK_EQUAL(w->stats().files_committed, 2u);
+  CAF_CHECK_EQUAL(w->stats().ops, 6u);
+}
+
+CAF_TEST(out of order chunk is refused and drops the transfer) {
+  ok(begin_op(1, "f", 6));
+  ok(chunk_op(1, 0, "abc"));
+  CAF_CHECK(contains(refused(chunk_op(1, 4, "def")), "offset"));
+  CAF_CHECK_EQUAL(w->open_transfers(), 0u);
+  CAF_CHECK_EQUAL(count_entries(staging), 0u);
+  refused(chunk_op(1, 3, "def"));
+  refused(commit_op(1, hash_of("abcdef")));
+  CAF_CHECK(!exists(at("f")));
+}
+
+CAF_TEST(chunk past the announced size is refused) {
+  ok(begin_op(1, "f", 4));
+  refused(chunk_op(1, 0, "12345"));
+  CAF_CHECK_EQUAL(w->open_transfers(), 0u);
+  refused(chunk_op(99, 0, "x")); // unknown transfer
+}
+
+CAF_TEST(commit with wrong size or hash is refused) {
+  ok(write_op("f", "old"));
+  ok(begin_op(1, "f", 6));
+  ok(chunk_op(1, 0, "abc"));
+  CAF_CHECK(contains(refused(commit_op(1, hash_of("abc"))), "3 of 6"));
+  CAF_CHECK_EQUAL(w->open_transfers(), 0u);
+  ok(begin_op(2, "f", 3));
+  ok(chunk_op(2, 0, "abc"));
+  CAF_CHECK(contains(refused(commit_op(2, hash_of("abd"))), "hash mismatch"));
+  CAF_CHECK_EQUAL(w->open_transfers(), 0u);
+  CAF_CHECK_EQUAL(read_text(at("f")), "old");
+  CAF_CHECK_EQUAL(count_entries(staging), 0u);
+  refused(commit_op(2, hash_of("abc"))); // closed either way
+}
+
+CAF_TEST(transfer bookkeeping) {
+  writer_limits limits;
+  limits.max_open_transfers = 2;
+  reopen(limits);
+  ok(begin_op(1, "a", 1));
+  CAF_CHECK(contains(refused(begin_op(1, "b", 1)), "already open"));
+  ok(begin_op(2, "b", 1));
+  CAF_CHECK(contains(refused(begin_op(3, "c", 1)), "too many"));
+  ok(abort_op(1));
+  ok(abort_op(1)); // unknown is fine
+  CAF_CHECK_EQUAL(w->open_transfers(), 1u);
+  CAF_CHECK_EQUAL(count_entries(staging), 1u);
+  ok(begin_op(3, "c", 0));
+  ok(commit_op(3, hash_of(""))); // an empty file needs no chunk
+  CAF_CHECK(is_file(at("c")));
+  w->abort_all();
+  CAF_CHECK_EQUAL(w->open_transfers(), 0u);
+  CAF_CHECK_EQUAL(count_entries(staging), 0u);
+  refused(begin_op(4, "no/parent", 1));
+  CAF_CHECK_EQUAL(count_entries(staging), 0u);
+}
+
+CAF_TEST(destroying the writer removes open staging files) {
+  ok(begin_op(1, "a", 10));
+  ok(chunk_op(1, 0, "12345"));
+  CAF_CHECK_EQUAL(count_entries(staging), 1u);
+  w.reset();
+  CAF_CHECK_EQUAL(count_entries(staging), 0u);
+  reopen();
+}
+
+// -- validation -------------------------------------------------------------------
+
+CAF_TEST(invalid paths are refused and change nothing) {
+  for (std::string p : {"../x", "/abs", ".livesync/x", ".livesync", "a/../x",
+                        "", "a//b", "./x"}) {
+    CAF_MESSAGE("path '" << p << "'");
+    refused(mkdir_op(p, 0755));
+    refused(write_op(p, "x"));
+    refused(symlink_op(p, "t"));
+    refused(remove_op(p));
+    refused(set_attr_op(p, 0644, 0));
+    refused(begin_op(1, p, 1));
+    refused(rename_op(p, "ok"));
+    ok(write_op("ok", "x"));
+    refused(rename_op("ok", p));
+  }
+  refused(remove_op(".livesync/staging"));
+  // Reasons stay one line even for paths full of control characters.
+  auto why = refused(write_op(std::string("a\nb\0c", 5), "x"));
+  CAF_CHECK(why.find('\n') == std::string::npos);
+  CAF_CHECK(why.find('\0') == std::string::npos);
+  CAF_CHECK(is_dir(staging));
+  CAF_CHECK(!exists(tmp + "/x"));
+  CAF_CHECK(!exists("/abs"));
+  CAF_CHECK(!exists(root + "/.livesync/x"));
+  CAF_CHECK_EQUAL(count_entries(staging), 0u);
+  CAF_CHECK_EQUAL(w->open_transfers(), 0u);
+  status err;
+  auto m = w->manifest(err);
+  CAF_REQUIRE(err.ok());
+  CAF_REQUIRE_EQUAL(m.size(), 1u);
+  CAF_CHECK_EQUAL(m[0].path, "ok");
+  CAF_CHECK(outside_untouched());
+}
+
+// -- manifest and open ----------------------------------------------------------
+
+CAF_TEST(manifest lists dirs files and symlinks parents first) {
+  ok(mkdir_op("d", 0750));
+  ok(write_op("d/f", "hello", 0640, some_mtime));
+  ok(mkdir_op("d/e", 0700));
+  ok(symlink_op("d/e/l", "../f"));
+  ok(symlink_op("out", outside)); // never followed
+  ok(write_op("a", "", 0600, other_mtime));
+  ok(set_attr_op("d", 0750, other_mtime));
+  ::mkfifo(at("fifo").c_str(), 0644); // skipped
+  write_text(staging + "/ignored.tmp", "x");
+  status err;
+  auto m = w->manifest(err);
+  CAF_REQUIRE(err.ok());
+  CAF_REQUIRE_EQUAL(m.size(), 6u);
+  CAF_CHECK_EQUAL(m[0].path, "a");
+  CAF_CHECK(m[0].meta.kind == entry_kind::file);
+  CAF_CHECK_EQUAL(m[0].meta.size, 0u);
+  CAF_CHECK_EQUAL(m[0].meta.mode, 0600u);
+  CAF_CHECK_EQUAL(m[0].meta.mtime_ns, other_mtime);
+  CAF_CHECK_EQUAL(m[1].path, "d");
+  CAF_CHECK(m[1].meta.kind == entry_kind::dir);
+  CAF_CHECK_EQUAL(m[1].meta.mode, 0750u);
+  CAF_CHECK_EQUAL(m[2].path, "d/e");
+  CAF_CHECK(m[2].meta.kind == entry_kind::dir);
+  CAF_CHECK_EQUAL(m[2].meta.mode, 0700u);
+  CAF_CHECK_EQUAL(m[3].path, "d/e/l");
+  CAF_CHECK(m[3].meta.kind == entry_kind::symlink);
+  CAF_CHECK_EQUAL(m[3].meta.target, "../f");
+  CAF_CHECK_EQUAL(m[3].meta.size, 4u);
+  CAF_CHECK_EQUAL(m[4].path, "d/f");
+  CAF_CHECK(m[4].meta.kind == entry_kind::file);
+  CAF_CHECK_EQUAL(m[4].meta.size, 5u);
+  CAF_CHECK_EQUAL(m[4].meta.mode, 0640u);
+  CAF_CHECK_EQUAL(m[4].meta.mtime_ns, some_mtime);
+  CAF_CHECK_EQUAL(m[5].path, "out");
+  CAF_CHECK(m[5].meta.kind == entry_kind::symlink);
+  CAF_CHECK_EQUAL(m[5].meta.target, outside);
+  for (auto& e : m)
+    CAF_CHECK(e.path.find(".livesync") == std::string::npos);
+}
+
+CAF_TEST(manifest of an empty root is empty) {
+  status err;
+  auto m = w->manifest(err);
+  CAF_CHECK(err.ok());
+  CAF_CHECK(m.empty());
+}
+
+CAF_TEST(open removes stale staging files) {
+  w.reset();
+  write_text(staging + "/7.tmp", "stale");
+  write_text(staging + "/0.tmp", "stale");
+  ::mkdir((staging + "/odd").c_str(), 0500);
+  ::symlink(outside.c_str(), (staging + "/link").c_str());
+  reopen();
+  CAF_CHECK_EQUAL(count_entries(staging), 0u);
+  CAF_CHECK(outside_untouched());
+  ok(write_op("f", "fresh")); // reuses staging names without conflict
+  CAF_CHECK_EQUAL(read_text(at("f")), "fresh");
+}
+
+CAF_TEST(open creates a missing root and reports failures) {
+  status err;
+  auto w2 = tree_writer::open(tmp + "/new/nested/root", {}, err);
+  CAF_REQUIRE(w2 != nullptr);
+  CAF_CHECK(err.ok());
+  CAF_CHECK(is_dir(tmp + "/new/nested/root/.livesync/staging"));
+  write_text(tmp + "/plain", "x");
+  auto w3 = tree_writer::open(tmp + "/plain/root", {}, err);
+  CAF_CHECK(w3 == nullptr);
+  CAF_CHECK(!err.ok());
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

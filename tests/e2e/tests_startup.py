@@ -1,0 +1,106 @@
+"""E2E: start-up reconciliation (issue 2, "Start-up")."""
+
+import os
+import shutil
+
+from harness import (CONTENT_KINDS, check, e2e_test, fill_tree,
+                     log, make_dirs, random_bytes, settle, symlink, write_file)
+
+T2001 = 1_000_000_000_123_456_789
+MIXED_NAMES = ["with space", "\u00fcn\u00efc\u00f6d\u00e9 \u65e5\u672c", "new\nline", "-dash"]
+
+
+def mixed_tree(env):
+    """A bit of everything: modes, mtimes, depth, symlinks, empties, odd names."""
+    fill_tree(env.src, files=120, depth=3, fanout=3)
+    write_file(env.S("modes", "a644"), "a\n", 0o644, T2001)
+    write_file(env.S("modes", "a755"), "b\n", 0o755, T2001 + 1)
+    write_file(env.S("modes", "a600"), "c\n", 0o600, T2001 + 2)
+    make_dirs(env.S("modes", "private"), 0o700)
+    write_file(env.S("big.bin"), random_bytes(2 << 20, 5))
+    write_file(env.S("empty"), b"")
+    os.makedirs(env.S("emptydir", "inner"))
+    symlink("big.bin", env.S("link-rel"))
+    symlink("/nonexistent/target", env.S("link-dangling"))
+    p = env.S("deep")
+    for i in range(7):
+        p = os.path.join(p, "l%d" % i)
+        write_file(os.path.join(p, "f"), "%d\n" % i)
+    for n in MIXED_NAMES:
+        write_file(env.S("names", n), n + "\n")
+
+
+@e2e_test()
+def test_startup_empty_ref(env):
+    """(a) An empty (missing) reference gets everything; at `in-sync` the
+    trees are identical."""
+    mixed_tree(env)
+    check(not os.path.exists(env.ref), "ref exists before the reference starts")
+    env.start_reference()
+    env.start_watcher(timeout=30)
+    env.assert_converged_now(grace=1.0, what="identical at in-sync")
+    write_file(env.S("live.txt"), "live after initial sync\n")
+    env.wait_converged()
+
+
+@e2e_test()
+def test_startup_unchanged(env):
+    """(b) Watcher restarted over an unchanged tree: a new `in-sync`, and no
+    content crosses the wire (no write_file/begin_file/chunk/commit_file)."""
+    mixed_tree(env)
+    env.start_pair()
+    settle(0.5)
+    w2 = env.restart_watcher()
+    env.assert_converged_now(grace=1.0, what="identical at in-sync after restart")
+    settle()
+    ops = w2.op_sent()
+    log("restart over unchanged tree: %d op-sent lines: %r" % (len(ops), ops[:20]))
+    content = [o for o in ops if o[0] in CONTENT_KINDS]
+    check(not content, "restart over an unchanged tree sent content (%d ops), first: %r"
+          % (len(content), content[:10]))
+    # "An up-to-date one gets nothing but the comparison": at most directory
+    # attribute fix-ups (directory mtimes are best effort).
+    other = [o for o in ops if not (o[0] == "set_attr" and os.path.isdir(env.S(o[1])))]
+    check(not other, "restart over an unchanged tree sent ops: %r" % other[:10])
+
+
+@e2e_test()
+def test_startup_stale(env):
+    """(c) Stale reference: SRC changed while the watcher was stopped, and
+    extra files put in REF directly -> exactly equal, extras removed."""
+    mixed_tree(env)
+    write_file(env.S("change-size.txt"), "short\n")
+    write_file(env.S("change-same-size.txt"), "AAAA\n", mtime_ns=T2001)
+    write_file(env.S("remove-me.txt"), "bye\n")
+    fill_tree(env.S("remove-dir"), files=20, depth=2, fanout=2)
+    write_file(env.S("chmod-me"), "m\n", 0o644)
+    write_file(env.S("touch-me"), "t\n", mtime_ns=T2001)
+    write_file(env.S("file-to-dir"), "f\n")
+    write_file(env.S("dir-to-link", "x"), "x\n")
+    fill_tree(env.S("rename-dir"), files=20, depth=1, fanout=2)
+    write_file(env.S("ref-drift.txt"), "original\n")
+    env.start_pair()
+    env.watcher.stop()
+    # SRC changes while no watcher runs.
+    write_file(env.S("change-size.txt"), "much longer content now\n")
+    write_file(env.S("change-same-size.txt"), "BBBB\n", mtime_ns=T2001 + 10**9)
+    os.remove(env.S("remove-me.txt"))
+    shutil.rmtree(env.S("remove-dir"))
+    os.chmod(env.S("chmod-me"), 0o600)
+    os.utime(env.S("touch-me"), ns=(T2001 + 5, T2001 + 5))
+    os.remove(env.S("file-to-dir"))
+    write_file(env.S("file-to-dir", "inner"), "inner\n")
+    shutil.rmtree(env.S("dir-to-link"))
+    os.symlink("modes", env.S("dir-to-link"))
+    os.rename(env.S("rename-dir"), env.S("renamed-dir"))
+    write_file(env.S("added.txt"), "added\n")
+    fill_tree(env.S("added-dir"), files=15, depth=2, fanout=2, seed=9)
+    # REF changes behind the reference's back.
+    write_file(env.R("extra.txt"), "extra\n")
+    fill_tree(env.R("extra-dir"), files=10, depth=2, fanout=2)
+    os.symlink("extra.txt", env.R("extra-link"))
+    write_file(env.R("modes", "extra-in-subdir"), "extra\n")
+    write_file(env.R("ref-drift.txt"), "drifted, longer\n")
+    os.chmod(env.R("modes", "a644"), 0o666)
+    env.start_watcher(timeout=30)
+    env.assert_converged_now(grace=1.0, what="identical at in-sync after a stale start")
