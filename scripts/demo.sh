@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs the main job on loopback: a reference and a
+# watcher mirroring a directory, until Ctrl-C.
+#   bash scripts/demo.sh [WATCHED_DIR [REFERENCE_DIR]]
+# Without arguments it mirrors ./demo/watched (created with a few files)
+# to ./demo/reference. Edit files in the watched dir and see them appear.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+src=${1:-demo/watched}
+ref=${2:-demo/reference}
+if [ $# -eq 0 ] && [ ! -d "$src" ]; then
+  mkdir -p "$src/docs"
+  echo "hello from livesync" > "$src/hello.txt"
+  printf '# notes\nedit me\n' > "$src/docs/notes.md"
+  ln -s hello.txt "$src/link-to-hello"
+fi
+mkdir -p "$ref"
+bin=${LIVESYNC_BUILD_DIR:-build}
+log=$(mktemp)
+"$bin/livesync-reference" --root="$ref" --port=0 > >(tee "$log") 2>&1 &
+ref_pid=$!
+watch_pid=""
+trap 'kill -TERM $ref_pid $watch_pid 2>/dev/null; wait 2>/dev/null; rm -f "$log"' EXIT INT TERM
+for _ in $(seq 100); do
+  port=$(grep -o 'listening.*port=[0-9]*' "$log" | grep -o 'port=[0-9]*' | cut -d= -f2 || true)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "demo: the reference did not start" >&2; exit 1; }
+"$bin/livesync-watcher" --root="$src" --host=127.0.0.1 --port="$port" &
+watch_pid=$!
+echo "demo: mirroring $src -> $ref (port $port); Ctrl-C stops both"
+wait $watch_pid

@@ -1,0 +1,149 @@
+#define CAF_SUITE actors.debouncer
+#include "fixture.hpp"
+
+#include "actors/watcher/debouncer.hpp"
+
+using namespace livesync;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Stands in for the sender: asks for a batch on `pump`, records batches.
+struct fake_sender_state {
+  std::shared_ptr<std::vector<settled>> got;
+  debouncer_actor deb;
+};
+
+sender_actor::behavior_type
+fake_sender(sender_actor::stateful_pointer<fake_sender_state> self,
+            debouncer_actor deb, std::shared_ptr<std::vector<settled>> got) {
+  self->state.deb = deb;
+  self->state.got = got;
+  return {
+    [=](settled& b) { self->state.got->push_back(std::move(b)); },
+    [=](atom::connect) {},
+    [=](atom::resync) {},
+    [=](atom::pump) { self->send(self->state.deb, atom::demand_v); },
+  };
+}
+
+struct fixture : test::fixture_base {
+  std::shared_ptr<std::vector<settled>> got
+    = std::make_shared<std::vector<settled>>();
+  debouncer_actor deb;
+  sender_actor snd;
+
+  fixture() {
+    debounce_config cfg;
+    cfg.quiet = 5ms;
+    cfg.max_delay = 100ms;
+    deb = sys.spawn(debouncer, cfg);
+    snd = sys.spawn(fake_sender, deb, got);
+    sched.run();
+  }
+
+  ~fixture() {
+    anon_send_exit(deb, caf::exit_reason::user_shutdown);
+    anon_send_exit(snd, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  void changes(std::vector<change> xs) {
+    self->send(deb, std::move(xs));
+    sched.run();
+  }
+
+  void demand() {
+    self->send(snd, atom::pump_v);
+    sched.run();
+  }
+
+  std::vector<std::string> last_paths() {
+    std::vector<std::string> out;
+    if (!got->empty())
+      for (auto& c : got->back().paths)
+        out.push_back(c.path);
+    return out;
+  }
+};
+
+change dirty(std::string p, uint8_t f = change_content) {
+  return change::make_dirty(std::move(p), f);
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(debouncer_tests, fixture)
+
+CAF_TEST(a path is handed over once quiet and only on demand) {
+  changes({dirty("a.txt")});
+  CAF_CHECK(got->empty()); // No demand yet.
+  demand();
+  CAF_CHECK(got->empty()); // Not quiet yet.
+  advance_time(4ms);
+  sched.run();
+  CAF_CHECK(got->empty());
+  advance_time(1ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
+  CAF_CHECK_EQUAL(last_paths(), std::vector<std::string>{"a.txt"});
+}
+
+CAF_TEST(many events on one path coalesce into one entry) {
+  demand();
+  for (int i = 0; i < 50; ++i) {
+    changes({dirty("log"), dirty("log", change_attr)});
+    advance_time(1ms); // Never quiet for 5ms...
+    sched.run();
+  }
+  // ... until max_delay (100ms) forces it out: one entry, flags merged.
+  advance_time(60ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
+  CAF_REQUIRE_EQUAL(got->back().paths.size(), 1u);
+  CAF_CHECK_EQUAL(got->back().paths[0].flags, change_content | change_attr);
+}
+
+CAF_TEST(nothing is handed over without demand and it waits) {
+  changes({dirty("a"), dirty("b")});
+  advance_time(1s);
+  sched.run();
+  CAF_CHECK(got->empty());
+  demand();
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
+  CAF_CHECK_EQUAL(last_paths(), (std::vector<std::string>{"a", "b"}));
+  // One batch per demand: new changes wait for the next one.
+  changes({dirty("c")});
+  advance_time(10ms);
+  sched.run();
+  CAF_CHECK_EQUAL(got->size(), 1u);
+  demand();
+  CAF_CHECK_EQUAL(got->size(), 2u);
+}
+
+CAF_TEST(renames rekey pending paths and travel first) {
+  demand();
+  changes({dirty("tmp/a"), dirty("tmp/b", change_attr),
+           change::make_rename("tmp", "final"), dirty("other")});
+  advance_time(5ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
+  auto& b = got->back();
+  CAF_REQUIRE_EQUAL(b.renames.size(), 1u);
+  CAF_CHECK_EQUAL(b.renames[0].path, "tmp");
+  CAF_CHECK_EQUAL(b.renames[0].to, "final");
+  CAF_CHECK_EQUAL(last_paths(),
+                  (std::vector<std::string>{"final/a", "final/b", "other"}));
+}
+
+CAF_TEST(an overflow asks the sender for a rescan) {
+  demand();
+  self->send(deb, atom::resync_v);
+  sched.run();
+  advance_time(5ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
+  CAF_CHECK(got->back().rescan);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,130 @@
+// An in-memory fs_view for planner tests: a map from root-relative path to
+// what lstat would say, with listings derived from the keys. The root ("")
+// is always a directory. Setters do not check that parents exist, so a test
+// can build an inconsistent tree on purpose; the helpers below never do.
+#pragma once
+
+#include "core/fs_view.hpp"
+#include "core/path_rules.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace livesync {
+
+class fake_fs : public fs_view {
+public:
+  fs_stat stat(std::string_view path) const override {
+    if (path.empty()) {
+      fs_stat root;
+      root.meta.kind = entry_kind::dir;
+      root.meta.mode = 0755;
+      return root;
+    }
+    auto i = entries_.find(path);
+    return i == entries_.end() ? fs_stat{} : i->second;
+  }
+
+  std::vector<std::string> list(std::string_view path) const override {
+    std::vector<std::string> out;
+    if (stat(path).meta.kind != entry_kind::dir)
+      return out;
+    // Keys are sorted, so the children come out sorted too.
+    for (auto& kv : entries_)
+      if (kv.first != path && parent_of(kv.first) == path)
+        out.emplace_back(leaf_of(kv.first));
+    return out;
+  }
+
+  fake_fs& file(const std::string& path, uint64_t size, int64_t mtime,
+                uint32_t mode = 0644) {
+    entry_meta m;
+    m.kind = entry_kind::file;
+    m.mode = mode;
+    m.size = size;
+    m.mtime_ns = mtime;
+    return put(path, std::move(m));
+  }
+
+  fake_fs& dir(const std::string& path, uint32_t mode = 0755) {
+    entry_meta m;
+    m.kind = entry_kind::dir;
+    m.mode = mode;
+    return put(path, std::move(m));
+  }
+
+  fake_fs& link(const std::string& path, const std::string& target) {
+    entry_meta m;
+    m.kind = entry_kind::symlink;
+    m.mode = 0777;
+    m.size = target.size();
+    m.target = target;
+    return put(path, std::move(m));
+  }
+
+  /// A fifo, socket or device: present, never mirrored.
+  fake_fs& unsupported(const std::string& path) {
+    erase(path);
+    fs_stat st;
+    st.unsupported = true;
+    entries_.emplace(path, std::move(st));
+    return *this;
+  }
+
+  /// Removes `path` and everything beneath it.
+  fake_fs& erase(const std::string& path) {
+    for (auto i = entries_.begin(); i != entries_.end();)
+      i = is_within(i->first, path) ? entries_.erase(i) : std::next(i);
+    return *this;
+  }
+
+  /// rename(2): moves `from` and its subtree to `to`, replacing `to`.
+  fake_fs& move(const std::string& from, const std::string& to) {
+    erase(to);
+    std::map<std::string, fs_stat, std::less<>> moved;
+    for (auto i = entries_.begin(); i != entries_.end();) {
+      if (is_within(i->first, from)) {
+        moved.emplace(rebase_path(i->first, from, to), std::move(i->second));
+        i = entries_.erase(i);
+      } else {
+        ++i;
+      }
+    }
+    entries_.merge(moved);
+    return *this;
+  }
+
+  /// The mirrored entries as a reference would list them: sorted, hence
+  /// parents before children; unsupported entries left out.
+  std::vector<manifest_entry> manifest() const {
+    std::vector<manifest_entry> out;
+    for (auto& kv : entries_)
+      if (!kv.second.unsupported)
+        out.push_back(manifest_entry{kv.first, kv.second.meta});
+    return out;
+  }
+
+  const entry_meta& meta(const std::string& path) const {
+    return entries_.at(path).meta;
+  }
+
+private:
+  fake_fs& put(const std::string& path, entry_meta m) {
+    // A new kind replaces the whole subtree, as on a real filesystem.
+    auto i = entries_.find(path);
+    if (i != entries_.end() && m.kind != entry_kind::dir)
+      erase(path);
+    fs_stat st;
+    st.meta = std::move(m);
+    entries_[path] = std::move(st);
+    return *this;
+  }
+
+  std::map<std::string, fs_stat, std::less<>> entries_;
+};
+
+} // namespace livesync
