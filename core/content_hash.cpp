@@ -23,6 +23,10 @@ content_hasher::content_hasher() : state_(XXH3_createState()) {
   XXH3_128bits_reset(state_);
 }
 
+void content_hasher::reset() {
+  XXH3_128bits_reset(state_);
+}
+
 content_hasher::~content_hasher() {
   XXH3_freeState(state_);
 }

@@ -25,6 +25,9 @@ public:
   /// Appends `n` bytes at `data` (`data` may be null when `n` is 0).
   void update(const void* data, size_t n);
 
+  /// Starts over, as if newly constructed.
+  void reset();
+
   /// The hash of everything appended so far; the stream may continue.
   hash128 digest() const;
 

@@ -33,6 +33,7 @@ read_outcome file_stream::open(const std::string& full_path,
                                std::string& reason) {
   close();
   offset_ = 0;
+  hasher_.reset();
   // O_NONBLOCK: a path that turned into a fifo must not block the sender.
   fd_ = ::open(full_path.c_str(),
                O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);

@@ -188,6 +188,12 @@ void sync_planner::check(const std::string& path, uint8_t flags,
 void sync_planner::check_dir(const std::string& path, const fs_stat& now,
                              const tree_model::node* node, uint8_t flags,
                              std::vector<action>& out) {
+  if (node != nullptr && node->meta.kind != entry_kind::dir) {
+    // A file or symlink became a directory: mkdir replaces it on the
+    // reference, and the model must not treat it as a directory already.
+    model_.erase(path);
+    node = nullptr;
+  }
   if (node == nullptr) {
     emit(make_op(op_kind::mkdir, path, now.meta), out);
     model_.set(path, now.meta);
@@ -219,9 +225,14 @@ void sync_planner::replay_rename(const std::string& from, const std::string& to,
   // rename(2) cannot replace a non-empty directory, nor a directory by a
   // non-directory. Locally the rename succeeded, so whatever the reference
   // has at the target is gone here: remove it first.
+  // Nor can it put a directory where a non-directory is.
   if (auto* existing = model_.find(to);
-      existing != nullptr && existing->meta.kind == entry_kind::dir
-      && (node->meta.kind != entry_kind::dir || !existing->children.empty())) {
+      existing != nullptr
+      && ((existing->meta.kind == entry_kind::dir
+           && (node->meta.kind != entry_kind::dir
+               || !existing->children.empty()))
+          || (existing->meta.kind != entry_kind::dir
+              && node->meta.kind == entry_kind::dir))) {
     emit(make_op(op_kind::remove, to), out);
     model_.erase(to);
   }

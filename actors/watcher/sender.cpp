@@ -78,6 +78,8 @@ void on_reply(self_ptr self, const std::vector<op>& sent,
   auto& st = self->state;
   for (auto& e : errors) {
     ++st.stats.errors;
+    if (st.state == phase::reconciling)
+      ++st.round_errors;
     auto kind = e.index < sent.size() ? to_string(sent[e.index].kind)
                                       : std::string{"?"};
     spdlog::warn("op-failed kind={} path={} reason={}", kind, e.path,
@@ -287,8 +289,25 @@ void execute(self_ptr self, action& a) {
 void maybe_in_sync(self_ptr self) {
   auto& st = self->state;
   if (st.state != phase::reconciling || !st.planner->idle() || st.stream
-      || !st.batch.empty() || st.in_flight_requests > 0)
+      || !st.batch.empty() || st.in_flight_requests > 0 || st.recheck_all)
     return;
+  if (st.round_errors > 0) {
+    // Some operations failed: the reference is not identical. Compare the
+    // whole tree again after a pause (stat only; content only for what
+    // still differs).
+    spdlog::warn("sync-incomplete failed_ops={} retry_in={}ms",
+                 st.round_errors,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                   st.cfg.error_retry)
+                   .count());
+    st.round_errors = 0;
+    st.recheck_all = true;
+    if (!st.retry_armed) {
+      st.retry_armed = true;
+      self->delayed_send(self, st.cfg.error_retry, atom::resync_v);
+    }
+    return;
+  }
   st.state = phase::live;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
               std::chrono::steady_clock::now() - st.reconcile_start)
@@ -338,6 +357,8 @@ void start_reconcile(self_ptr self, std::vector<manifest_entry>& entries) {
   st.planner->clear();
   st.planner->push_full_check();
   st.state = phase::reconciling;
+  st.round_errors = 0;
+  st.recheck_all = false;
   st.backoff = caf::timespan{0};
   st.reconcile_start = std::chrono::steady_clock::now();
   spdlog::info("reconcile-start reference_entries={}", entries.size());
@@ -455,6 +476,15 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
     [=](atom::resync) {
       auto& st = self->state;
       st.retry_armed = false;
+      if (st.recheck_all) {
+        st.recheck_all = false;
+        st.retry_paths.clear();
+        if (st.state == phase::reconciling) {
+          st.planner->push_full_check();
+          pump(self);
+          return;
+        }
+      }
       std::vector<change> again;
       for (auto& p : st.retry_paths)
         again.push_back(change::make_dirty(p, change_content | change_deep));

@@ -86,6 +86,11 @@ struct sender_state {
   // Paths to re-dirty after an error, and whether the timer runs.
   std::vector<std::string> retry_paths;
   bool retry_armed = false;
+  /// Operations refused during the current comparison: it is not in sync
+  /// until a comparison completes without any.
+  uint64_t round_errors = 0;
+  /// The retry timer also restarts the full comparison.
+  bool recheck_all = false;
   sender_stats stats;
   static inline const char* name = "sender";
 };

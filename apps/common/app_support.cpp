@@ -35,7 +35,11 @@ void check_raw_settings(const node_config& cfg, const caf::settings& raw,
   for (auto& opt : cfg.options()) {
     auto category = str(opt.category());
     auto name = str(opt.long_name());
+    // Keys before any [section] land at the top level of the raw
+    // settings; "[global]" puts them under "global".
     auto* val = caf::get_if(&raw, category + "." + name);
+    if (val == nullptr && category == "global")
+      val = caf::get_if(&raw, name);
     if (val == nullptr)
       continue;
     if (auto err = opt.check(*val)) {

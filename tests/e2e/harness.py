@@ -38,6 +38,9 @@ WATCHER_ARGS = []
 
 LOG_LEVEL = "debug"
 LOOPBACK = "127.0.0.1"
+# TEST-NET-1 (RFC 5737): never routed. Negative tests point a watcher there,
+# so that one which wrongly keeps running can reach no reference at all.
+UNROUTABLE = "192.0.2.1"
 
 # How long a node may take to exit after SIGTERM/SIGINT.
 STOP_TIMEOUT = 1.0
@@ -303,6 +306,17 @@ class Env:
         self.watcher = None
         self._seq = {}
         self._hash_cache = {}
+        self._held = []
+
+    def dead_port(self):
+        """A loopback port bound by the harness but not listening: a connect
+        to it is refused, and no other process can take it during the test.
+        (A watcher must never reach a stranger's reference: the machine is
+        shared, and a mirror deletes what its watched tree lacks.)"""
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((LOOPBACK, 0))
+        self._held.append(s)
+        return s.getsockname()[1]
 
     def _name(self, role):
         n = self._seq.get(role, 0) + 1
@@ -409,6 +423,8 @@ class Env:
 
     def close(self):
         self.kill_all()
+        for s in self._held:
+            s.close()
         if self.keep:
             log("kept %s" % self.base)
         else:
@@ -689,7 +705,7 @@ def fill_tree(root, files=50, depth=3, fanout=3, size=200, seed=0, prefix="f"):
 
 
 def free_port():
-    """A TCP port that was free a moment ago (for 'nothing listens here')."""
+    """A TCP port that was free a moment ago (for a reference to listen on)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind((LOOPBACK, 0))
     port = s.getsockname()[1]

@@ -96,6 +96,21 @@ def test_symlinks(env):
     env.wait_converged()
     for name in ("outdir-link", os.path.join("sub", "live-outdir-link")):
         check(os.path.islink(env.R(name)), "%s is not a symlink on ref" % name)
+    followed = [o for o in env.watcher.op_sent() if "later.txt" in o[1] or "secret.txt" in o[1]]
+    check(not followed, "the watcher followed a symlink out of the tree: %r" % followed)
+
+
+@e2e_test()
+def test_hardlinks(env):
+    """Hard links are mirrored as separate regular files with the content."""
+    write_file(env.S("a.txt"), "shared content\n", 0o640, T2001)
+    os.makedirs(env.S("sub"))
+    os.link(env.S("a.txt"), env.S("sub", "a-link.txt"))
+    env.start_pair()
+    write_file(env.S("c.txt"), random_bytes(10_000, 3))
+    os.link(env.S("c.txt"), env.S("d.txt"))
+    os.link(env.S("c.txt"), env.S("sub", "c-link"))
+    env.wait_converged()
 
 
 @e2e_test()

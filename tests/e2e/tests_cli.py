@@ -3,33 +3,54 @@
 import os
 import signal
 import socket
-import time
 
-from harness import (Failure, LISTENING_RE, check, e2e_test, free_port, log,
+from harness import (UNROUTABLE, check, e2e_test, free_port, log,
                      reference_argv, settle, watcher_argv, write_file)
 
+# Negative tests must stay harmless if the program wrongly keeps running
+# with a default (port 4242) on this shared machine: a watcher is pointed
+# at an unroutable host, a reference binds a loopback address nobody uses.
+SAFE_BIND = "127.0.0.3"
 
-def expect_usage_error(env, argv, what):
-    """Exit code 2, promptly, with a one-line error on stderr or stdout."""
-    rc, out, err = env.run_cli(argv, timeout=5)
-    check(rc is not None, "%s: still running after 5 s (killed); expected exit code 2" % what)
-    lines = [l for l in (out + err).splitlines() if l.strip()]
-    check(rc == 2, "%s: exit code %s, expected 2 (output: %r)" % (what, rc, lines[-5:]))
-    check(len(lines) == 1, "%s: expected a one-line error, got %d lines: %r"
-          % (what, len(lines), lines[:10]))
-    log("%s: exit 2, %r" % (what, lines[0]))
+
+class Cases:
+    """Runs every case, then fails with all the failures together."""
+
+    def __init__(self, env):
+        self.env = env
+        self.failures = []
+
+    def usage_error(self, argv, what):
+        """Exit code 2, promptly, with a one-line error on stderr or stdout."""
+        rc, out, err = self.env.run_cli(argv, timeout=5)
+        lines = [l for l in (out + err).splitlines() if l.strip()]
+        if rc is None:
+            msg = "still running after 5 s (killed); expected exit code 2; output: %r" % lines[-3:]
+        elif rc != 2:
+            msg = "exit code %s, expected 2 (output: %r)" % (rc, lines[-5:])
+        elif len(lines) != 1:
+            msg = "expected a one-line error, got %d lines: %r" % (len(lines), lines[:10])
+        else:
+            log("%s: exit 2, %r" % (what, lines[0]))
+            return
+        log("%s: FAILED: %s" % (what, msg))
+        self.failures.append("%s: %s" % (what, msg))
+
+    def done(self):
+        check(not self.failures, "%d case(s) failed:\n  %s"
+              % (len(self.failures), "\n  ".join(self.failures)))
 
 
 def both(env):
     """Otherwise valid command lines of both programs, as a function of the
     options to replace: (name, make_argv(**overrides))."""
-    nobody = free_port()  # nothing listens there
+    nobody = env.dead_port()
 
     def ref(root=env.ref, port=0, extra=()):
-        return reference_argv(root, port, extra=extra)
+        return reference_argv(root, port, extra=["--bind=" + SAFE_BIND] + list(extra))
 
     def wat(root=env.src, port=nobody, extra=()):
-        return watcher_argv(root, port, extra=extra)
+        return watcher_argv(root, port, host=UNROUTABLE, extra=extra)
 
     return [("reference", ref), ("watcher", wat)]
 
@@ -37,38 +58,46 @@ def both(env):
 @e2e_test()
 def test_cli_unknown_option(env):
     """`--bogus=1` -> exit code 2 and a one-line error (both programs)."""
+    cases = Cases(env)
     for name, argv in both(env):
-        expect_usage_error(env, argv(extra=["--bogus=1"]), "%s --bogus=1" % name)
+        cases.usage_error(argv(extra=["--bogus=1"]), "%s --bogus=1" % name)
+    cases.done()
 
 
 @e2e_test()
 def test_cli_bad_port(env):
     """`--port=abc`, `--port=70000`, `--port 5` (space) -> exit code 2."""
+    cases = Cases(env)
     for name, argv in both(env):
-        expect_usage_error(env, argv(port="abc"), "%s --port=abc" % name)
-        expect_usage_error(env, argv(port="70000"), "%s --port=70000" % name)
-        expect_usage_error(env, argv(port=None, extra=["--port", "5"]), "%s --port 5" % name)
+        cases.usage_error(argv(port="abc"), "%s --port=abc" % name)
+        cases.usage_error(argv(port="70000"), "%s --port=70000" % name)
+        cases.usage_error(argv(port=None, extra=["--port", "5"]), "%s --port 5" % name)
+    cases.done()
 
 
 @e2e_test()
 def test_cli_config_wrong_type(env):
     """A config file value of the wrong type (`port="5000"`, which CAF's INI
     parser drops silently) or out of range (`port=70000`) -> exit code 2."""
-    nobody = free_port()
-    cases = [
+    cases = Cases(env)
+    nobody = env.dead_port()
+    rgood = 'root="%s"\nbind="%s"\n' % (env.ref, SAFE_BIND)
+    wgood = 'root="%s"\nhost="%s"\n' % (env.src, UNROUTABLE)
+    table = [
         ("reference", 'port="5000"', lambda cfg: reference_argv(None, None, extra=["--config-file=" + cfg]),
-         'root="%s"\n' % env.ref),
+         rgood),
         ("reference", "port=70000", lambda cfg: reference_argv(None, None, extra=["--config-file=" + cfg]),
-         'root="%s"\n' % env.ref),
+         rgood),
         ("watcher", 'port="%d"' % nobody, lambda cfg: watcher_argv(None, None, host=None, extra=["--config-file=" + cfg]),
-         'root="%s"\nhost="127.0.0.1"\n' % env.src),
+         wgood),
         ("watcher", "port=70000", lambda cfg: watcher_argv(None, None, host=None, extra=["--config-file=" + cfg]),
-         'root="%s"\nhost="127.0.0.1"\n' % env.src),
+         wgood),
     ]
-    for i, (name, bad, make, good) in enumerate(cases):
+    for i, (name, bad, make, good) in enumerate(table):
         cfg = os.path.join(env.base, "bad%d.ini" % i)
         write_file(cfg, "; e2e: one bad value\n" + good + bad + "\n")
-        expect_usage_error(env, make(cfg), "%s with config file %s" % (name, bad))
+        cases.usage_error(make(cfg), "%s with config file %s" % (name, bad))
+    cases.done()
 
 
 @e2e_test()
@@ -94,16 +123,23 @@ def test_cli_config_file(env):
 @e2e_test()
 def test_cli_missing_root(env):
     """No --root -> exit code 2 (run in a scratch cwd)."""
-    expect_usage_error(env, watcher_argv(None, free_port()), "watcher without --root")
-    expect_usage_error(env, reference_argv(None, 0), "reference without --root")
+    cases = Cases(env)
+    cases.usage_error(watcher_argv(None, env.dead_port(), host=UNROUTABLE),
+                      "watcher without --root")
+    cases.usage_error(reference_argv(None, 0, extra=["--bind=" + SAFE_BIND]),
+                      "reference without --root")
+    cases.done()
 
 
 @e2e_test()
 def test_cli_root_not_exist(env):
     """A watcher root that does not exist -> exit code 2 (and is not created)."""
+    cases = Cases(env)
     nope = os.path.join(env.base, "does-not-exist")
-    expect_usage_error(env, watcher_argv(nope, free_port()), "watcher --root=<missing dir>")
+    cases.usage_error(watcher_argv(nope, env.dead_port(), host=UNROUTABLE),
+                      "watcher --root=<missing dir>")
     check(not os.path.exists(nope), "the watcher created its missing root")
+    cases.done()
 
 
 @e2e_test()
@@ -159,10 +195,10 @@ def test_cli_signals(env):
     env.watcher.stop(signal.SIGINT)
     env.reference.stop(signal.SIGTERM)
     # 4: a watcher that never reached a reference.
-    w = env.start_watcher(port=free_port(), wait_sync=False)
+    w = env.start_watcher(port=env.dead_port(), wait_sync=False)
     settle(0.5)
     w.check_alive()
     w.stop(signal.SIGTERM)
-    w = env.start_watcher(port=free_port(), wait_sync=False)
+    w = env.start_watcher(port=env.dead_port(), wait_sync=False)
     settle(0.5)
     w.stop(signal.SIGINT)

@@ -1,0 +1,334 @@
+#define CAF_SUITE core.tree_model
+#include <caf/test/unit_test.hpp>
+
+#include "core/tree_model.hpp"
+
+#include <string>
+#include <vector>
+
+using namespace livesync;
+
+namespace {
+
+// -- building entries ---------------------------------------------------------
+
+entry_meta file_meta(uint64_t size = 1, int64_t mtime = 100,
+                     uint32_t mode = 0644) {
+  entry_meta m;
+  m.kind = entry_kind::file;
+  m.mode = mode;
+  m.size = size;
+  m.mtime_ns = mtime;
+  return m;
+}
+
+entry_meta dir_meta(uint32_t mode = 0755) {
+  entry_meta m;
+  m.kind = entry_kind::dir;
+  m.mode = mode;
+  return m;
+}
+
+entry_meta link_meta(std::string target) {
+  entry_meta m;
+  m.kind = entry_kind::symlink;
+  m.mode = 0777;
+  m.size = target.size();
+  m.target = std::move(target);
+  return m;
+}
+
+manifest_entry f(std::string path, uint64_t size = 1) {
+  return {std::move(path), file_meta(size)};
+}
+
+manifest_entry d(std::string path) {
+  return {std::move(path), dir_meta()};
+}
+
+/// The tree every test starts from: 8 entries.
+///   a/ a/x a/sub/ a/sub/y   b/ b/z   c   l -> a
+std::vector<manifest_entry> sample() {
+  return {d("a"), f("a/x"), d("a/sub"), f("a/sub/y"),
+          d("b"), f("b/z"), f("c"),     {"l", link_meta("a")}};
+}
+
+tree_model make_sample() {
+  tree_model m;
+  m.reset(sample());
+  return m;
+}
+
+/// The kind at `path`, "-" when absent: compact to compare in tables.
+std::string kind_at(const tree_model& m, const std::string& path) {
+  auto* n = m.find(path);
+  return n == nullptr ? "-" : to_string(n->meta.kind);
+}
+
+/// Every path in the model, depth first, sorted: the model's whole content.
+void collect(const tree_model::node& n, const std::string& prefix,
+             std::vector<std::string>& out) {
+  for (auto& kv : n.children) {
+    auto path = prefix.empty() ? kv.first : prefix + "/" + kv.first;
+    out.push_back(path);
+    collect(*kv.second, path, out);
+  }
+}
+
+std::vector<std::string> paths(const tree_model& m) {
+  std::vector<std::string> out;
+  if (auto* root = m.find(""))
+    collect(*root, "", out);
+  return out;
+}
+
+using strings = std::vector<std::string>;
+
+} // namespace
+
+// -- reset and find -------------------------------------------------------------
+
+CAF_TEST(an empty model holds only the root) {
+  tree_model m;
+  CAF_CHECK_EQUAL(m.size(), 0u);
+  CAF_REQUIRE(m.find("") != nullptr);
+  CAF_CHECK_EQUAL(kind_at(m, ""), "dir");
+  CAF_CHECK(m.find("")->children.empty());
+  CAF_CHECK(m.find("a") == nullptr);
+}
+
+CAF_TEST(reset builds the tree from a manifest) {
+  auto m = make_sample();
+  CAF_CHECK_EQUAL(m.size(), 8u);
+  CAF_CHECK_EQUAL(paths(m), (strings{"a", "a/sub", "a/sub/y", "a/x", "b",
+                                     "b/z", "c", "l"}));
+  CAF_REQUIRE(m.find("a/sub/y") != nullptr);
+  CAF_CHECK_EQUAL(m.find("a/sub/y")->meta, file_meta());
+  CAF_REQUIRE(m.find("l") != nullptr);
+  CAF_CHECK_EQUAL(m.find("l")->meta.target, "a");
+  // Lookups never follow a symlink nor go through a file.
+  CAF_CHECK(m.find("l/x") == nullptr);
+  CAF_CHECK(m.find("c/x") == nullptr);
+  CAF_CHECK(m.find("a/nope") == nullptr);
+  CAF_CHECK(m.find("a/sub/y/z") == nullptr);
+}
+
+CAF_TEST(reset drops entries without a directory parent) {
+  struct case_t {
+    const char* what;
+    std::vector<manifest_entry> manifest;
+    strings expected;
+  };
+  std::vector<case_t> cases{
+    {"empty manifest", {}, {}},
+    {"child listed before its parent",
+     {f("a/x"), d("a")},
+     {"a"}},
+    {"missing parent", {d("a"), f("b/x"), f("a/b/c")}, {"a"}},
+    {"parent is a file", {f("a"), f("a/x"), d("b")}, {"a", "b"}},
+    {"parent is a symlink",
+     {{"l", link_meta("d")}, f("l/x")},
+     {"l"}},
+    {"dropped parent drops the whole branch",
+     {d("a/b"), f("a/b/c"), d("x")},
+     {"x"}},
+    {"later line for the same path wins",
+     {f("a", 1), f("a", 2)},
+     {"a"}},
+  };
+  for (auto& c : cases) {
+    CAF_MESSAGE(c.what);
+    tree_model m;
+    m.reset(c.manifest);
+    CAF_CHECK_EQUAL(paths(m), c.expected);
+    CAF_CHECK_EQUAL(m.size(), c.expected.size());
+  }
+}
+
+CAF_TEST(reset replaces what was there) {
+  auto m = make_sample();
+  m.reset({d("q"), f("q/r")});
+  CAF_CHECK_EQUAL(paths(m), (strings{"q", "q/r"}));
+  CAF_CHECK_EQUAL(m.size(), 2u);
+  m.reset({});
+  CAF_CHECK_EQUAL(m.size(), 0u);
+  CAF_CHECK(m.find("q") == nullptr);
+  CAF_REQUIRE(m.find("") != nullptr);
+  CAF_CHECK_EQUAL(kind_at(m, ""), "dir");
+}
+
+// -- set ------------------------------------------------------------------------
+
+CAF_TEST(set adds updates and replaces) {
+  struct case_t {
+    const char* what;
+    std::string path;
+    entry_meta meta;
+    bool ok;
+    size_t size_after;
+    strings paths_after;
+  };
+  auto all = strings{"a", "a/sub", "a/sub/y", "a/x", "b", "b/z", "c", "l"};
+  std::vector<case_t> cases{
+    {"new file at the root", "n", file_meta(), true, 9,
+     {"a", "a/sub", "a/sub/y", "a/x", "b", "b/z", "c", "l", "n"}},
+    {"new dir deep down", "a/sub/n", dir_meta(), true, 9,
+     {"a", "a/sub", "a/sub/n", "a/sub/y", "a/x", "b", "b/z", "c", "l"}},
+    {"update a file keeps the count", "c", file_meta(5, 200), true, 8, all},
+    {"dir mode change keeps its children", "a", dir_meta(0700), true, 8, all},
+    {"file replaces a dir and drops its subtree", "a", file_meta(), true, 5,
+     {"a", "b", "b/z", "c", "l"}},
+    {"symlink replaces a dir and drops its subtree", "a/sub",
+     link_meta("x"), true, 7, {"a", "a/sub", "a/x", "b", "b/z", "c", "l"}},
+    {"dir replaces a file", "c", dir_meta(), true, 8, all},
+    {"dir replaces a symlink", "l", dir_meta(), true, 8, all},
+    {"parent missing", "n/x", file_meta(), false, 8, all},
+    {"parent is a file", "c/x", file_meta(), false, 8, all},
+    {"parent is a symlink", "l/x", file_meta(), false, 8, all},
+    {"the root itself", "", dir_meta(), false, 8, all},
+  };
+  for (auto& c : cases) {
+    CAF_MESSAGE(c.what);
+    auto m = make_sample();
+    CAF_CHECK_EQUAL(m.set(c.path, c.meta), c.ok);
+    CAF_CHECK_EQUAL(m.size(), c.size_after);
+    CAF_CHECK_EQUAL(paths(m), c.paths_after);
+    if (c.ok) {
+      CAF_REQUIRE(m.find(c.path) != nullptr);
+      CAF_CHECK_EQUAL(m.find(c.path)->meta, c.meta);
+    }
+  }
+}
+
+CAF_TEST(children of a replaced dir do not come back) {
+  // A dir turned into a file and back must not resurrect the old subtree.
+  auto m = make_sample();
+  CAF_REQUIRE(m.set("a", file_meta()));
+  CAF_REQUIRE(m.set("a", dir_meta()));
+  CAF_CHECK(m.find("a/x") == nullptr);
+  CAF_CHECK(m.find("a/sub") == nullptr);
+  CAF_CHECK_EQUAL(m.size(), 5u);
+  CAF_CHECK(m.set("a/x", file_meta()));
+  CAF_CHECK_EQUAL(m.size(), 6u);
+}
+
+// -- erase ----------------------------------------------------------------------
+
+CAF_TEST(erase removes subtrees and counts them) {
+  struct case_t {
+    const char* what;
+    std::string path;
+    size_t removed;
+    strings paths_after;
+  };
+  std::vector<case_t> cases{
+    {"a file", "c", 1, {"a", "a/sub", "a/sub/y", "a/x", "b", "b/z", "l"}},
+    {"a symlink", "l", 1, {"a", "a/sub", "a/sub/y", "a/x", "b", "b/z", "c"}},
+    {"a dir with a subtree", "a", 4, {"b", "b/z", "c", "l"}},
+    {"a nested dir", "a/sub", 2, {"a", "a/x", "b", "b/z", "c", "l"}},
+    {"a deep file", "a/sub/y", 1,
+     {"a", "a/sub", "a/x", "b", "b/z", "c", "l"}},
+    {"missing", "nope", 0,
+     {"a", "a/sub", "a/sub/y", "a/x", "b", "b/z", "c", "l"}},
+    {"beneath a missing parent", "nope/x", 0,
+     {"a", "a/sub", "a/sub/y", "a/x", "b", "b/z", "c", "l"}},
+    {"beneath a file", "c/x", 0,
+     {"a", "a/sub", "a/sub/y", "a/x", "b", "b/z", "c", "l"}},
+    {"the root is never erased", "", 0,
+     {"a", "a/sub", "a/sub/y", "a/x", "b", "b/z", "c", "l"}},
+  };
+  for (auto& c : cases) {
+    CAF_MESSAGE(c.what);
+    auto m = make_sample();
+    CAF_CHECK_EQUAL(m.erase(c.path), c.removed);
+    CAF_CHECK_EQUAL(m.size(), 8u - c.removed);
+    CAF_CHECK_EQUAL(paths(m), c.paths_after);
+    CAF_CHECK_EQUAL(m.erase(c.path), 0u); // a second time finds nothing
+  }
+}
+
+// -- rename ---------------------------------------------------------------------
+
+CAF_TEST(rename moves subtrees) {
+  struct case_t {
+    const char* what;
+    std::string from;
+    std::string to;
+    size_t size_after;
+    strings paths_after;
+  };
+  std::vector<case_t> cases{
+    {"file to a new name", "c", "c2", 8,
+     {"a", "a/sub", "a/sub/y", "a/x", "b", "b/z", "c2", "l"}},
+    {"file into a dir", "c", "a/sub/c", 8,
+     {"a", "a/sub", "a/sub/c", "a/sub/y", "a/x", "b", "b/z", "l"}},
+    {"dir with its subtree", "a", "n", 8,
+     {"b", "b/z", "c", "l", "n", "n/sub", "n/sub/y", "n/x"}},
+    {"dir into another dir", "a", "b/a", 8,
+     {"b", "b/a", "b/a/sub", "b/a/sub/y", "b/a/x", "b/z", "c", "l"}},
+    {"nested dir up to the root", "a/sub", "s", 8,
+     {"a", "a/x", "b", "b/z", "c", "l", "s", "s/y"}},
+    {"file replaces a file", "c", "b/z", 7,
+     {"a", "a/sub", "a/sub/y", "a/x", "b", "b/z", "l"}},
+    {"dir replaces a dir and its subtree", "b", "a", 4,
+     {"a", "a/z", "c", "l"}},
+    {"file replaces a dir and its subtree", "c", "a", 4,
+     {"a", "b", "b/z", "l"}},
+    {"symlink moves as a leaf", "l", "b/l", 8,
+     {"a", "a/sub", "a/sub/y", "a/x", "b", "b/l", "b/z", "c"}},
+    {"child replaces its own parent", "a/sub", "a", 6,
+     {"a", "a/y", "b", "b/z", "c", "l"}},
+    {"prefix-sharing name is not within", "a", "ab", 8,
+     {"ab", "ab/sub", "ab/sub/y", "ab/x", "b", "b/z", "c", "l"}},
+  };
+  for (auto& c : cases) {
+    CAF_MESSAGE(c.what);
+    auto m = make_sample();
+    auto before = m.find(c.from)->meta;
+    CAF_CHECK(m.rename(c.from, c.to));
+    CAF_CHECK_EQUAL(m.size(), c.size_after);
+    CAF_CHECK_EQUAL(paths(m), c.paths_after);
+    CAF_CHECK(m.find(c.from) == nullptr);
+    CAF_REQUIRE(m.find(c.to) != nullptr);
+    CAF_CHECK_EQUAL(m.find(c.to)->meta, before);
+  }
+}
+
+CAF_TEST(refused renames change nothing) {
+  struct case_t {
+    const char* what;
+    std::string from;
+    std::string to;
+  };
+  std::vector<case_t> cases{
+    {"into itself", "a", "a/sub/a"},
+    {"into its own child", "a", "a/n"},
+    {"onto itself", "a", "a"},
+    {"missing source", "nope", "n"},
+    {"source beneath a file", "c/x", "n"},
+    {"missing target parent", "c", "nope/c"},
+    {"target parent is a file", "c", "b/z/c"},
+    {"target parent is a symlink", "c", "l/c"},
+    {"from the root", "", "n"},
+    {"onto the root", "c", ""},
+  };
+  auto all = strings{"a", "a/sub", "a/sub/y", "a/x", "b", "b/z", "c", "l"};
+  for (auto& c : cases) {
+    CAF_MESSAGE(c.what);
+    auto m = make_sample();
+    CAF_CHECK(!m.rename(c.from, c.to));
+    CAF_CHECK_EQUAL(m.size(), 8u);
+    CAF_CHECK_EQUAL(paths(m), all);
+  }
+}
+
+CAF_TEST(a moved subtree stays editable under its new name) {
+  auto m = make_sample();
+  CAF_REQUIRE(m.rename("a", "b/a"));
+  CAF_CHECK(m.set("b/a/sub/new", file_meta()));
+  CAF_CHECK_EQUAL(m.size(), 9u);
+  CAF_CHECK_EQUAL(m.erase("b/a/sub"), 3u);
+  CAF_CHECK_EQUAL(m.size(), 6u);
+  CAF_CHECK(m.rename("b/a", "a"));
+  CAF_CHECK_EQUAL(paths(m), (strings{"a", "a/x", "b", "b/z", "c", "l"}));
+}
