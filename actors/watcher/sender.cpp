@@ -73,14 +73,14 @@ void redirty_later(self_ptr self, std::string path) {
 
 // -- sending --------------------------------------------------------------------
 
-void on_reply(self_ptr self, const std::vector<op>& sent,
+void on_reply(self_ptr self, const std::vector<op_kind>& sent,
               std::vector<op_error>& errors) {
   auto& st = self->state;
   for (auto& e : errors) {
     ++st.stats.errors;
     if (st.state == phase::reconciling)
       ++st.round_errors;
-    auto kind = e.index < sent.size() ? to_string(sent[e.index].kind)
+    auto kind = e.index < sent.size() ? to_string(sent[e.index])
                                       : std::string{"?"};
     spdlog::warn("op-failed kind={} path={} reason={}", kind, e.path,
                  e.reason);
@@ -106,12 +106,17 @@ void flush(self_ptr self) {
   ++st.stats.requests;
   st.stats.bytes += bytes;
   auto epoch = st.epoch;
-  // The batch is kept for error reports (they name an index); the copy
-  // into the message is the one the middleman serializes.
-  auto sent = std::make_shared<std::vector<op>>(std::move(st.batch));
+  // Error replies name an op by index and carry its path; keep only the
+  // kinds, not a second copy of the content.
+  auto sent = std::make_shared<std::vector<op_kind>>();
+  sent->reserve(st.batch.size());
+  for (auto& o : st.batch)
+    sent->push_back(o.kind);
+  auto ops = std::move(st.batch);
   st.batch.clear();
   st.batch_bytes = 0;
-  self->request(st.peer, st.cfg.request_timeout, atom::apply_v, *sent)
+  self->request(st.peer, st.cfg.request_timeout, atom::apply_v,
+                std::move(ops))
     .then(
       [=](std::vector<op_error>& errors) {
         auto& st = self->state;
