@@ -132,6 +132,15 @@ void sync_planner::check(const std::string& path, uint8_t flags,
     now.meta.kind = entry_kind::none;
   }
   if (now.meta.kind == entry_kind::none) {
+    if (node != nullptr && fs_.stat("").meta.kind != entry_kind::dir) {
+      // Everything looks deleted because the root itself is gone: never
+      // mirror that as a mass removal.
+      ++stats_.root_missing;
+      root_missing_ = true;
+      queue_.clear();
+      return;
+    }
+    root_missing_ = false;
     if (node != nullptr) {
       emit(make_op(op_kind::remove, path), out);
       model_.erase(path);

@@ -41,6 +41,8 @@ struct action {
 /// Counters for logs and status.
 struct planner_stats {
   uint64_t checks = 0;
+  /// Removals not sent because the watched root itself was gone.
+  uint64_t root_missing = 0;
   uint64_t renames_replayed = 0;
   uint64_t renames_degraded = 0;
 };
@@ -78,6 +80,10 @@ public:
 
   const planner_stats& stats() const noexcept { return stats_; }
 
+  /// True once a removal was refused because the watched root itself was
+  /// missing (unmounted, deleted): the queue was dropped, nothing removed.
+  bool root_missing() const noexcept { return root_missing_; }
+
 private:
   struct item {
     change c;
@@ -98,6 +104,7 @@ private:
   std::deque<change> queue_;
   std::set<std::string> warned_;
   planner_stats stats_;
+  bool root_missing_ = false;
 };
 
 } // namespace livesync

@@ -294,8 +294,10 @@ void execute(self_ptr self, action& a) {
 void maybe_in_sync(self_ptr self) {
   auto& st = self->state;
   if (st.state != phase::reconciling || !st.planner->idle() || st.stream
-      || !st.batch.empty() || st.in_flight_requests > 0 || st.recheck_all)
+      || !st.batch.empty() || st.in_flight_requests > 0 || st.recheck_all
+      || st.planner->root_missing())
     return;
+  st.root_missing_logged = false;
   if (st.round_errors > 0) {
     // Some operations failed: the reference is not identical. Compare the
     // whole tree again after a pause (stat only; content only for what
@@ -344,6 +346,12 @@ void pump(self_ptr self) {
     }
     for (auto& a : st.planner->step())
       execute(self, a);
+    if (st.planner->root_missing() && !st.root_missing_logged) {
+      st.root_missing_logged = true;
+      spdlog::error("root-missing root={} action=nothing-removed (the watched "
+                    "root is gone; the reference keeps its copy)",
+                    st.cfg.root);
+    }
   }
   flush(self);
   maybe_in_sync(self);

@@ -91,6 +91,7 @@ struct sender_state {
   uint64_t round_errors = 0;
   /// The retry timer also restarts the full comparison.
   bool recheck_all = false;
+  bool root_missing_logged = false;
   sender_stats stats;
   static inline const char* name = "sender";
 };

@@ -22,7 +22,13 @@ void handle(tracker_actor::stateful_pointer<tracker_state> self,
       spdlog::error("watch-failed {}", line);
   }
   if (x.overflow) {
-    spdlog::warn("queue-overflow action=rescan");
+    // Events were lost, among them perhaps the creation of directories that
+    // now lack a watch: walk the tree again (an existing watch keeps its wd)
+    // before the sender compares everything.
+    auto report = add_watch_tree(st.inotify_fd, st.root, "", st.table);
+    for (auto& line : report.errors)
+      spdlog::error("watch-failed {}", line);
+    spdlog::warn("queue-overflow action=rescan watches={}", st.table.size());
     self->send(st.debouncer, atom::resync_v);
   }
   if (!x.changes.empty())

@@ -18,8 +18,13 @@ namespace livesync {
 
 class fake_fs : public fs_view {
 public:
+  /// Simulates a watched root that was unmounted or deleted.
+  bool root_missing = false;
+
   fs_stat stat(std::string_view path) const override {
     if (path.empty()) {
+      if (root_missing)
+        return {};
       fs_stat root;
       root.meta.kind = entry_kind::dir;
       root.meta.mode = 0755;

@@ -182,6 +182,23 @@ CAF_TEST(full check against an equal model sends nothing) {
   CAF_CHECK_EQUAL(h.planner.stats().checks, 7u);
 }
 
+CAF_TEST(a vanished root never becomes a mass removal) {
+  harness h;
+  sample(h.fs);
+  h.mirror();
+  h.fs.root_missing = true;
+  h.fs.erase("d");
+  h.fs.erase("e");
+  h.fs.erase("l");
+  CAF_CHECK_EQUAL(h.full_check(), strings{});
+  CAF_CHECK(h.planner.root_missing());
+  CAF_CHECK_EQUAL(h.model.size(), 6u);
+  // Once the root is back, a deleted entry is removed as usual.
+  h.fs.root_missing = false;
+  CAF_CHECK_EQUAL(h.full_check(), (strings{"remove d", "remove e", "remove l"}));
+  CAF_CHECK(!h.planner.root_missing());
+}
+
 CAF_TEST(directory mtimes never cause work) {
   // Directory mtimes move with every child; comparing them would resend
   // every directory after each reconnect.

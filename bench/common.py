@@ -1,0 +1,211 @@
+"""Shared bits of the livesync benchmarks (Python 3 stdlib only).
+
+Reuses the end-to-end harness (tests/e2e/harness.py) for processes, temp
+dirs and tree comparison; adds what only the benchmarks need: a ctypes
+inotify reader, percentiles, /proc sampling, and host facts for reports.
+"""
+
+import ctypes
+import ctypes.util
+import datetime
+import hashlib
+import os
+import platform
+import select
+import shutil
+import struct
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in bench/ or tests/e2e/
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+
+import harness  # noqa: E402
+
+DEFAULT_BIN_DIR = os.path.join(REPO, "build")
+
+
+def setup_harness(bin_dir):
+    harness.set_bin_dir(bin_dir or DEFAULT_BIN_DIR)
+
+
+def start_pair_info(env, wait_sync=True, timeout=60.0):
+    """Reference + watcher on env.ref/env.src with default options and
+    --log-level=info (the harness defaults to debug). Waits for the
+    watcher's first `in-sync` line unless wait_sync is False."""
+    env.start_reference(argv=harness.reference_argv(env.ref, 0, log_level="info"))
+    w = env.start_watcher(
+        argv=harness.watcher_argv(env.src, env.reference.port, log_level="info"),
+        wait_sync=wait_sync, timeout=timeout)
+    return env.reference, w
+
+
+def stop_pair(env):
+    """SIGTERM both nodes (watcher first); returns None or the failure text
+    (non-zero exit or slow exit is reported, not raised)."""
+    try:
+        env.stop_all()
+        return None
+    except harness.Failure as e:
+        return str(e)
+
+
+# -- inotify through ctypes --------------------------------------------------------
+
+IN_MODIFY = 0x00000002
+IN_CLOSE_WRITE = 0x00000008
+IN_MOVED_TO = 0x00000080
+IN_CREATE = 0x00000100
+IN_Q_OVERFLOW = 0x00004000
+IN_IGNORED = 0x00008000
+IN_ISDIR = 0x40000000
+IN_NONBLOCK = 0o4000
+IN_CLOEXEC = 0o2000000
+
+_EVENT = struct.Struct("iIII")  # wd, mask, cookie, len (then len bytes of name)
+
+MASK_NAMES = [(IN_MODIFY, "MODIFY"), (IN_CLOSE_WRITE, "CLOSE_WRITE"),
+              (IN_MOVED_TO, "MOVED_TO"), (IN_CREATE, "CREATE"),
+              (IN_Q_OVERFLOW, "Q_OVERFLOW"), (IN_IGNORED, "IGNORED"),
+              (IN_ISDIR, "ISDIR")]
+
+
+def mask_str(mask):
+    return "|".join(n for m, n in MASK_NAMES if mask & m) or hex(mask)
+
+
+class Inotify:
+    """One inotify instance on one directory (not recursive)."""
+
+    def __init__(self, path, mask):
+        name = ctypes.util.find_library("c") or None
+        self._libc = ctypes.CDLL(name, use_errno=True)
+        self._libc.inotify_init1.argtypes = [ctypes.c_int]
+        self._libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+        fd = self._libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+        if fd < 0:
+            e = ctypes.get_errno()
+            raise OSError(e, "inotify_init1: %s" % os.strerror(e))
+        self.fd = fd
+        wd = self._libc.inotify_add_watch(fd, os.fsencode(path), mask)
+        if wd < 0:
+            e = ctypes.get_errno()
+            os.close(fd)
+            raise OSError(e, "inotify_add_watch %s: %s" % (path, os.strerror(e)))
+        self.wd = wd
+        self.overflows = 0
+
+    def read_events(self, timeout):
+        """[(t_ns, mask, cookie, name)] read within `timeout` s ([] if none).
+        t_ns is perf_counter_ns() right after the read returned."""
+        r, _, _ = select.select([self.fd], [], [], max(0.0, timeout))
+        if not r:
+            return []
+        try:
+            buf = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            return []
+        t = time.perf_counter_ns()
+        out = []
+        off = 0
+        while off + _EVENT.size <= len(buf):
+            wd, mask, cookie, ln = _EVENT.unpack_from(buf, off)
+            name = buf[off + _EVENT.size: off + _EVENT.size + ln].rstrip(b"\0")
+            off += _EVENT.size + ln
+            if mask & IN_Q_OVERFLOW:
+                self.overflows += 1
+            out.append((t, mask, cookie, os.fsdecode(name)))
+        return out
+
+    def drain(self):
+        out = []
+        while True:
+            ev = self.read_events(0)
+            if not ev:
+                return out
+            out.extend(ev)
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+# -- statistics and facts ------------------------------------------------------------
+
+
+def percentile(values, p):
+    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
+    s = sorted(values)
+    k = max(1, -(-len(s) * p // 100))  # ceil(n*p/100), at least 1
+    return s[int(k) - 1]
+
+
+def summary_ms(values_ms):
+    if not values_ms:
+        return None
+    return {"n": len(values_ms), "p50": percentile(values_ms, 50),
+            "p90": percentile(values_ms, 90), "p99": percentile(values_ms, 99),
+            "max": max(values_ms), "min": min(values_ms),
+            "mean": sum(values_ms) / len(values_ms)}
+
+
+def proc_status_kib(pid, key):
+    """A `key:` line of /proc/PID/status in KiB (VmRSS, VmHWM), or None."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for l in f:
+                if l.startswith(key + ":"):
+                    return int(l.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def have_command(name):
+    r = subprocess.run(["sh", "-c", "command -v %s" % name],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return r.stdout.decode().strip() if r.returncode == 0 else None
+
+
+def host_facts(bin_dir):
+    def sha(path):
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for b in iter(lambda: f.read(1 << 20), b""):
+                h.update(b)
+        return h.hexdigest()[:16]
+
+    bins = {}
+    for n in (harness.WATCHER, harness.REFERENCE):
+        p = os.path.join(bin_dir or DEFAULT_BIN_DIR, n)
+        st = os.stat(p)
+        bins[n] = {"sha256_16": sha(p),
+                   "mtime": datetime.datetime.fromtimestamp(st.st_mtime).isoformat(timespec="seconds")}
+    try:
+        rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode().strip()
+    except OSError:
+        rev = None
+    try:
+        with open("/proc/loadavg") as f:
+            load = f.read().split()[:3]
+    except OSError:
+        load = None
+    return {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "host": platform.node(), "kernel": platform.release(),
+            "cpus": os.cpu_count(), "python": platform.python_version(),
+            "git_head": rev, "binaries": bins, "loadavg_at_start": load,
+            "argv": " ".join([os.path.basename(sys.executable)] + sys.argv)}
+
+
+def rm_tree(path):
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def ms(ns):
+    return ns / 1e6
