@@ -5,6 +5,7 @@
 #include "messages/register.hpp"
 
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -19,6 +20,7 @@ public:
       .add(port, "port", "port to listen on; 0 picks a free one (default: 4242)");
     livesync::add_message_types(*this);
     load<caf::io::middleman>();
+    load<caf::openssl::manager>();
   }
 
   std::string bind = "127.0.0.1";
@@ -45,15 +47,22 @@ int main(int argc, char** argv) {
   }
   block_stop_signals();
   caf::actor_system sys{cfg};
-  auto rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(writer)});
-  auto port = sys.middleman().publish(rx, cfg.port, cfg.bind.c_str(), true);
+  if (cfg.insecure)
+    warn_insecure("start");
+  auto rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(writer)},
+                      cfg.insecure);
+  auto port = cfg.tls()
+                ? caf::openssl::publish(rx, cfg.port, cfg.bind.c_str(), true)
+                : sys.middleman().publish(rx, cfg.port, cfg.bind.c_str(),
+                                          true);
   if (!port) {
     spdlog::error("publish-failed bind={} port={} reason={}", cfg.bind,
                   cfg.port, sys.render(port.error()));
     caf::anon_send_exit(rx, caf::exit_reason::user_shutdown);
     return 1;
   }
-  spdlog::info("listening bind={} port={} root={}", cfg.bind, *port, cfg.root);
+  spdlog::info("listening bind={} port={} root={} tls={}", cfg.bind, *port,
+               cfg.root, cfg.tls());
   auto sig = wait_for_stop_signal();
   spdlog::info("stopping signal={}", sig);
   caf::anon_send_exit(rx, caf::exit_reason::user_shutdown);

@@ -9,6 +9,7 @@
 #include "messages/register.hpp"
 
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include <climits>
@@ -35,6 +36,7 @@ public:
            "MiB sent and not yet acknowledged, at most (default: 16)");
     livesync::add_message_types(*this);
     load<caf::io::middleman>();
+    load<caf::openssl::manager>();
   }
 
   std::string host = "127.0.0.1";
@@ -94,6 +96,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::info("watching root={} directories={}", root, report.added);
+  if (cfg.insecure)
+    warn_insecure("start");
   int rc = 0;
   {
     caf::actor_system sys{cfg};
@@ -104,6 +108,7 @@ int main(int argc, char** argv) {
     scfg.root = root;
     scfg.host = cfg.host;
     scfg.port = cfg.port;
+    scfg.tls = cfg.tls();
     scfg.window_bytes = uint64_t{cfg.window_mib} << 20;
     auto deb = sys.spawn(debouncer, dcfg);
     auto trk = sys.spawn(tracker, inotify_fd, root, std::move(table), deb,

@@ -18,8 +18,13 @@ if [ $# -eq 0 ] && [ ! -d "$src" ]; then
 fi
 mkdir -p "$ref"
 bin=${LIVESYNC_BUILD_DIR:-build}
+# Mutual TLS with a private CA made once for the demo.
+certs=demo/certs
+[ -f "$certs/ca.pem" ] || bash scripts/make-certs.sh "$certs"
+tls_ref=(--openssl.certificate="$certs/reference.pem" --openssl.key="$certs/reference.key" --openssl.cafile="$certs/ca.pem")
+tls_watch=(--openssl.certificate="$certs/watcher.pem" --openssl.key="$certs/watcher.key" --openssl.cafile="$certs/ca.pem")
 log=$(mktemp)
-"$bin/livesync-reference" --root="$ref" --port=0 > >(tee "$log") 2>&1 &
+"$bin/livesync-reference" --root="$ref" --port=0 "${tls_ref[@]}" > >(tee "$log") 2>&1 &
 ref_pid=$!
 watch_pid=""
 trap 'kill -TERM $ref_pid $watch_pid 2>/dev/null; wait 2>/dev/null; rm -f "$log"' EXIT INT TERM
@@ -29,7 +34,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -n "$port" ] || { echo "demo: the reference did not start" >&2; exit 1; }
-"$bin/livesync-watcher" --root="$src" --host=127.0.0.1 --port="$port" &
+"$bin/livesync-watcher" --root="$src" --host=127.0.0.1 --port="$port" "${tls_watch[@]}" &
 watch_pid=$!
 echo "demo: mirroring $src -> $ref (port $port); Ctrl-C stops both"
 wait $watch_pid

@@ -13,6 +13,7 @@ packages=(
   libssl-dev                # required by CAF's openssl module
   python3                   # end-to-end tests
   procps                    # pgrep/ps for scripts
+  openssl                   # scripts/make-certs.sh (private CA for mutual TLS)
 )
 
 missing=()

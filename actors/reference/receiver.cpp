@@ -6,8 +6,9 @@ namespace livesync {
 
 receiver_actor::behavior_type
 receiver(receiver_actor::stateful_pointer<receiver_state> self,
-         std::shared_ptr<tree_writer> writer) {
+         std::shared_ptr<tree_writer> writer, bool insecure) {
   self->state.writer = std::move(writer);
+  self->state.insecure = insecure;
   self->set_down_handler([=](const caf::down_msg& msg) {
     if (msg.source != self->state.peer)
       return;
@@ -34,7 +35,11 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
         self->state.peer = peer;
         self->monitor(peer);
       }
-      spdlog::info("peer-connected protocol={}", version);
+      spdlog::info("peer-connected protocol={} tls={}", version,
+                   !self->state.insecure);
+      if (self->state.insecure)
+        spdlog::warn("insecure-link when=connection detail=plain TCP, "
+                     "neither encrypted nor authenticated");
       return protocol_version;
     },
     [=](atom::manifest) -> caf::result<std::vector<manifest_entry>> {

@@ -17,11 +17,13 @@ struct receiver_state {
   std::shared_ptr<tree_writer> writer;
   /// The watcher whose transfers are open; they die with it.
   caf::actor_addr peer;
+  /// Plain TCP: say so loudly on every connection.
+  bool insecure = false;
   static inline const char* name = "receiver";
 };
 
 receiver_actor::behavior_type
 receiver(receiver_actor::stateful_pointer<receiver_state> self,
-         std::shared_ptr<tree_writer> writer);
+         std::shared_ptr<tree_writer> writer, bool insecure);
 
 } // namespace livesync

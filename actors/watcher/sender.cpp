@@ -1,5 +1,6 @@
 #include "actors/watcher/sender.hpp"
 
+#include <caf/openssl/manager.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -410,7 +411,8 @@ void connect(self_ptr self) {
   if (st.state != phase::disconnected)
     return;
   st.state = phase::connecting;
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = st.cfg.tls ? self->system().openssl_manager().actor_handle()
+                       : self->system().middleman().actor_handle();
   self->request(mm, st.cfg.request_timeout, caf::connect_atom::value,
                 st.cfg.host, st.cfg.port)
     .then(
@@ -424,12 +426,13 @@ void connect(self_ptr self) {
         }
         st.peer = caf::actor_cast<receiver_actor>(std::move(ptr));
         self->monitor(st.peer);
-        if (st.stats.reconnects++ > 0)
-          spdlog::info("peer-reconnected host={} port={}", st.cfg.host,
-                       st.cfg.port);
-        else
-          spdlog::info("peer-connected host={} port={}", st.cfg.host,
-                       st.cfg.port);
+        spdlog::info("{} host={} port={} tls={}",
+                     st.stats.reconnects++ > 0 ? "peer-reconnected"
+                                               : "peer-connected",
+                     st.cfg.host, st.cfg.port, st.cfg.tls);
+        if (!st.cfg.tls)
+          spdlog::warn("insecure-link when=connection detail=plain TCP, "
+                       "neither encrypted nor authenticated");
         handshake(self);
       },
       [=](caf::error& err) {

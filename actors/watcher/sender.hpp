@@ -32,6 +32,8 @@ struct sender_config {
   std::string root;
   std::string host = "127.0.0.1";
   uint16_t port = 4242;
+  /// Connect with mutual TLS (CAF's openssl module) rather than plain TCP.
+  bool tls = false;
   /// Bytes of operations sent and not yet acknowledged, at most.
   uint64_t window_bytes = 16u << 20;
   /// A request carries at most this many bytes / operations.

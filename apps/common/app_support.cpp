@@ -1,5 +1,7 @@
 #include "apps/common/app_support.hpp"
 
+#include "apps/common/tls_check.hpp"
+
 #include <caf/config_option_adder.hpp>
 #include <caf/detail/parser/read_ini.hpp>
 #include <caf/settings.hpp>
@@ -17,7 +19,17 @@ node_config::node_config() {
   opt_group{custom_options_, "global"}
     .add(root, "root", "directory of this node (required)")
     .add(log_level, "log-level",
-         "trace, debug, info, warn, error or off (default: info)");
+         "trace, debug, info, warn, error or off (default: info)")
+    .add(insecure, "insecure",
+         "plain TCP: no encryption, no authentication (trusted networks "
+         "and tests only); otherwise set openssl.certificate, openssl.key "
+         "and openssl.cafile");
+}
+
+bool node_config::tls() const noexcept {
+  return !openssl_certificate.empty() || !openssl_key.empty()
+         || !openssl_passphrase.empty() || !openssl_cafile.empty()
+         || !openssl_capath.empty();
 }
 
 namespace {
@@ -51,6 +63,25 @@ void check_raw_settings(const node_config& cfg, const caf::settings& raw,
   }
 }
 
+void check_transport(const node_config& cfg) {
+  if (cfg.tls() && cfg.insecure)
+    throw usage_error{"--insecure conflicts with the openssl.* options: "
+                      "choose mutual TLS or plain TCP"};
+  if (!cfg.tls() && !cfg.insecure)
+    throw usage_error{
+      "no TLS configured: set --openssl.certificate=, --openssl.key= and "
+      "--openssl.cafile= (scripts/make-certs.sh makes a private CA and "
+      "node certificates), or pass --insecure for plain TCP on a trusted "
+      "network"};
+  if (cfg.tls()) {
+    tls_files files{cfg.openssl_certificate, cfg.openssl_key,
+                    cfg.openssl_passphrase, cfg.openssl_cafile,
+                    cfg.openssl_capath};
+    if (auto why = check_tls_files(files); !why.empty())
+      throw usage_error{"TLS: " + why};
+  }
+}
+
 } // namespace
 
 bool parse_config(node_config& cfg, int argc, char** argv,
@@ -75,6 +106,7 @@ bool parse_config(node_config& cfg, int argc, char** argv,
     if (key == "root" && cfg.root.empty())
       throw usage_error{"missing required option --root=DIR"};
   }
+  check_transport(cfg);
   return true;
 }
 
@@ -88,6 +120,13 @@ void setup_logging(const std::string& node_name, const std::string& level) {
   logger->set_level(lvl);
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
+}
+
+void warn_insecure(const std::string& when) {
+  spdlog::warn("insecure-link when={} detail=plain TCP, neither encrypted nor "
+               "authenticated: anyone who reaches the port can write the "
+               "mirror",
+               when);
 }
 
 void block_stop_signals() {

@@ -20,8 +20,12 @@ public:
     return custom_options_;
   }
 
+  /// True when the link uses mutual TLS (any openssl.* option is set).
+  bool tls() const noexcept;
+
   std::string root;
   std::string log_level = "info";
+  bool insecure = false;
 };
 
 /// Thrown only in main(): a bad option or value, reported as one line and
@@ -33,6 +37,8 @@ struct usage_error {
 /// Parses the command line and the config file into `cfg`. Throws
 /// usage_error on an unknown option, a malformed value, or a value in the
 /// config file that CAF would drop silently (wrong type, out of range).
+/// Also checks the transport: mutual TLS with certificate, key and CA that
+/// load and verify, or an explicit --insecure; never neither, never both.
 /// Returns false when help was printed (exit 0).
 bool parse_config(node_config& cfg, int argc, char** argv,
                   const std::vector<std::string>& required);
@@ -40,6 +46,9 @@ bool parse_config(node_config& cfg, int argc, char** argv,
 /// Creates the node's named logger (stdout, flushed per line) and makes it
 /// the default one. Throws usage_error on an unknown level.
 void setup_logging(const std::string& node_name, const std::string& level);
+
+/// Logs, loudly, that the link is plain TCP (at start and per connection).
+void warn_insecure(const std::string& when);
 
 /// Blocks SIGINT and SIGTERM in this thread and every thread it starts
 /// later (call before the actor system exists), so they can be awaited.

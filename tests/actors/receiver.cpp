@@ -54,7 +54,7 @@ struct fixture : test::fixture_base {
     status err;
     auto w = tree_writer::open(root, writer_limits{}, err);
     CAF_REQUIRE(w != nullptr);
-    rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(w)});
+    rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(w)}, true);
     sched.run();
     CAF_CHECK_EQUAL(request<uint32_t>(rx, atom::hello_v, protocol_version),
                     protocol_version);

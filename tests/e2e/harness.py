@@ -31,7 +31,7 @@ REFERENCE = "livesync-reference"
 
 # Added to every invocation of both programs, including the command-line
 # contract tests (so that a negative test fails for the reason it tests).
-COMMON_ARGS = []
+COMMON_ARGS = ["--insecure"]
 # Added to every invocation of one program.
 REFERENCE_ARGS = []
 WATCHER_ARGS = []

@@ -25,6 +25,7 @@ import harness  # noqa: E402
 import tests_changes  # noqa: E402,F401
 import tests_cli  # noqa: E402,F401
 import tests_startup  # noqa: E402,F401
+import tests_tls  # noqa: E402,F401
 
 
 def run_one(name, keep):

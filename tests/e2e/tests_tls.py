@@ -1,0 +1,161 @@
+"""E2E: the transport (issue 4, "Transport"): mutual TLS through CAF's
+openssl module with a private CA from scripts/make-certs.sh, refusal of
+peers signed by another CA, start-up checks of the key material, and
+plain TCP only with an explicit --insecure that is logged loudly."""
+
+import os
+import subprocess
+
+from harness import (UNROUTABLE, check, e2e_test, log, reference_argv, settle,
+                     watcher_argv, write_file)
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MAKE_CERTS = os.path.join(REPO, "scripts", "make-certs.sh")
+
+
+def make_certs(env, name, passphrase=None):
+    d = os.path.join(env.base, name)
+    e = dict(os.environ)
+    if passphrase:
+        e["LIVESYNC_KEY_PASSPHRASE"] = passphrase
+    subprocess.run(["bash", MAKE_CERTS, d], check=True, env=e,
+                   stdout=subprocess.DEVNULL)
+    return d
+
+
+def tls_args(certs, node, passphrase=None):
+    args = ["--openssl.certificate=%s/%s.pem" % (certs, node),
+            "--openssl.key=%s/%s.key" % (certs, node),
+            "--openssl.cafile=%s/ca.pem" % certs]
+    if passphrase:
+        args.append("--openssl.passphrase=%s" % passphrase)
+    return args
+
+
+def plain(argv):
+    """The harness adds --insecure to every command line; TLS runs drop it."""
+    return [a for a in argv if a != "--insecure"]
+
+
+def start_tls_pair(env, certs, watcher_certs=None, wait_sync=True):
+    env.start_reference(argv=plain(reference_argv(env.ref, 0,
+                                                  extra=tls_args(certs, "reference"))))
+    wargv = plain(watcher_argv(env.src, env.reference.port,
+                               extra=tls_args(watcher_certs or certs, "watcher")))
+    return env.start_watcher(argv=wargv, wait_sync=wait_sync)
+
+
+@e2e_test()
+def test_tls_mirror(env):
+    """A pair with mutual TLS mirrors; nothing says the link is insecure."""
+    certs = make_certs(env, "certs")
+    write_file(env.S("before.txt"), "initial\n")
+    start_tls_pair(env, certs)
+    env.wait_converged()
+    write_file(env.S("live", "after.txt"), "live over TLS\n")
+    env.wait_converged()
+    for node in (env.reference, env.watcher):
+        check(node.count(r"insecure-link") == 0,
+              "%s logged insecure-link on a TLS link" % node.name)
+        check(node.count(r"tls=true") >= 1, "%s does not report tls=true" % node.name)
+
+
+@e2e_test()
+def test_tls_rogue_ca_refused(env):
+    """A watcher whose certificate comes from another CA is refused at the
+    handshake: nothing reaches the reference, which keeps serving the
+    right watcher afterwards."""
+    certs = make_certs(env, "certs")
+    rogue = make_certs(env, "rogue")
+    write_file(env.S("secret.txt"), "must not arrive\n")
+    w = start_tls_pair(env, certs, watcher_certs=rogue, wait_sync=False)
+    w.wait_line(r"connect-failed", timeout=10, what="a refused handshake")
+    settle(1.0)
+    check(w.count(r"in-sync") == 0, "the rogue watcher reached in-sync")
+    check(not os.path.exists(env.R("secret.txt")), "content from a rogue watcher arrived")
+    w.stop()
+    good = plain(watcher_argv(env.src, env.reference.port,
+                              extra=tls_args(certs, "watcher")))
+    env.start_watcher(argv=good)
+    env.wait_converged()
+
+
+@e2e_test()
+def test_tls_encrypted_key(env):
+    """An encrypted key works with its passphrase; a wrong or missing
+    passphrase is a clear start-up error (exit 2), not a hang or abort."""
+    certs = make_certs(env, "certs", passphrase="s3cret pass")
+    write_file(env.S("a.txt"), "a\n")
+    bad = []
+    for pw in (None, "wrong"):
+        for role in ("reference", "watcher"):
+            if role == "reference":
+                argv = plain(reference_argv(env.ref, 0, extra=tls_args(certs, role, pw)))
+            else:
+                argv = plain(watcher_argv(env.src, 1, host=UNROUTABLE,
+                                          extra=tls_args(certs, role, pw)))
+            rc, out, err = env.run_cli(argv, timeout=5)
+            lines = [l for l in (out + err).splitlines() if l.strip()]
+            log("%s passphrase=%r: rc=%s %r" % (role, pw, rc, lines[-1:]))
+            if rc != 2 or len(lines) != 1 or "key" not in lines[0]:
+                bad.append("%s passphrase=%r: rc=%s output=%r" % (role, pw, rc, lines[-3:]))
+    check(not bad, "bad key material not refused cleanly:\n  " + "\n  ".join(bad))
+    env.start_reference(argv=plain(reference_argv(
+        env.ref, 0, extra=tls_args(certs, "reference", "s3cret pass"))))
+    env.start_watcher(argv=plain(watcher_argv(
+        env.src, env.reference.port, extra=tls_args(certs, "watcher", "s3cret pass"))))
+    env.wait_converged()
+
+
+def swap_roles(arg):
+    """The watcher's version of a reference option: reference <-> watcher."""
+    return (arg.replace("reference", "\0").replace("watcher", "reference")
+            .replace("\0", "watcher"))
+
+
+@e2e_test()
+def test_tls_startup_checks(env):
+    """Every way to get the transport wrong is exit 2 with one line."""
+    certs = make_certs(env, "certs")
+    other = make_certs(env, "other")
+    c = certs
+    cases = {
+        "neither TLS nor --insecure": [],
+        "TLS and --insecure": tls_args(c, "reference") + ["--insecure"],
+        "only a CA": ["--openssl.cafile=%s/ca.pem" % c],
+        "no CA": tls_args(c, "reference")[:2],
+        "missing certificate file": ["--openssl.certificate=%s/nope.pem" % c]
+                                    + tls_args(c, "reference")[1:],
+        "key of another certificate": ["--openssl.certificate=%s/reference.pem" % c,
+                                       "--openssl.key=%s/watcher.key" % c,
+                                       "--openssl.cafile=%s/ca.pem" % c],
+        "certificate from another CA": tls_args(other, "reference")[:2]
+                                       + ["--openssl.cafile=%s/ca.pem" % c],
+    }
+    bad = []
+    for what, args in cases.items():
+        for role in ("reference", "watcher"):
+            # plain() first: the "TLS and --insecure" case adds its own.
+            if role == "reference":
+                argv = plain(reference_argv(env.ref, 0)) + args
+            else:
+                argv = plain(watcher_argv(env.src, 1, host=UNROUTABLE)) + [
+                    swap_roles(a) for a in args]
+            rc, out, err = env.run_cli(argv, timeout=5)
+            lines = [l for l in (out + err).splitlines() if l.strip()]
+            log("%s / %s: rc=%s %r" % (what, role, rc, lines[-1:]))
+            if rc != 2 or len(lines) != 1:
+                bad.append("%s / %s: rc=%s output=%r" % (what, role, rc, lines[-3:]))
+    check(not bad, "transport mistakes not refused cleanly:\n  " + "\n  ".join(bad))
+
+
+@e2e_test()
+def test_insecure_is_loud(env):
+    """--insecure works, and both nodes say so at start and per connection."""
+    write_file(env.S("a.txt"), "a\n")
+    env.start_pair()
+    for node in (env.reference, env.watcher):
+        check(node.count(r"insecure-link when=start") == 1,
+              "%s: no insecure-link warning at start" % node.name)
+        check(node.count(r"insecure-link when=connection") >= 1,
+              "%s: no insecure-link warning for the connection" % node.name)
