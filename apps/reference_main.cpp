@@ -8,6 +8,7 @@
 #include <caf/openssl/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <iostream>
 
 namespace {
@@ -17,7 +18,10 @@ public:
   reference_config() {
     opt_group{custom_options_, "global"}
       .add(bind, "bind", "address to listen on (default: 127.0.0.1)")
-      .add(port, "port", "port to listen on; 0 picks a free one (default: 4242)");
+      .add(port, "port", "port to listen on; 0 picks a free one (default: 4242)")
+      .add(mode_mask, "mode-mask",
+           "octal permission bits kept from the watcher (default: 1777, "
+           "which strips setuid and setgid)");
     livesync::add_message_types(*this);
     load<caf::io::middleman>();
     load<caf::openssl::manager>();
@@ -25,7 +29,18 @@ public:
 
   std::string bind = "127.0.0.1";
   uint16_t port = 4242;
+  std::string mode_mask = "1777";
 };
+
+uint32_t parse_mode_mask(const std::string& text) {
+  char* end = nullptr;
+  auto value = std::strtoul(text.c_str(), &end, 8);
+  if (text.empty() || *end != '\0' || value > 07777)
+    throw livesync::usage_error{"invalid value for 'mode-mask': \"" + text
+                                + "\" (expected octal permission bits, at "
+                                  "most 7777)"};
+  return static_cast<uint32_t>(value);
+}
 
 } // namespace
 
@@ -37,8 +52,10 @@ int main(int argc, char** argv) {
     if (!parse_config(cfg, argc, argv, {"root"}))
       return 0;
     setup_logging("reference", cfg.log_level);
+    writer_limits limits;
+    limits.mode_mask = parse_mode_mask(cfg.mode_mask);
     status err;
-    writer = tree_writer::open(cfg.root, writer_limits{}, err);
+    writer = tree_writer::open(cfg.root, limits, err);
     if (!writer)
       throw usage_error{"cannot use --root=" + cfg.root + ": " + err.reason()};
   } catch (const usage_error& e) {

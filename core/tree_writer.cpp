@@ -521,6 +521,15 @@ status tree_writer::do_begin_file(const op& x) {
   if (transfers_.size() >= limits_.max_open_transfers)
     return status::fail(x.path + ": too many open transfers ("
                         + std::to_string(limits_.max_open_transfers) + ")");
+  uint64_t reserved = 0;
+  for (auto& kv : transfers_)
+    reserved += kv.second->size;
+  if (x.size > limits_.max_staging_bytes
+      || reserved > limits_.max_staging_bytes - x.size)
+    return status::fail(x.path + ": " + std::to_string(x.size)
+                        + " bytes would exceed the staging limit of "
+                        + std::to_string(limits_.max_staging_bytes)
+                        + " bytes");
   {
     // Fail fast: no point receiving a file that cannot be placed. The
     // parent is walked again at commit time.

@@ -26,8 +26,12 @@ struct writer_limits {
   uint64_t max_data_bytes = 8u << 20;
   /// Most transfers open at once.
   size_t max_open_transfers = 64;
-  /// Permission bits kept from an op's mode.
-  uint32_t mode_mask = 07777;
+  /// Bytes announced by all open transfers together (begin_file sizes):
+  /// a peer cannot reserve more staging space than this.
+  uint64_t max_staging_bytes = uint64_t{64} << 30;
+  /// Permission bits kept from an op's mode. The default strips setuid and
+  /// setgid, so a watcher cannot plant a setuid binary on the reference.
+  uint32_t mode_mask = 01777;
 };
 
 /// Counters for logs and status.

@@ -156,3 +156,137 @@ CAF_TEST(a chunked transfer commits only when complete and verified) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+// -- a hostile watcher ----------------------------------------------------------
+// Each attack is refused with a reason, changes nothing outside the root (or
+// inside the state folder), and the receiver keeps serving good operations.
+
+namespace {
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+struct hostile_fixture : fixture {
+  std::string outside;
+
+  hostile_fixture() {
+    outside = dir + "/outside";
+    CAF_REQUIRE(::mkdir(outside.c_str(), 0755) == 0);
+    std::ofstream{outside + "/keep"} << "precious";
+  }
+
+  void still_serving() {
+    CAF_CHECK(apply({write_op("alive", "yes")}).empty());
+    CAF_CHECK_EQUAL(read_file(root + "/alive"), "yes");
+    CAF_CHECK_EQUAL(read_file(outside + "/keep"), "precious");
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(hostile_tests, hostile_fixture)
+
+CAF_TEST(escapes by path are refused) {
+  std::vector<op> ops;
+  for (auto p : {"../outside/x", "/tmp/x", "a/../../outside/x", "./x", "a//b",
+                 ".livesync/staging/evil", ".livesync"})
+    ops.push_back(write_op(p, "evil"));
+  ops.push_back(write_op(std::string(1 << 20, 'a'), "evil")); // a 1 MB path
+  ops.push_back(write_op(std::string("nul\0byte", 8), "evil"));
+  auto errs = apply(ops);
+  CAF_CHECK_EQUAL(errs.size(), ops.size());
+  for (auto& e : errs)
+    CAF_CHECK(!e.reason.empty());
+  CAF_CHECK(!exists(outside + "/x"));
+  CAF_CHECK(!exists(root + "/.livesync/staging/evil"));
+  still_serving();
+}
+
+CAF_TEST(symlinks never carry an operation outside) {
+  CAF_REQUIRE(apply({simple_op(op_kind::symlink, "a", outside)}).empty());
+  auto errs = apply({
+    write_op("a/x", "evil"),                          // write through the link
+    simple_op(op_kind::mkdir, "a/d"),                 // mkdir through it
+    simple_op(op_kind::symlink, "a/l", "/etc/passwd"),// plant a link there
+    simple_op(op_kind::set_attr, "a/keep"),           // chmod through it
+    simple_op(op_kind::rename, "a/keep", "stolen"),   // pull a file in
+  });
+  CAF_CHECK_EQUAL(errs.size(), 5u);
+  CAF_CHECK(!exists(outside + "/x"));
+  CAF_CHECK(!exists(outside + "/d"));
+  CAF_CHECK(!exists(outside + "/l"));
+  CAF_CHECK(!exists(root + "/stolen"));
+  struct stat st;
+  CAF_REQUIRE(::stat((outside + "/keep").c_str(), &st) == 0);
+  CAF_CHECK_EQUAL(st.st_mode & 07777, 0644u);
+  // A rename whose target runs through the link, and a remove through it.
+  CAF_CHECK(apply({write_op("f", "mine")}).empty());
+  CAF_CHECK_EQUAL(apply({simple_op(op_kind::rename, "f", "a/f")}).size(), 1u);
+  CAF_CHECK(!exists(outside + "/f"));
+  CAF_CHECK(exists(root + "/f"));
+  apply({simple_op(op_kind::remove, "a/keep")});
+  CAF_CHECK(exists(outside + "/keep"));
+  // Removing the link removes the link, not what it points to.
+  CAF_CHECK(apply({simple_op(op_kind::remove, "a")}).empty());
+  CAF_CHECK(!exists(root + "/a"));
+  still_serving();
+}
+
+CAF_TEST(a directory swapped for a symlink between two operations) {
+  CAF_REQUIRE(apply({simple_op(op_kind::mkdir, "d")}).empty());
+  // Someone on the reference host swaps d for a link to outside.
+  CAF_REQUIRE(::rmdir((root + "/d").c_str()) == 0);
+  CAF_REQUIRE(::symlink(outside.c_str(), (root + "/d").c_str()) == 0);
+  auto errs = apply({write_op("d/x", "evil"), simple_op(op_kind::mkdir, "d/y")});
+  CAF_CHECK_EQUAL(errs.size(), 2u);
+  CAF_CHECK(!exists(outside + "/x"));
+  CAF_CHECK(!exists(outside + "/y"));
+  still_serving();
+}
+
+CAF_TEST(setuid and setgid bits are stripped by default) {
+  CAF_CHECK(apply({write_op("tool", "#!/bin/sh\n", 06755)}).empty());
+  struct stat st;
+  CAF_REQUIRE(::lstat((root + "/tool").c_str(), &st) == 0);
+  CAF_CHECK_EQUAL(st.st_mode & 07777, 0755u);
+}
+
+CAF_TEST(sizes and counts are bounded) {
+  // A chunk larger than the limit, a transfer claiming 4 GiB of content
+  // with a chunk far past its end, a batch of more ops than allowed.
+  op begin;
+  begin.kind = op_kind::begin_file;
+  begin.path = "huge";
+  begin.xfer = 1;
+  begin.size = uint64_t{1} << 32;
+  op chunk;
+  chunk.kind = op_kind::chunk;
+  chunk.xfer = 1;
+  chunk.offset = (uint64_t{1} << 32) - 1;
+  chunk.data.resize(2);
+  auto errs = apply({begin, chunk});
+  CAF_CHECK_EQUAL(errs.size(), 1u); // The chunk past the end.
+  op big = write_op("big", "");
+  big.data.resize(writer_limits{}.max_data_bytes + 1);
+  big.size = big.data.size();
+  CAF_CHECK_EQUAL(apply({big}).size(), 1u);
+  std::vector<op> flood(max_ops_per_batch + 1, write_op("flood", "x"));
+  errs = apply(flood);
+  CAF_REQUIRE_EQUAL(errs.size(), 1u);
+  CAF_CHECK(!exists(root + "/flood"));
+  // Staging space cannot be reserved beyond the limit.
+  std::vector<op> many;
+  for (uint64_t i = 0; i < 20; ++i) {
+    op b = begin;
+    b.xfer = 100 + i;
+    b.size = uint64_t{8} << 30;
+    many.push_back(b);
+  }
+  errs = apply(many);
+  CAF_CHECK(!errs.empty());
+  still_serving();
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
