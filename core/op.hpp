@@ -42,12 +42,20 @@ enum class op_kind : uint8_t {
   /// `mtime_ns`; content follows in `chunk` ops.
   begin_file,
   /// Append `data` at `offset` to transfer `xfer` (offsets are sequential).
+  /// With zstd encoding, `size` is the length `data` expands to.
   chunk,
   /// Check transfer `xfer` against `hash` and size, then commit it atomically.
   commit_file,
   /// Drop transfer `xfer` and its staging file.
   abort_file,
+  /// Append to transfer `xfer` the `size` bytes at `offset` of the file the
+  /// reference holds at `target` ("" means the transfer's own path, i.e.
+  /// the version being replaced). Bounded by that file's size.
+  copy_range,
 };
+
+/// How `data` is encoded.
+enum class data_encoding : uint8_t { raw = 0, zstd = 1 };
 
 std::string to_string(op_kind k);
 
@@ -62,6 +70,7 @@ struct op {
   uint64_t xfer = 0;
   uint64_t offset = 0;
   std::vector<char> data;
+  data_encoding encoding = data_encoding::raw;
   hash128 hash;
 };
 

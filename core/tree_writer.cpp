@@ -1,9 +1,12 @@
 #include "core/tree_writer.hpp"
 
+#include "core/compress.hpp"
+
 #include "core/content_hash.hpp"
 #include "core/path_rules.hpp"
 #include "core/rooted_fs.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <exception>
@@ -219,6 +222,8 @@ struct tree_writer::transfer {
   uint64_t written = 0;
   content_hasher hasher;
   staged_entry file;
+  /// Files ranges are copied from, opened once: source path -> (fd, size).
+  std::map<std::string, std::pair<unique_fd, uint64_t>> sources;
 };
 
 // -- construction ---------------------------------------------------------------
@@ -327,6 +332,7 @@ status tree_writer::apply_impl(const op& x) {
     case op_kind::chunk: return do_chunk(x);
     case op_kind::commit_file: return do_commit_file(x);
     case op_kind::abort_file: return do_abort_file(x);
+    case op_kind::copy_range: return do_copy_range(x);
   }
   return status::fail("unknown op kind "
                       + std::to_string(static_cast<int>(x.kind)));
@@ -482,14 +488,18 @@ status tree_writer::create_staging_file(std::string& name, int& fd) {
 status tree_writer::do_write_file(const op& x) {
   if (auto s = check_path(x.path); !s)
     return s;
-  if (x.data.size() != x.size)
-    return status::fail(x.path + ": data has " + std::to_string(x.data.size())
-                        + " bytes, size says " + std::to_string(x.size));
-  if (x.data.size() > limits_.max_data_bytes)
+  if (x.size > limits_.max_data_bytes || x.data.size() > limits_.max_data_bytes)
     return status::fail(x.path + ": data larger than "
                         + std::to_string(limits_.max_data_bytes) + " bytes");
+  std::vector<char> decoded;
+  if (auto s = decode(x, decoded); !s)
+    return status::fail(x.path + ": " + s.reason());
+  const auto& data = x.encoding == data_encoding::raw ? x.data : decoded;
+  if (data.size() != x.size)
+    return status::fail(x.path + ": data has " + std::to_string(data.size())
+                        + " bytes, size says " + std::to_string(x.size));
   // Checked before any byte touches the disk: a bad op creates nothing.
-  if (hash_bytes(x.data.data(), x.data.size()) != x.hash)
+  if (hash_bytes(data.data(), data.size()) != x.hash)
     return status::fail(x.path + ": hash mismatch");
   // Walked first: a bad parent costs no staging write. The same handle is
   // used for the commit, which follows without a gap.
@@ -501,9 +511,9 @@ status tree_writer::do_write_file(const op& x) {
   if (auto s = create_staging_file(name, fd); !s)
     return status::fail(x.path + ": " + s.reason());
   staged_entry file{staging_fd_, name, fd};
-  if (int err = write_all(file.fd(), x.data.data(), x.data.size()))
+  if (int err = write_all(file.fd(), data.data(), data.size()))
     return errno_status(x.path + ": write", err);
-  stats_.bytes_written += x.data.size();
+  stats_.bytes_written += data.size();
   if (auto s = finish_file(staging_fd_, file, parent, x.path,
                             x.mode & limits_.mode_mask, x.mtime_ns);
       !s)
@@ -565,23 +575,151 @@ status tree_writer::do_chunk(const op& x) {
     transfers_.erase(i);
     return s;
   };
-  if (x.data.size() > limits_.max_data_bytes)
+  if (x.data.size() > limits_.max_data_bytes
+      || (x.encoding != data_encoding::raw && x.size > limits_.max_data_bytes))
     return drop(status::fail(t.path + ": chunk larger than "
                              + std::to_string(limits_.max_data_bytes)
                              + " bytes"));
+  std::vector<char> decoded;
+  if (auto s = decode(x, decoded); !s)
+    return drop(status::fail(t.path + ": " + s.reason()));
+  const auto& data = x.encoding == data_encoding::raw ? x.data : decoded;
   if (x.offset != t.written)
     return drop(status::fail(t.path + ": chunk at offset "
                              + std::to_string(x.offset) + ", expected "
                              + std::to_string(t.written)));
-  if (x.data.size() > t.size - t.written)
+  if (data.size() > t.size - t.written)
     return drop(status::fail(t.path + ": chunk past the announced size "
                              + std::to_string(t.size)));
-  if (int err = write_all(t.file.fd(), x.data.data(), x.data.size()))
+  if (int err = write_all(t.file.fd(), data.data(), data.size()))
     return drop(errno_status(t.path + ": write", err));
-  t.hasher.update(x.data.data(), x.data.size());
-  t.written += x.data.size();
-  stats_.bytes_written += x.data.size();
+  t.hasher.update(data.data(), data.size());
+  t.written += data.size();
+  stats_.bytes_written += data.size();
   return {};
+}
+
+status tree_writer::decode(const op& x, std::vector<char>& out) {
+  switch (x.encoding) {
+    case data_encoding::raw:
+      return {};
+    case data_encoding::zstd:
+      return decompress_exact(x.data.data(), x.data.size(), x.size, out);
+  }
+  return status::fail("unknown data encoding "
+                      + std::to_string(static_cast<int>(x.encoding)));
+}
+
+status tree_writer::do_copy_range(const op& x) {
+  auto i = transfers_.find(x.xfer);
+  if (i == transfers_.end())
+    return status::fail("copy for unknown transfer " + std::to_string(x.xfer));
+  auto& t = *i->second;
+  auto drop = [&](status s) {
+    transfers_.erase(i);
+    return s;
+  };
+  if (x.size > t.size - t.written)
+    return drop(status::fail(t.path + ": copy past the announced size "
+                             + std::to_string(t.size)));
+  const auto& source = x.target.empty() ? t.path : x.target;
+  auto j = t.sources.find(source);
+  if (j == t.sources.end()) {
+    if (t.sources.size() >= limits_.max_copy_sources)
+      return drop(status::fail(t.path + ": more than "
+                               + std::to_string(limits_.max_copy_sources)
+                               + " copy sources"));
+    if (auto s = check_path(source); !s)
+      return drop(s);
+    parent_handle parent;
+    if (auto s = open_parent(root_fd_, source, parent); !s)
+      return drop(s);
+    unique_fd fd{::openat(parent.fd.get(), parent.leaf.c_str(),
+                          O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)};
+    if (!fd.valid())
+      return drop(errno_status(source + ": open copy source", errno));
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+      return drop(status::fail(source + ": copy source is not a regular file"));
+    j = t.sources
+          .emplace(source, std::make_pair(std::move(fd),
+                                          static_cast<uint64_t>(st.st_size)))
+          .first;
+  }
+  auto& [fd, size] = j->second;
+  if (x.offset > size || x.size > size - x.offset)
+    return drop(status::fail(t.path + ": copy range " + std::to_string(x.offset)
+                             + "+" + std::to_string(x.size) + " past the end of "
+                             + source + " (" + std::to_string(size)
+                             + " bytes)"));
+  // Through a buffer, not copy_file_range: the strong hash of the result
+  // needs every byte anyway, and one read + one write per block is the
+  // same I/O.
+  std::vector<char> buf(std::min<uint64_t>(x.size, 1u << 20));
+  uint64_t done = 0;
+  while (done < x.size) {
+    auto want = std::min<uint64_t>(buf.size(), x.size - done);
+    auto n = ::pread(fd.get(), buf.data(), want,
+                     static_cast<off_t>(x.offset + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return drop(errno_status(source + ": read copy source", errno));
+    if (n == 0)
+      return drop(status::fail(source + ": copy source shrank"));
+    if (int err = write_all(t.file.fd(), buf.data(), static_cast<size_t>(n)))
+      return drop(errno_status(t.path + ": write", err));
+    t.hasher.update(buf.data(), static_cast<size_t>(n));
+    done += static_cast<uint64_t>(n);
+  }
+  t.written += x.size;
+  stats_.bytes_written += x.size;
+  return {};
+}
+
+recipe tree_writer::recipe_of(const std::string& path,
+                              const chunker_params& params,
+                              status& err) const {
+  recipe out;
+  if (auto s = check_path(path); !s) {
+    err = s;
+    return out;
+  }
+  if (auto why = invalid_chunker_params(params)) {
+    err = status::fail(std::string{"invalid chunker parameters: "} + why);
+    return out;
+  }
+  parent_handle parent;
+  if (auto s = open_parent(root_fd_, path, parent); !s) {
+    err = one_line(s);
+    return out;
+  }
+  unique_fd fd{::openat(parent.fd.get(), parent.leaf.c_str(),
+                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)};
+  struct stat st;
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    err = one_line(status::fail(path + ": no regular file to chunk"));
+    return out;
+  }
+  chunk_stream cs{params, [&](const char*, size_t len, uint64_t hash,
+                              uint64_t) {
+                    out.push_back(chunk_ref{hash, static_cast<uint32_t>(len)});
+                  }};
+  std::vector<char> buf(1u << 20);
+  for (;;) {
+    auto n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      err = one_line(errno_status(path + ": read", errno));
+      return {};
+    }
+    if (n == 0)
+      break;
+    cs.add(buf.data(), static_cast<size_t>(n));
+  }
+  cs.finish();
+  return out;
 }
 
 status tree_writer::do_commit_file(const op& x) {

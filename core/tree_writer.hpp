@@ -8,6 +8,7 @@
 // so readers never see a half-written file. Not thread-safe: one owner.
 #pragma once
 
+#include "core/chunker.hpp"
 #include "core/entry.hpp"
 #include "core/op.hpp"
 #include "core/status.hpp"
@@ -26,6 +27,8 @@ struct writer_limits {
   uint64_t max_data_bytes = 8u << 20;
   /// Most transfers open at once.
   size_t max_open_transfers = 64;
+  /// Most source files one transfer copies ranges from.
+  size_t max_copy_sources = 16;
   /// Bytes announced by all open transfers together (begin_file sizes):
   /// a peer cannot reserve more staging space than this.
   uint64_t max_staging_bytes = uint64_t{64} << 30;
@@ -59,6 +62,11 @@ public:
   /// the writer usable for the next op.
   status apply(const op& x);
 
+  /// The recipe of the regular file at `path` (no symlink followed),
+  /// chunked with `params`.
+  recipe recipe_of(const std::string& path, const chunker_params& params,
+                   status& err) const;
+
   /// Everything beneath the root except the state folder, parents before
   /// children, never following symlinks; fifos, sockets, devices skipped.
   std::vector<manifest_entry> manifest(status& err) const;
@@ -88,6 +96,10 @@ private:
   status do_chunk(const op& x);
   status do_commit_file(const op& x);
   status do_abort_file(const op& x);
+  status do_copy_range(const op& x);
+  /// Decodes zstd `data` into `out` (exactly `size` bytes); raw data is
+  /// left where it is (`out` stays empty).
+  static status decode(const op& x, std::vector<char>& out);
 
   /// A fresh name in the staging folder ("<id>.tmp"); callers create it
   /// with O_EXCL and retry on EEXIST.

@@ -11,7 +11,7 @@
 namespace livesync {
 
 /// The protocol version exchanged in the hello; bump on any wire change.
-inline constexpr uint32_t protocol_version = 1;
+inline constexpr uint32_t protocol_version = 2;
 
 /// The reference node's one published actor.
 using receiver_actor = caf::typed_actor<
@@ -21,6 +21,10 @@ using receiver_actor = caf::typed_actor<
   caf::replies_to<atom::hello, uint32_t>::with<uint32_t>,
   // Everything the reference holds, parents before children.
   caf::replies_to<atom::manifest>::with<std::vector<manifest_entry>>,
+  // The recipe of the file the reference holds at a path, chunked with the
+  // given parameters (the watcher has none cached: one round trip).
+  caf::replies_to<atom::recipe, std::string, chunker_params>::with<
+    std::vector<chunk_ref>>,
   // Applies a batch in order; replies with the ops that failed (empty when
   // all succeeded). A failed op changes nothing and does not stop the batch.
   caf::replies_to<atom::apply, std::vector<op>>::with<std::vector<op_error>>>;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/change.hpp"
+#include "core/chunker.hpp"
 #include "core/debounce_policy.hpp"
 #include "core/entry.hpp"
 #include "core/event_interpreter.hpp"
@@ -29,6 +30,17 @@ typename Inspector::result_type inspect(Inspector& f, entry_meta& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chunk_ref& x) {
+  return f(caf::meta::type_name("livesync.chunk_ref"), x.hash, x.length);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chunker_params& x) {
+  return f(caf::meta::type_name("livesync.chunker_params"), x.min_size,
+           x.avg_size, x.max_size);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, manifest_entry& x) {
   return f(caf::meta::type_name("livesync.manifest_entry"), x.path, x.meta);
 }
@@ -36,7 +48,8 @@ typename Inspector::result_type inspect(Inspector& f, manifest_entry& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, op& x) {
   return f(caf::meta::type_name("livesync.op"), x.kind, x.path, x.target,
-           x.mode, x.mtime_ns, x.size, x.xfer, x.offset, x.data, x.hash);
+           x.mode, x.mtime_ns, x.size, x.xfer, x.offset, x.data, x.encoding,
+           x.hash);
 }
 
 template <class Inspector>
@@ -70,6 +83,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(livesync, (livesync::entry_meta))
   CAF_ADD_TYPE_ID(livesync, (livesync::manifest_entry))
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::manifest_entry>))
+  CAF_ADD_TYPE_ID(livesync, (livesync::chunk_ref))
+  CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::chunk_ref>))
+  CAF_ADD_TYPE_ID(livesync, (livesync::chunker_params))
   CAF_ADD_TYPE_ID(livesync, (livesync::op))
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::op>))
   CAF_ADD_TYPE_ID(livesync, (livesync::op_error))
@@ -89,4 +105,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_ATOM(livesync, livesync::atom, connect, "lsconnect")
   CAF_ADD_ATOM(livesync, livesync::atom, resync, "resync")
   CAF_ADD_ATOM(livesync, livesync::atom, stats, "lsstats")
+  CAF_ADD_ATOM(livesync, livesync::atom, recipe, "recipe")
 CAF_END_TYPE_ID_BLOCK(livesync)

@@ -52,6 +52,17 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       spdlog::info("manifest-sent entries={}", entries.size());
       return entries;
     },
+    [=](atom::recipe, const std::string& path, const chunker_params& params)
+      -> caf::result<std::vector<chunk_ref>> {
+      status err;
+      auto r = self->state.writer->recipe_of(path, params, err);
+      if (!err) {
+        spdlog::warn("recipe-refused path={} reason={}", path, err.reason());
+        return caf::make_error(caf::sec::runtime_error, err.reason());
+      }
+      spdlog::debug("recipe-sent path={} chunks={}", path, r.size());
+      return r;
+    },
     [=](atom::apply, const std::vector<op>& ops) -> std::vector<op_error> {
       std::vector<op_error> errors;
       if (ops.size() > max_ops_per_batch) {

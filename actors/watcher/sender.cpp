@@ -1,6 +1,8 @@
 #include "actors/watcher/sender.hpp"
 
 #include <caf/openssl/manager.hpp>
+#include "core/compress.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -57,7 +59,8 @@ void link_lost(self_ptr self, const std::string& reason) {
   st.batch_bytes = 0;
   st.in_flight_bytes = 0;
   st.in_flight_requests = 0;
-  st.stream.reset();
+  st.upload.reset();
+  st.awaiting_recipe = false;
   // Everything queued is covered by the full comparison after reconnect.
   st.planner->clear();
   schedule_connect(self);
@@ -87,6 +90,12 @@ void on_reply(self_ptr self, const std::vector<op_kind>& sent,
                  e.reason);
     if (e.path.empty())
       continue;
+    st.recipes.erase(e.path);
+    if (kind == "commit_file" || kind == "copy_range") {
+      ++st.stats.fallbacks;
+      spdlog::debug("delta-fallback path={} reason=refused-by-reference",
+                    e.path);
+    }
     // Forget what we believed the reference holds there, and compare
     // again after a pause (a persistent failure must not spin).
     for (auto& o : st.planner->invalidate(e.path)) {
@@ -147,7 +156,20 @@ void append(self_ptr self, op o) {
                     o.path, o.data.size());
   }
   ++st.stats.ops;
-  st.stats.content_bytes += o.data.size();
+  // Keep the recipe cache naming what the reference holds at each path.
+  switch (o.kind) {
+    case op_kind::rename:
+      st.recipes.rename(o.path, o.target);
+      break;
+    case op_kind::remove:
+    case op_kind::mkdir:
+    case op_kind::symlink:
+    case op_kind::write_file:
+      st.recipes.erase(o.path);
+      break;
+    default:
+      break;
+  }
   st.batch_bytes += wire_size(o);
   st.batch.push_back(std::move(o));
   if (st.batch_bytes >= st.cfg.batch_bytes
@@ -164,44 +186,16 @@ void retry_read(self_ptr self, const std::string& path) {
   self->send(st.debouncer, std::move(again));
 }
 
-void start_upload(self_ptr self, const action& a) {
+void send_small_file(self_ptr self, const action& a) {
   auto& st = self->state;
-  auto full = st.fs->full_path(a.path);
   std::string reason;
-  if (a.meta.size <= st.cfg.small_file_bytes) {
-    op o;
-    o.kind = op_kind::write_file;
-    o.path = a.path;
-    entry_meta meta;
-    auto r = read_whole_file(full, o.data, o.hash, meta, reason);
-    switch (r) {
-      case read_outcome::ok:
-        if (meta.size > st.cfg.small_file_bytes) {
-          // It grew past the threshold meanwhile: stream it instead.
-          st.planner->upload_failed(a.path);
-          return;
-        }
-        o.mode = meta.mode;
-        o.mtime_ns = meta.mtime_ns;
-        o.size = meta.size;
-        ++st.stats.files;
-        append(self, std::move(o));
-        st.planner->uploaded(a.path, meta);
-        return;
-      case read_outcome::vanished:
-        st.planner->upload_failed(a.path);
-        return;
-      case read_outcome::changed:
-        retry_read(self, a.path);
-        return;
-      case read_outcome::failed:
-        spdlog::warn("read-failed path={} reason={}", a.path, reason);
-        return;
-    }
-    return;
-  }
-  auto in = std::make_unique<file_stream>();
-  switch (in->open(full, reason)) {
+  std::vector<char> data;
+  op o;
+  o.kind = op_kind::write_file;
+  o.path = a.path;
+  entry_meta meta;
+  switch (read_whole_file(st.fs->full_path(a.path), data, o.hash, meta,
+                          reason)) {
     case read_outcome::ok:
       break;
     case read_outcome::vanished:
@@ -214,66 +208,154 @@ void start_upload(self_ptr self, const action& a) {
       spdlog::warn("read-failed path={} reason={}", a.path, reason);
       return;
   }
-  auto& meta = in->state().meta;
-  op o;
-  o.kind = op_kind::begin_file;
-  o.path = a.path;
-  o.xfer = st.next_xfer++;
-  o.size = meta.size;
+  if (meta.size > st.cfg.small_file_bytes) {
+    // It grew past the threshold meanwhile: stream it instead.
+    st.planner->upload_failed(a.path);
+    return;
+  }
   o.mode = meta.mode;
   o.mtime_ns = meta.mtime_ns;
-  st.stream_xfer = o.xfer;
-  st.stream_path = a.path;
-  st.stream = std::move(in);
+  o.size = meta.size;
+  st.stats.literal_bytes += data.size();
+  if (st.cfg.upload.zstd_level > 0
+      && compress_if_smaller(data.data(), data.size(),
+                             st.cfg.upload.zstd_level, o.data))
+    o.encoding = data_encoding::zstd;
+  else
+    o.data = std::move(data);
+  st.stats.payload_bytes += o.data.size();
+  ++st.stats.files;
   append(self, std::move(o));
+  st.planner->uploaded(a.path, meta);
 }
 
-void abort_stream(self_ptr self) {
+// Starts streaming `path` against `base` (the recipe of the version the
+// reference holds, or nullptr).
+void begin_upload(self_ptr self, const std::string& path, const recipe* base) {
   auto& st = self->state;
-  op o;
-  o.kind = op_kind::abort_file;
-  o.path = st.stream_path;
-  o.xfer = st.stream_xfer;
-  st.stream.reset();
-  append(self, std::move(o));
-  retry_read(self, st.stream_path);
+  auto up = std::make_unique<file_upload>(path, st.next_xfer++, base,
+                                          st.cfg.upload);
+  op begin;
+  std::string reason;
+  switch (up->open(st.fs->full_path(path), begin, reason)) {
+    case read_outcome::ok:
+      break;
+    case read_outcome::vanished:
+      st.planner->upload_failed(path);
+      return;
+    case read_outcome::changed:
+      retry_read(self, path);
+      return;
+    case read_outcome::failed:
+      spdlog::warn("read-failed path={} reason={}", path, reason);
+      return;
+  }
+  st.upload = std::move(up);
+  append(self, std::move(begin));
+}
+
+// No recipe cached for a file the reference holds: ask for it (the one
+// round trip of the delta path), then stream against it. Nothing else is
+// sent meanwhile, so the order of operations stays that of the planner.
+void fetch_recipe_then_upload(self_ptr self, const std::string& path) {
+  auto& st = self->state;
+  st.awaiting_recipe = true;
+  ++st.stats.round_trips;
+  auto epoch = st.epoch;
+  self->request(st.peer, st.cfg.request_timeout, atom::recipe_v, path,
+                st.cfg.upload.chunking)
+    .then(
+      [=](std::vector<chunk_ref>& r) {
+        auto& st = self->state;
+        if (epoch != st.epoch)
+          return;
+        st.awaiting_recipe = false;
+        spdlog::debug("recipe-received path={} chunks={}", path, r.size());
+        st.recipes.put(path, r);
+        begin_upload(self, path, &r);
+        pump(self);
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        if (epoch != st.epoch)
+          return;
+        if (err == caf::sec::request_timeout) {
+          link_lost(self, self->system().render(err));
+          return;
+        }
+        st.awaiting_recipe = false;
+        ++st.stats.fallbacks;
+        spdlog::debug("delta-fallback path={} reason=no-recipe detail={}",
+                      path, self->system().render(err));
+        begin_upload(self, path, nullptr);
+        pump(self);
+      });
+}
+
+void start_upload(self_ptr self, const action& a) {
+  auto& st = self->state;
+  if (a.meta.size <= st.cfg.small_file_bytes) {
+    send_small_file(self, a);
+    return;
+  }
+  auto* node = st.model.find(a.path);
+  if (node == nullptr || node->meta.kind != entry_kind::file
+      || node->meta.size == 0) {
+    begin_upload(self, a.path, nullptr); // Nothing to build on.
+    return;
+  }
+  auto* base = st.recipes.find(a.path);
+  if (base != nullptr && recipe_size(*base) != node->meta.size) {
+    st.recipes.erase(a.path); // Not the version the reference holds.
+    base = nullptr;
+  }
+  if (base == nullptr) {
+    fetch_recipe_then_upload(self, a.path);
+    return;
+  }
+  begin_upload(self, a.path, base);
 }
 
 void stream_step(self_ptr self) {
   auto& st = self->state;
-  auto& in = *st.stream;
+  auto& up = *st.upload;
+  op o;
   std::string reason;
-  if (!in.at_end()) {
-    op o;
-    o.kind = op_kind::chunk;
-    o.path = st.stream_path;
-    o.xfer = st.stream_xfer;
-    o.offset = in.offset();
-    auto r = in.next(st.cfg.chunk_bytes, o.data, reason);
-    if (r == read_outcome::failed)
-      spdlog::warn("read-failed path={} reason={}", st.stream_path, reason);
-    if (r != read_outcome::ok) {
-      abort_stream(self);
+  switch (up.next(o, reason)) {
+    case file_upload::step::op:
+      append(self, std::move(o));
+      return;
+    case file_upload::step::done: {
+      auto path = up.path();
+      auto meta = up.meta();
+      auto& us = up.stats();
+      st.stats.literal_bytes += us.literal_bytes;
+      st.stats.copied_bytes += us.copied_bytes;
+      st.stats.payload_bytes += us.payload_bytes;
+      ++st.stats.files;
+      spdlog::debug("file-sent path={} size={} literal={} copied={} "
+                    "payload={}",
+                    path, us.file_bytes, us.literal_bytes, us.copied_bytes,
+                    us.payload_bytes);
+      auto r = up.take_recipe();
+      st.upload.reset();
+      append(self, std::move(o));
+      st.recipes.put(path, std::move(r));
+      st.planner->uploaded(path, meta);
       return;
     }
-    append(self, std::move(o));
-    return;
+    case file_upload::step::failed:
+      spdlog::warn("read-failed path={} reason={}", up.path(), reason);
+      [[fallthrough]];
+    case file_upload::step::torn: {
+      auto path = up.path();
+      auto abort = up.abort_op();
+      st.upload.reset();
+      append(self, std::move(abort));
+      retry_read(self, path);
+      return;
+    }
   }
-  if (in.finish() != read_outcome::ok) {
-    abort_stream(self);
-    return;
-  }
-  op o;
-  o.kind = op_kind::commit_file;
-  o.path = st.stream_path;
-  o.xfer = st.stream_xfer;
-  o.size = in.state().meta.size;
-  o.hash = in.digest();
-  auto meta = in.state().meta;
-  st.stream.reset();
-  ++st.stats.files;
-  append(self, std::move(o));
-  st.planner->uploaded(st.stream_path, meta);
 }
 
 void execute(self_ptr self, action& a) {
@@ -294,7 +376,8 @@ void execute(self_ptr self, action& a) {
 
 void maybe_in_sync(self_ptr self) {
   auto& st = self->state;
-  if (st.state != phase::reconciling || !st.planner->idle() || st.stream
+  if (st.state != phase::reconciling || !st.planner->idle() || st.upload
+      || st.awaiting_recipe
       || !st.batch.empty() || st.in_flight_requests > 0 || st.recheck_all
       || st.planner->root_missing())
     return;
@@ -321,9 +404,11 @@ void maybe_in_sync(self_ptr self) {
               std::chrono::steady_clock::now() - st.reconcile_start)
               .count();
   spdlog::info("in-sync entries={} elapsed_ms={} ops={} files={} "
-               "content_bytes={} request_bytes={}",
+               "literal_bytes={} copied_bytes={} request_bytes={} "
+               "round_trips={}",
                st.model.size(), ms, st.stats.ops, st.stats.files,
-               st.stats.content_bytes, st.stats.bytes);
+               st.stats.literal_bytes, st.stats.copied_bytes, st.stats.bytes,
+               st.stats.round_trips);
 }
 
 void pump(self_ptr self) {
@@ -331,8 +416,9 @@ void pump(self_ptr self) {
   if (st.state != phase::reconciling && st.state != phase::live)
     return;
   size_t steps = 0;
-  while (st.in_flight_bytes + st.batch_bytes < st.cfg.window_bytes) {
-    if (st.stream) {
+  while (st.in_flight_bytes + st.batch_bytes < st.cfg.window_bytes
+         && !st.awaiting_recipe) {
+    if (st.upload) {
       stream_step(self);
       continue;
     }
@@ -356,8 +442,8 @@ void pump(self_ptr self) {
   }
   flush(self);
   maybe_in_sync(self);
-  if (st.state == phase::live && st.planner->idle() && !st.stream
-      && !st.demand_sent) {
+  if (st.state == phase::live && st.planner->idle() && !st.upload
+      && !st.awaiting_recipe && !st.demand_sent) {
     st.demand_sent = true;
     self->send(st.debouncer, atom::demand_v);
   }
@@ -458,6 +544,7 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
   st.cfg = std::move(cfg);
   st.fs = std::make_unique<local_tree>(st.cfg.root);
   st.planner = std::make_unique<sync_planner>(*st.fs, st.model);
+  st.recipes = recipe_cache{st.cfg.recipe_budget_bytes};
   st.debouncer = std::move(debouncer);
   self->set_down_handler([=](const caf::down_msg& msg) {
     if (msg.source == self->state.peer)
@@ -466,8 +553,10 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
   self->attach_functor([self](const caf::error&) {
     auto& s = self->state.stats;
     spdlog::info("sender-stats ops={} requests={} request_bytes={} files={} "
-                 "content_bytes={} errors={} connects={}",
-                 s.ops, s.requests, s.bytes, s.files, s.content_bytes,
+                 "literal_bytes={} copied_bytes={} payload_bytes={} "
+                 "round_trips={} fallbacks={} errors={} connects={}",
+                 s.ops, s.requests, s.bytes, s.files, s.literal_bytes,
+                 s.copied_bytes, s.payload_bytes, s.round_trips, s.fallbacks,
                  s.errors, s.reconnects);
   });
   self->send(self, atom::connect_v);

@@ -15,6 +15,8 @@
 #pragma once
 
 #include "core/file_reader.hpp"
+#include "core/file_upload.hpp"
+#include "core/recipe_cache.hpp"
 #include "core/local_tree.hpp"
 #include "core/sync_planner.hpp"
 #include "core/tree_model.hpp"
@@ -39,10 +41,13 @@ struct sender_config {
   /// A request carries at most this many bytes / operations.
   uint64_t batch_bytes = 1u << 20;
   size_t batch_ops = 4096;
-  /// Files up to this size travel whole in one op; larger ones stream.
-  uint64_t small_file_bytes = 1u << 20;
-  /// Chunk size of a streamed file.
-  uint64_t chunk_bytes = 1u << 20;
+  /// Files up to this size travel whole in one op (zstd); larger ones
+  /// stream as a delta against the recipe of the reference's version.
+  uint64_t small_file_bytes = 64u << 10;
+  /// Chunking, compression and block size of streamed files.
+  upload_settings upload;
+  /// Memory for recipes of files the reference holds.
+  uint64_t recipe_budget_bytes = uint64_t{256} << 20;
   caf::timespan request_timeout = std::chrono::seconds(60);
   caf::timespan retry_min = std::chrono::milliseconds(250);
   caf::timespan retry_max = std::chrono::seconds(5);
@@ -53,9 +58,19 @@ struct sender_config {
 struct sender_stats {
   uint64_t ops = 0;
   uint64_t requests = 0;
+  /// Bytes of operations sent (payload plus per-op overhead).
   uint64_t bytes = 0;
   uint64_t files = 0;
-  uint64_t content_bytes = 0;
+  /// Bytes of file content sent as literals (before compression).
+  uint64_t literal_bytes = 0;
+  /// Bytes of file content the reference copied from what it held.
+  uint64_t copied_bytes = 0;
+  /// Literal bytes as they went on the wire (after compression).
+  uint64_t payload_bytes = 0;
+  /// Recipe requests: the only round trips besides connecting.
+  uint64_t round_trips = 0;
+  /// Deltas that fell back to full content (no recipe, hash mismatch).
+  uint64_t fallbacks = 0;
   uint64_t errors = 0;
   uint64_t reconnects = 0;
 };
@@ -80,11 +95,11 @@ struct sender_state {
   bool pump_scheduled = false;
   caf::timespan backoff{0};
   std::chrono::steady_clock::time_point reconcile_start;
-  // The file being streamed, if any.
-  std::unique_ptr<file_stream> stream;
-  std::string stream_path;
-  uint64_t stream_xfer = 0;
+  // The file being streamed, if any, and whether it waits for a recipe.
+  std::unique_ptr<file_upload> upload;
+  bool awaiting_recipe = false;
   uint64_t next_xfer = 1;
+  recipe_cache recipes;
   // Paths to re-dirty after an error, and whether the timer runs.
   std::vector<std::string> retry_paths;
   bool retry_armed = false;

@@ -1,0 +1,110 @@
+#include "core/delta.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace livesync {
+
+// -- recipe_index -----------------------------------------------------------------
+
+recipe_index::recipe_index(const recipe& base) {
+  map_.reserve(base.size());
+  uint64_t offset = 0;
+  for (auto& c : base) {
+    // emplace keeps an existing entry: the first occurrence wins.
+    map_.emplace(c.hash, location{offset, c.length});
+    offset += c.length;
+  }
+}
+
+const recipe_index::location* recipe_index::find(uint64_t hash,
+                                                 uint32_t length) const {
+  auto i = map_.find(hash);
+  if (i == map_.end() || i->second.length != length)
+    return nullptr;
+  return &i->second;
+}
+
+// -- delta_encoder ----------------------------------------------------------------
+
+delta_encoder::delta_encoder(const recipe_index& base, uint64_t max_literal)
+  : base_(base), max_literal_(max_literal) {
+  if (max_literal == 0)
+    throw std::invalid_argument("delta_encoder: max_literal must be positive");
+}
+
+void delta_encoder::flush(std::vector<delta_instr>& out) {
+  if (!has_pending_)
+    return;
+  out.push_back(std::move(pending_));
+  pending_ = delta_instr{};
+  has_pending_ = false;
+}
+
+void delta_encoder::add(const char* data, size_t len, uint64_t hash,
+                        std::vector<delta_instr>& out) {
+  if (len == 0)
+    return;
+  const recipe_index::location* loc = nullptr;
+  if (len <= UINT32_MAX)
+    loc = base_.find(hash, static_cast<uint32_t>(len));
+  if (loc != nullptr) {
+    copied_ += len;
+    if (has_pending_ && pending_.kind == delta_instr::copy
+        && pending_.base_offset + pending_.length == loc->offset) {
+      pending_.length += len;
+      return;
+    }
+    flush(out);
+    pending_.kind = delta_instr::copy;
+    pending_.base_offset = loc->offset;
+    pending_.length = len;
+    has_pending_ = true;
+    return;
+  }
+  literal_ += len;
+  while (len > 0) {
+    if (!has_pending_ || pending_.kind != delta_instr::literal) {
+      flush(out);
+      pending_.kind = delta_instr::literal;
+      pending_.data.reserve(std::min<uint64_t>(max_literal_, len));
+      has_pending_ = true;
+    }
+    auto room = max_literal_ - pending_.data.size();
+    auto take = static_cast<size_t>(std::min<uint64_t>(room, len));
+    pending_.data.insert(pending_.data.end(), data, data + take);
+    pending_.length = pending_.data.size();
+    data += take;
+    len -= take;
+    if (pending_.data.size() >= max_literal_)
+      flush(out);
+  }
+}
+
+void delta_encoder::finish(std::vector<delta_instr>& out) {
+  flush(out);
+}
+
+// -- apply_delta ------------------------------------------------------------------
+
+std::vector<char> apply_delta(const std::vector<char>& base,
+                              const std::vector<delta_instr>& instrs) {
+  std::vector<char> result;
+  for (auto& in : instrs) {
+    if (in.kind == delta_instr::copy) {
+      if (in.base_offset > base.size()
+          || in.length > base.size() - in.base_offset)
+        throw std::out_of_range("apply_delta: copy past the end of the base");
+      auto first = base.begin() + static_cast<ptrdiff_t>(in.base_offset);
+      result.insert(result.end(), first,
+                    first + static_cast<ptrdiff_t>(in.length));
+    } else {
+      if (in.length != in.data.size())
+        throw std::invalid_argument("apply_delta: literal length mismatch");
+      result.insert(result.end(), in.data.begin(), in.data.end());
+    }
+  }
+  return result;
+}
+
+} // namespace livesync
