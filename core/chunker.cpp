@@ -48,7 +48,8 @@ constexpr uint32_t min_avg_size = 64;
 // The hash is warmed up over this many bytes before the first position where
 // a cut may occur, so whether a position is a cut candidate depends only on
 // the 64 bytes before it (a shift-add gear hash forgets a byte after 64
-// steps), not on where the chunk started.
+// steps), not on where the chunk started. (With min_size < 64 the hash starts
+// at the chunk start.)
 constexpr uint32_t warmup = 64;
 
 unsigned log2_exact(uint32_t x) {
