@@ -27,8 +27,12 @@ const recipe_index::location* recipe_index::find(uint64_t hash,
 
 // -- delta_encoder ----------------------------------------------------------------
 
-delta_encoder::delta_encoder(const recipe_index& base, uint64_t max_literal)
-  : base_(base), max_literal_(max_literal) {
+delta_encoder::delta_encoder(const recipe_index& base, uint64_t max_literal,
+                             const chunk_locator* others, size_t max_sources)
+  : base_(base),
+    max_literal_(max_literal),
+    others_(others),
+    max_sources_(max_sources) {
   if (max_literal == 0)
     throw std::invalid_argument("delta_encoder: max_literal must be positive");
 }
@@ -49,18 +53,24 @@ void delta_encoder::add(const char* data, size_t len, uint64_t hash,
   if (len <= UINT32_MAX)
     loc = base_.find(hash, static_cast<uint32_t>(len));
   if (loc != nullptr) {
-    copied_ += len;
-    if (has_pending_ && pending_.kind == delta_instr::copy
-        && pending_.base_offset + pending_.length == loc->offset) {
-      pending_.length += len;
+    add_copy({}, loc->offset, len, out);
+    return;
+  }
+  std::string source;
+  uint64_t offset = 0;
+  if (others_ != nullptr && len <= UINT32_MAX
+      && others_->locate(hash, static_cast<uint32_t>(len), source, offset)
+      && !source.empty()) {
+    // The receiver opens each source once per transfer, and only so many.
+    bool known = std::find(sources_.begin(), sources_.end(), source)
+                 != sources_.end();
+    if (known || sources_.size() < max_sources_) {
+      if (!known)
+        sources_.push_back(source);
+      reused_ += len;
+      add_copy(source, offset, len, out);
       return;
     }
-    flush(out);
-    pending_.kind = delta_instr::copy;
-    pending_.base_offset = loc->offset;
-    pending_.length = len;
-    has_pending_ = true;
-    return;
   }
   literal_ += len;
   while (len > 0) {
@@ -81,6 +91,23 @@ void delta_encoder::add(const char* data, size_t len, uint64_t hash,
   }
 }
 
+void delta_encoder::add_copy(const std::string& source, uint64_t offset,
+                             size_t len, std::vector<delta_instr>& out) {
+  copied_ += len;
+  if (has_pending_ && pending_.kind == delta_instr::copy
+      && pending_.source == source
+      && pending_.base_offset + pending_.length == offset) {
+    pending_.length += len;
+    return;
+  }
+  flush(out);
+  pending_.kind = delta_instr::copy;
+  pending_.source = source;
+  pending_.base_offset = offset;
+  pending_.length = len;
+  has_pending_ = true;
+}
+
 void delta_encoder::finish(std::vector<delta_instr>& out) {
   flush(out);
 }
@@ -92,6 +119,9 @@ std::vector<char> apply_delta(const std::vector<char>& base,
   std::vector<char> result;
   for (auto& in : instrs) {
     if (in.kind == delta_instr::copy) {
+      if (!in.source.empty())
+        throw std::invalid_argument("apply_delta: copies from other files "
+                                    "are not supported here");
       if (in.base_offset > base.size()
           || in.length > base.size() - in.base_offset)
         throw std::out_of_range("apply_delta: copy past the end of the base");

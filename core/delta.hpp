@@ -7,6 +7,7 @@
 
 #include "core/chunker.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -17,7 +18,10 @@ namespace livesync {
 /// One step of building the new file from the base file and literal bytes.
 struct delta_instr {
   enum kind_t : uint8_t { copy, literal } kind = literal;
-  /// copy: offset in the base; literal: unused.
+  /// copy: the file to copy from; empty means the base (the version being
+  /// replaced), anything else another file the reference holds.
+  std::string source;
+  /// copy: offset in the source; literal: unused.
   uint64_t base_offset = 0;
   /// copy: length; literal: data.size().
   uint64_t length = 0;
@@ -45,13 +49,28 @@ private:
   std::unordered_map<uint64_t, location> map_;
 };
 
+/// Where else the reference holds a chunk: other files, for reuse (a copy
+/// of a large file inside the tree travels as a few copy instructions).
+class chunk_locator {
+public:
+  virtual ~chunk_locator() = default;
+
+  /// A file the reference holds with this chunk at `offset`, if any.
+  virtual bool locate(uint64_t hash, uint32_t length, std::string& path,
+                      uint64_t& offset) const = 0;
+};
+
 /// Turns the chunks of a new version, fed in order, into instructions.
 class delta_encoder {
 public:
-  /// `base` must outlive the encoder. `max_literal` bounds one literal
-  /// instruction (it is split beyond), so instructions fit in a message.
+  /// `base` (and `others`, when given) must outlive the encoder.
+  /// `max_literal` bounds one literal instruction (it is split beyond), so
+  /// instructions fit in a message. Chunks not in the base are looked up in
+  /// `others`, from at most `max_sources` distinct files.
   explicit delta_encoder(const recipe_index& base,
-                         uint64_t max_literal = 1u << 20);
+                         uint64_t max_literal = 1u << 20,
+                         const chunk_locator* others = nullptr,
+                         size_t max_sources = 15);
 
   /// Feeds one chunk of the new version; may append finished instructions
   /// to `out`.
@@ -63,13 +82,21 @@ public:
 
   /// Bytes covered by copies / literals so far.
   uint64_t copied() const noexcept { return copied_; }
+  /// Bytes of copies from files other than the base.
+  uint64_t reused() const noexcept { return reused_; }
   uint64_t literal() const noexcept { return literal_; }
 
 private:
   void flush(std::vector<delta_instr>& out);
+  void add_copy(const std::string& source, uint64_t offset, size_t len,
+                std::vector<delta_instr>& out);
 
   const recipe_index& base_;
   uint64_t max_literal_;
+  const chunk_locator* others_;
+  size_t max_sources_;
+  std::vector<std::string> sources_;
+  uint64_t reused_ = 0;
   delta_instr pending_;
   bool has_pending_ = false;
   uint64_t copied_ = 0;

@@ -5,12 +5,12 @@
 namespace livesync {
 
 file_upload::file_upload(std::string path, uint64_t xfer, const recipe* base,
-                         upload_settings settings)
+                         upload_settings settings, const chunk_locator* others)
   : path_(std::move(path)),
     xfer_(xfer),
     settings_(settings),
     base_(base != nullptr ? recipe_index{*base} : recipe_index{}),
-    encoder_(base_, settings.block_bytes),
+    encoder_(base_, settings.block_bytes, others),
     chunks_(settings.chunking,
             [this](const char* data, size_t len, uint64_t hash, uint64_t) {
               recipe_.push_back(chunk_ref{hash, static_cast<uint32_t>(len)});
@@ -46,9 +46,12 @@ read_outcome file_upload::open(const std::string& full_path, op& begin,
 op file_upload::to_op(delta_instr& instr) {
   if (instr.kind == delta_instr::copy) {
     auto o = make(op_kind::copy_range);
+    o.target = std::move(instr.source);
     o.offset = instr.base_offset;
     o.size = instr.length;
     stats_.copied_bytes += instr.length;
+    if (!o.target.empty())
+      stats_.reused_bytes += instr.length;
     out_offset_ += instr.length;
     return o;
   }

@@ -33,6 +33,8 @@ struct upload_stats {
   uint64_t file_bytes = 0;
   uint64_t literal_bytes = 0;
   uint64_t copied_bytes = 0;
+  /// Of copied_bytes, those copied from other files than the base.
+  uint64_t reused_bytes = 0;
   /// Bytes of op payload (literal data after compression).
   uint64_t payload_bytes = 0;
 };
@@ -40,9 +42,11 @@ struct upload_stats {
 class file_upload {
 public:
   /// `base` is the recipe of the version the reference holds at `path`
-  /// (nullptr or empty when it holds none: everything goes as literals).
+  /// (nullptr or empty when it holds none). Chunks not in it are looked up
+  /// in `others` (other files the reference holds; may be nullptr, must
+  /// outlive the upload); the rest goes as literals.
   file_upload(std::string path, uint64_t xfer, const recipe* base,
-              upload_settings settings);
+              upload_settings settings, const chunk_locator* others = nullptr);
 
   /// Opens the file and fills `begin` with the begin_file op.
   read_outcome open(const std::string& full_path, op& begin,

@@ -18,8 +18,29 @@ const recipe* recipe_cache::find(const std::string& path) {
   return &i->second.chunks;
 }
 
-void recipe_cache::drop(std::map<std::string, entry, std::less<>>::iterator i) {
-  take(i);
+void recipe_cache::index(const entry& e) {
+  uint64_t offset = 0;
+  for (auto& c : e.chunks) {
+    // First holder wins: it stays valid until that file changes.
+    chunks_.emplace(c.hash, chunk_home{e.id, offset, c.length});
+    offset += c.length;
+  }
+}
+
+void recipe_cache::unindex(const entry& e) {
+  for (auto& c : e.chunks) {
+    auto i = chunks_.find(c.hash);
+    if (i != chunks_.end() && i->second.id == e.id)
+      chunks_.erase(i);
+  }
+}
+
+void recipe_cache::drop(entry_map::iterator i) {
+  bytes_ -= cost(i->second.chunks);
+  unindex(i->second);
+  paths_.erase(i->second.id);
+  lru_.erase(i->second.lru);
+  entries_.erase(i);
 }
 
 void recipe_cache::put(const std::string& path, recipe r) {
@@ -32,7 +53,11 @@ void recipe_cache::put(const std::string& path, recipe r) {
     drop(entries_.find(lru_.back()));
   }
   lru_.push_front(path);
-  entries_.emplace(path, entry{std::move(r), lru_.begin()});
+  auto id = next_id_++;
+  auto& e = entries_.emplace(path, entry{id, std::move(r), lru_.begin()})
+              .first->second;
+  paths_.emplace(id, path);
+  index(e);
   bytes_ += c;
 }
 
@@ -50,36 +75,47 @@ void recipe_cache::erase(std::string_view path) {
     drop(i++);
 }
 
-recipe recipe_cache::take(std::map<std::string, entry, std::less<>>::iterator i) {
-  bytes_ -= cost(i->second.chunks);
-  lru_.erase(i->second.lru);
-  auto r = std::move(i->second.chunks);
-  entries_.erase(i);
-  return r;
-}
-
 void recipe_cache::rename(std::string_view from, std::string_view to) {
-  std::vector<std::pair<std::string, recipe>> moved;
+  // Re-key the entries in place: ids, and so the chunk index, stay valid.
+  std::vector<entry_map::node_type> moved;
   if (auto i = entries_.find(from); i != entries_.end())
-    moved.emplace_back(std::string{to}, take(i));
+    moved.push_back(entries_.extract(i));
   std::string lo{from};
   lo.push_back('/');
   std::string hi{from};
   hi.push_back('0');
   for (auto i = entries_.lower_bound(lo);
-       i != entries_.end() && i->first < hi;) {
-    auto path = rebase_path(i->first, from, to);
-    moved.emplace_back(std::move(path), take(i++));
-  }
+       i != entries_.end() && i->first < hi;)
+    moved.push_back(entries_.extract(i++));
   erase(to);
-  for (auto& [path, r] : moved)
-    put(path, std::move(r));
+  for (auto& node : moved) {
+    auto path = rebase_path(node.key(), from, to);
+    *node.mapped().lru = path;
+    paths_[node.mapped().id] = path;
+    node.key() = std::move(path);
+    entries_.insert(std::move(node));
+  }
 }
 
 void recipe_cache::clear() {
   entries_.clear();
   lru_.clear();
+  chunks_.clear();
+  paths_.clear();
   bytes_ = 0;
+}
+
+bool recipe_cache::locate(uint64_t hash, uint32_t length, std::string& path,
+                          uint64_t& offset) const {
+  auto i = chunks_.find(hash);
+  if (i == chunks_.end() || i->second.length != length)
+    return false;
+  auto p = paths_.find(i->second.id);
+  if (p == paths_.end())
+    return false;
+  path = p->second;
+  offset = i->second.offset;
+  return true;
 }
 
 } // namespace livesync

@@ -234,7 +234,7 @@ void send_small_file(self_ptr self, const action& a) {
 void begin_upload(self_ptr self, const std::string& path, const recipe* base) {
   auto& st = self->state;
   auto up = std::make_unique<file_upload>(path, st.next_xfer++, base,
-                                          st.cfg.upload);
+                                          st.cfg.upload, &st.recipes);
   op begin;
   std::string reason;
   switch (up->open(st.fs->full_path(path), begin, reason)) {
@@ -334,9 +334,9 @@ void stream_step(self_ptr self) {
       st.stats.payload_bytes += us.payload_bytes;
       ++st.stats.files;
       spdlog::debug("file-sent path={} size={} literal={} copied={} "
-                    "payload={}",
+                    "reused={} payload={}",
                     path, us.file_bytes, us.literal_bytes, us.copied_bytes,
-                    us.payload_bytes);
+                    us.reused_bytes, us.payload_bytes);
       auto r = up.take_recipe();
       st.upload.reset();
       append(self, std::move(o));

@@ -2,6 +2,7 @@
 #include <caf/test/unit_test.hpp>
 
 #include "core/file_upload.hpp"
+#include "core/recipe_cache.hpp"
 #include "core/tree_writer.hpp"
 
 #include <cstdlib>
@@ -60,8 +61,9 @@ struct fixture {
   }
 
   // Uploads src/name against `base`; returns the new recipe.
-  recipe upload(const std::string& name, const recipe* base) {
-    file_upload up{name, xfer++, base, settings};
+  recipe upload(const std::string& name, const recipe* base,
+                const chunk_locator* others = nullptr) {
+    file_upload up{name, xfer++, base, settings, others};
     op o;
     std::string reason;
     CAF_REQUIRE(up.open(src + "/" + name, o, reason) == read_outcome::ok);
@@ -110,6 +112,29 @@ CAF_TEST(a full upload then a delta with no round trip) {
   upload("f", &r2);
   CAF_CHECK(read(dir + "/ref/f") == v3);
   CAF_CHECK_LESS(last.literal_bytes, 2u * settings.chunking.max_size);
+}
+
+CAF_TEST(a copy inside the tree is built from chunks the reference holds) {
+  recipe_cache cache;
+  auto big = noise(4 << 20, 9);
+  write(src + "/big", big);
+  cache.put("big", upload("big", nullptr, &cache));
+  // cp big big2, then a few bytes changed in the copy.
+  auto copy = big;
+  copy[12345] ^= 1;
+  write(src + "/big2", copy);
+  upload("big2", nullptr, &cache);
+  CAF_CHECK(read(dir + "/ref/big2") == copy);
+  CAF_CHECK_EQUAL(last.reused_bytes, last.copied_bytes);
+  CAF_CHECK_LESS(last.literal_bytes, 2u * settings.chunking.max_size);
+  CAF_CHECK_LESS(last.payload_bytes, big.size() / 100);
+  // Renamed, the source is still found under its new name.
+  CAF_REQUIRE(ref->apply(op{op_kind::rename, "big", "moved"}).ok());
+  cache.rename("big", "moved");
+  write(src + "/big3", big);
+  upload("big3", nullptr, &cache);
+  CAF_CHECK(read(dir + "/ref/big3") == big);
+  CAF_CHECK_EQUAL(last.literal_bytes, 0u);
 }
 
 CAF_TEST(compressible literals travel compressed) {
