@@ -33,7 +33,22 @@ public:
       .add(max_delay, "max-delay",
            "... or once pending this long while busy (default: 500ms)")
       .add(window_mib, "window-mib",
-           "MiB sent and not yet acknowledged, at most (default: 16)");
+           "MiB sent and not yet acknowledged, at most (default: 16)")
+      .add(zstd_level, "compression-level",
+           "zstd level for file content, 0 = off (default: 1)")
+      .add(small_file_kib, "small-file-kib",
+           "files up to this size travel whole; larger ones as deltas "
+           "(default: 64)")
+      .add(chunk_min, "chunk-min", "smallest content-defined chunk in bytes "
+                                   "(default: 1024)")
+      .add(chunk_avg, "chunk-avg", "average chunk in bytes, a power of two "
+                                   "(default: 4096)")
+      .add(chunk_max, "chunk-max", "largest chunk in bytes (default: 32768)")
+      .add(recipe_cache_mib, "recipe-cache-mib",
+           "memory for recipes of files the reference holds (default: 256)")
+      .add(stats_interval, "stats-interval",
+           "log counters this often while busy; 0s = only at exit "
+           "(default: 60s)");
     livesync::add_message_types(*this);
     load<caf::io::middleman>();
     load<caf::openssl::manager>();
@@ -44,6 +59,13 @@ public:
   caf::timespan quiet = std::chrono::milliseconds(5);
   caf::timespan max_delay = std::chrono::milliseconds(500);
   uint32_t window_mib = 16;
+  int32_t zstd_level = 1;
+  uint32_t small_file_kib = 64;
+  uint32_t chunk_min = 1024;
+  uint32_t chunk_avg = 4096;
+  uint32_t chunk_max = 32768;
+  uint32_t recipe_cache_mib = 256;
+  caf::timespan stats_interval = std::chrono::seconds(60);
 };
 
 std::string absolute_dir(const std::string& path) {
@@ -72,6 +94,23 @@ int main(int argc, char** argv) {
       throw usage_error{"invalid value for 'window-mib': "
                         + std::to_string(cfg.window_mib)
                         + " (expected 2 to 1024)"};
+    if (cfg.zstd_level < 0 || cfg.zstd_level > 19)
+      throw usage_error{"invalid value for 'compression-level': "
+                        + std::to_string(cfg.zstd_level)
+                        + " (expected 0 to 19)"};
+    if (cfg.small_file_kib < 1 || cfg.small_file_kib > 4096)
+      throw usage_error{"invalid value for 'small-file-kib': "
+                        + std::to_string(cfg.small_file_kib)
+                        + " (expected 1 to 4096)"};
+    if (auto why = invalid_chunker_params(
+          {cfg.chunk_min, cfg.chunk_avg, cfg.chunk_max}))
+      throw usage_error{std::string{"invalid chunk-min/avg/max: "} + why};
+    if (cfg.recipe_cache_mib > 65536)
+      throw usage_error{"invalid value for 'recipe-cache-mib': "
+                        + std::to_string(cfg.recipe_cache_mib)
+                        + " (expected at most 65536)"};
+    if (cfg.stats_interval.count() < 0)
+      throw usage_error{"invalid value for 'stats-interval': negative"};
     if (cfg.quiet.count() < 0 || cfg.max_delay < cfg.quiet)
       throw usage_error{"invalid 'debounce'/'max-delay': need 0 <= debounce "
                         "<= max-delay"};
@@ -110,6 +149,11 @@ int main(int argc, char** argv) {
     scfg.port = cfg.port;
     scfg.tls = cfg.tls();
     scfg.window_bytes = uint64_t{cfg.window_mib} << 20;
+    scfg.small_file_bytes = uint64_t{cfg.small_file_kib} << 10;
+    scfg.upload.zstd_level = cfg.zstd_level;
+    scfg.upload.chunking = {cfg.chunk_min, cfg.chunk_avg, cfg.chunk_max};
+    scfg.recipe_budget_bytes = uint64_t{cfg.recipe_cache_mib} << 20;
+    scfg.stats_interval = cfg.stats_interval;
     auto deb = sys.spawn(debouncer, dcfg);
     auto trk = sys.spawn(tracker, inotify_fd, root, std::move(table), deb,
                          stop_fd);

@@ -45,7 +45,9 @@ using sender_actor = caf::typed_actor<
   // Timer: re-dirty paths whose operations failed, after a pause.
   caf::reacts_to<atom::resync>,
   // Continue work that was split to keep the mailbox responsive.
-  caf::reacts_to<atom::pump>>;
+  caf::reacts_to<atom::pump>,
+  // Timer: log the counters (armed only after activity).
+  caf::reacts_to<atom::stats>>;
 
 /// The debouncer: coalesces changes until they settle.
 using debouncer_actor = caf::typed_actor<

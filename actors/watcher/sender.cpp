@@ -31,6 +31,18 @@ const char* phase_name(phase p) {
   return "?";
 }
 
+void log_stats(self_ptr self) {
+  auto& s = self->state.stats;
+  spdlog::info("sender-stats ops={} requests={} request_bytes={} files={} "
+               "literal_bytes={} copied_bytes={} payload_bytes={} "
+               "round_trips={} fallbacks={} errors={} connects={} "
+               "recipes={} recipe_bytes={}",
+               s.ops, s.requests, s.bytes, s.files, s.literal_bytes,
+               s.copied_bytes, s.payload_bytes, s.round_trips, s.fallbacks,
+               s.errors, s.reconnects, self->state.recipes.size(),
+               self->state.recipes.bytes());
+}
+
 // -- link state ---------------------------------------------------------------
 
 void schedule_connect(self_ptr self) {
@@ -111,6 +123,10 @@ void flush(self_ptr self) {
   if (st.batch.empty() || !st.peer)
     return;
   auto bytes = st.batch_bytes;
+  if (!st.stats_armed && st.cfg.stats_interval.count() > 0) {
+    st.stats_armed = true;
+    self->delayed_send(self, st.cfg.stats_interval, atom::stats_v);
+  }
   st.in_flight_bytes += bytes;
   ++st.in_flight_requests;
   ++st.stats.requests;
@@ -550,15 +566,7 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
     if (msg.source == self->state.peer)
       link_lost(self, caf::to_string(msg.reason));
   });
-  self->attach_functor([self](const caf::error&) {
-    auto& s = self->state.stats;
-    spdlog::info("sender-stats ops={} requests={} request_bytes={} files={} "
-                 "literal_bytes={} copied_bytes={} payload_bytes={} "
-                 "round_trips={} fallbacks={} errors={} connects={}",
-                 s.ops, s.requests, s.bytes, s.files, s.literal_bytes,
-                 s.copied_bytes, s.payload_bytes, s.round_trips, s.fallbacks,
-                 s.errors, s.reconnects);
-  });
+  self->attach_functor([self](const caf::error&) { log_stats(self); });
   self->send(self, atom::connect_v);
   return {
     [=](settled& batch) {
@@ -600,6 +608,10 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
     [=](atom::pump) {
       self->state.pump_scheduled = false;
       pump(self);
+    },
+    [=](atom::stats) {
+      self->state.stats_armed = false;
+      log_stats(self);
     },
   };
 }

@@ -51,6 +51,9 @@ struct sender_config {
   caf::timespan request_timeout = std::chrono::seconds(60);
   caf::timespan retry_min = std::chrono::milliseconds(250);
   caf::timespan retry_max = std::chrono::seconds(5);
+  /// Counters are logged this often while there is activity (no timer
+  /// runs while idle); zero logs them only at exit.
+  caf::timespan stats_interval = std::chrono::seconds(60);
   /// Pause before a path whose operation failed is looked at again.
   caf::timespan error_retry = std::chrono::seconds(1);
 };
@@ -109,6 +112,7 @@ struct sender_state {
   /// The retry timer also restarts the full comparison.
   bool recheck_all = false;
   bool root_missing_logged = false;
+  bool stats_armed = false;
   sender_stats stats;
   static inline const char* name = "sender";
 };

@@ -24,6 +24,7 @@ fake_sender(sender_actor::stateful_pointer<fake_sender_state> self,
     [=](atom::connect) {},
     [=](atom::resync) {},
     [=](atom::pump) { self->send(self->state.deb, atom::demand_v); },
+    [=](atom::stats) {},
   };
 }
 
