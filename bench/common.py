@@ -29,8 +29,43 @@ import harness  # noqa: E402
 DEFAULT_BIN_DIR = os.path.join(REPO, "build")
 
 
-def setup_harness(bin_dir):
-    harness.set_bin_dir(bin_dir or DEFAULT_BIN_DIR)
+class BinarySnapshot:
+    """Private copies of both binaries for one run (the build dir may be
+    rebuilt by someone else meanwhile: every node of a run is then the same
+    build). `with BinarySnapshot(DIR) as snap:` points the harness at them;
+    snap.facts names what was copied; the copies are removed on exit."""
+
+    def __init__(self, bin_dir):
+        self.src_dir = os.path.abspath(bin_dir or DEFAULT_BIN_DIR)
+        self.dir = None
+        self.facts = {}
+
+    def __enter__(self):
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="livesync-bench-bin-")
+        for n in (harness.WATCHER, harness.REFERENCE):
+            src = os.path.join(self.src_dir, n)
+            st = os.stat(src)
+            dst = os.path.join(self.dir, n)
+            shutil.copy2(src, dst)
+            self.facts[n] = {"from": src, "sha256_16": _sha16(dst),
+                             "mtime": datetime.datetime.fromtimestamp(st.st_mtime)
+                             .isoformat(timespec="seconds")}
+        harness.set_bin_dir(self.dir)
+        return self
+
+    def __exit__(self, *exc):
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+def _sha16(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()[:16]
 
 
 def start_pair_info(env, wait_sync=True, timeout=60.0):
@@ -172,20 +207,8 @@ def have_command(name):
     return r.stdout.decode().strip() if r.returncode == 0 else None
 
 
-def host_facts(bin_dir):
-    def sha(path):
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for b in iter(lambda: f.read(1 << 20), b""):
-                h.update(b)
-        return h.hexdigest()[:16]
-
-    bins = {}
-    for n in (harness.WATCHER, harness.REFERENCE):
-        p = os.path.join(bin_dir or DEFAULT_BIN_DIR, n)
-        st = os.stat(p)
-        bins[n] = {"sha256_16": sha(p),
-                   "mtime": datetime.datetime.fromtimestamp(st.st_mtime).isoformat(timespec="seconds")}
+def host_facts(snapshot):
+    """Date, machine, git HEAD, and which binaries (a BinarySnapshot)."""
     try:
         rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode().strip()
@@ -199,7 +222,7 @@ def host_facts(bin_dir):
     return {"date": datetime.datetime.now().isoformat(timespec="seconds"),
             "host": platform.node(), "kernel": platform.release(),
             "cpus": os.cpu_count(), "python": platform.python_version(),
-            "git_head": rev, "binaries": bins, "loadavg_at_start": load,
+            "git_head": rev, "binaries": snapshot.facts, "loadavg_at_start": load,
             "argv": " ".join([os.path.basename(sys.executable)] + sys.argv)}
 
 

@@ -25,7 +25,10 @@
     fresh DST, and `cp -a SRC DST`.
 
 Usage: python3 bench/convergence.py [--writes=N] [--files=N] [--dirs=N]
+                                    [--burst-writer=python|cp]
                                     [--json=PATH] [--bin-dir=DIR]
+The binaries (default: build/) are copied to a temp dir first, so that a
+rebuild during the run cannot mix builds.
 """
 
 import argparse
@@ -150,6 +153,8 @@ def run_latency(args, rsync):
             "per_write": per_write,
         })
         res["stop_problem"] = common.stop_pair(env)
+        if res["stop_problem"]:
+            env.print_tails(n=30)
         return res
     except BaseException:
         env.print_tails()
@@ -188,15 +193,21 @@ def create_tree(root, pool, plan):
     return t_start, time.perf_counter()
 
 
-def create_unwatched(env, pool, plan):
-    """The same creation in an unwatched dir, no pair running (done before
-    the pair starts and after it stops): what the writer costs by itself on
-    this machine at about that time."""
+def create_unwatched(env, pool, plan, stage=None):
+    """The same creation (by the same writer: this script, or cp -a of
+    `stage`) in an unwatched dir, no pair running (done before the pair
+    starts and after it stops): what the writer costs by itself on this
+    machine at about that time."""
     os.sync()
     plain = env.O("plain")
     os.mkdir(plain)
     try:
-        t0, t1 = create_tree(plain, pool, plan)
+        if stage:
+            t0 = time.perf_counter()
+            subprocess.run(["cp", "-a", stage + "/.", plain + "/"], check=True)
+            t1 = time.perf_counter()
+        else:
+            t0, t1 = create_tree(plain, pool, plan)
     finally:
         common.rm_tree(plain)
     os.sync()
@@ -236,18 +247,31 @@ def timed(argv):
 
 
 def run_burst(args, rsync):
-    res = {"files": args.files, "dirs": args.dirs}
+    res = {"files": args.files, "dirs": args.dirs, "writer": args.burst_writer}
     pool, plan = make_burst_plan(args.files, args.dirs)
     dirs = sorted({p[0] for p in plan})
     expected = {os.path.join(d, n): size for d, n, _, size in plan}
     res["bytes"] = sum(expected.values())
     env = harness.Env("bench-burst")
     try:
-        res["create_unwatched_before_s"] = create_unwatched(env, pool, plan)
+        stage = None
+        if args.burst_writer == "cp":
+            stage = env.O("stage")  # the tree, made before the pair starts
+            os.mkdir(stage)
+            create_tree(stage, pool, plan)
+            os.sync()
+        res["create_unwatched_before_s"] = create_unwatched(env, pool, plan, stage)
         common.start_pair_info(env)
         env.wait_converged(timeout=30)
         # -- the burst
-        t_start, t_last = create_tree(env.src, pool, plan)
+        if args.burst_writer == "cp":
+            # cp -a of a finished tree into the watched root: a faster writer
+            # than this Python loop; "last write" = when cp returned
+            t_start = time.perf_counter()
+            subprocess.run(["cp", "-a", stage + "/.", env.src + "/"], check=True)
+            t_last = time.perf_counter()
+        else:
+            t_start, t_last = create_tree(env.src, pool, plan)
         create_s = t_last - t_start
         say("created %d files in %d dirs in %.3f s" % (args.files, len(dirs), create_s))
         # -- wait until the reference holds every file with its size
@@ -297,6 +321,8 @@ def run_burst(args, rsync):
         except OSError:
             res["staging_leftovers"] = None
         res["stop_problem"] = common.stop_pair(env)
+        if res["stop_problem"]:
+            env.print_tails(n=30)
         # -- anchors on the same finished tree (pair stopped: no CPU contention)
         os.sync()
         if rsync:
@@ -309,7 +335,7 @@ def run_burst(args, rsync):
         dst = env.O("cp-dst")
         res["cp_s"] = timed(["cp", "-a", env.src, dst])
         common.rm_tree(dst)
-        res["create_unwatched_after_s"] = create_unwatched(env, pool, plan)
+        res["create_unwatched_after_s"] = create_unwatched(env, pool, plan, stage)
         res["create_unwatched_s"] = (res["create_unwatched_before_s"]
                                      + res["create_unwatched_after_s"]) / 2
         if rsync:
@@ -355,7 +381,9 @@ def table(r):
         out.append("    missing commits: %d, non-atomic events: %d, wrong content: %d"
                    % (len(a["missing_commits"]), len(a["non_atomic_events"]), len(a["wrong_content"])))
     if b:
-        out.append("(b) burst: %d files (%.1f MiB) in %d dirs" % (b["files"], b["bytes"] / 2**20, b["dirs"]))
+        out.append("(b) burst: %d files (%.1f MiB) in %d dirs, writer: %s" % (
+            b["files"], b["bytes"] / 2**20, b["dirs"],
+            "cp -a of a finished tree" if b["writer"] == "cp" else "this script"))
         out.append("    %-50s %8.3f s" % ("create (writer, in the watched tree)", b["create_s"]))
         out.append("    %-50s %8.3f s  (before %.3f, after %.3f; watched/unwatched x%.2f)" % (
             "  same create, unwatched dir, no pair running", b["create_unwatched_s"],
@@ -393,17 +421,23 @@ def main():
     ap.add_argument("--dirs", type=int, default=100, help="burst directories (default 100)")
     ap.add_argument("--poll", type=float, default=0.05, help="s between reference scans (0.05)")
     ap.add_argument("--burst-timeout", type=float, default=600.0)
+    ap.add_argument("--burst-writer", choices=("python", "cp"), default="python",
+                    help="python: this script writes each file (default); cp: the tree "
+                         "is made unwatched first, then `cp -a` copies it into the watched root")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--skip-burst", action="store_true")
     ap.add_argument("--json", help="also write the results as JSON here")
     ap.add_argument("--bin-dir", help="dir of the binaries (default: build/)")
     args = ap.parse_args()
-    common.setup_harness(args.bin_dir)
+    with common.BinarySnapshot(args.bin_dir) as snap:
+        return run(args, snap)
 
+
+def run(args, snap):
     rsync = common.have_command("rsync")
     if not rsync:
         say("rsync is not installed: the rsync anchors are skipped (nothing is installed)")
-    results = {"facts": common.host_facts(args.bin_dir), "rsync": rsync}
+    results = {"facts": common.host_facts(snap), "rsync": rsync}
     if not args.skip_latency:
         results["latency"] = run_latency(args, rsync)
     if not args.skip_burst:
@@ -414,10 +448,11 @@ def main():
     except OSError:
         pass
     print()
-    print("livesync convergence, %s, %s cpus, load %s -> %s" % (
+    print("livesync convergence, %s, %s cpus, load %s -> %s, binaries %s" % (
         results["facts"]["date"], results["facts"]["cpus"],
         " ".join(results["facts"]["loadavg_at_start"] or []),
-        " ".join(results["facts"].get("loadavg_at_end") or [])))
+        " ".join(results["facts"].get("loadavg_at_end") or []),
+        " ".join("%s=%s" % (n.split("-")[-1], f["sha256_16"][:8]) for n, f in snap.facts.items())))
     print(table(results))
     if args.json:
         with open(args.json, "w") as f:

@@ -16,6 +16,11 @@ sha256 of both, mode, mtime). Anchor in the same run: after the pair has
 stopped and the reference copy is deleted, `cp SRC DST` of the same file on
 the same filesystem (after os.sync()), timed.
 
+The binaries (default: build/) are copied to a temp dir first, so that a
+rebuild during the run cannot mix builds. With MALLOC_MMAP_THRESHOLD_=131072
+in the environment the nodes run with glibc's mmap threshold pinned (see
+bench/README.md).
+
 Disk: the temp dir (tempfile.gettempdir(), /tmp) must hold the file twice
 plus a margin (max(1 GiB, 10 %)); the script refuses otherwise. Every temp
 file is removed at the end.
@@ -89,7 +94,6 @@ def main():
     ap.add_argument("--json", help="also write the results (with all samples) as JSON here")
     ap.add_argument("--bin-dir", help="dir of the binaries (default: build/)")
     args = ap.parse_args()
-    common.setup_harness(args.bin_dir)
     if not args.size_gib > 0:
         ap.error("SIZE_GIB must be > 0")
     size = int(args.size_gib * GiB)
@@ -104,7 +108,12 @@ def main():
             % (free / GiB, tmp, need / GiB))
         return 2
 
-    res = {"facts": common.host_facts(args.bin_dir), "size_bytes": size,
+    with common.BinarySnapshot(args.bin_dir) as snap:
+        return run(args, snap, size, timeout, tmp, free)
+
+
+def run(args, snap, size, timeout, tmp, free):
+    res = {"facts": common.host_facts(snap), "size_bytes": size,
            "size_gib": args.size_gib, "tmp": tmp, "free_gib_before": free / GiB}
     env = harness.Env("bench-large")
     try:
@@ -153,6 +162,8 @@ def main():
         say("reference copy %s (sha256 of both, mode, mtime; %.1f s)"
             % ("byte-identical" if not diffs else "DIFFERS: %s" % diffs, res["verify_s"]))
         res["stop_problem"] = common.stop_pair(env)
+        if res["stop_problem"]:
+            env.print_tails(n=30)
         if os.path.exists(env.R("big.bin")):
             os.remove(env.R("big.bin"))  # at most two copies on disk at a time
 
@@ -182,8 +193,10 @@ def main():
 
         # -- report
         print()
-        print("livesync large file, %s, %s cpus, %.2f GiB file in %s"
-              % (res["facts"]["date"], res["facts"]["cpus"], size / GiB, tmp))
+        print("livesync large file, %s, %s cpus, %.2f GiB file in %s, binaries %s"
+              % (res["facts"]["date"], res["facts"]["cpus"], size / GiB, tmp,
+                 " ".join("%s=%s" % (n.split("-")[-1], f["sha256_16"][:8])
+                          for n, f in snap.facts.items())))
         print("  %-44s %10.1f s  (%.1f MiB/s)" % ("livesync: watcher start -> in-sync",
                                                  t_sync, res["mib_per_s"]))
         print("  %-44s %10.1f s  (%.1f MiB/s)" % ("anchor: cp SRC DST (same filesystem)",
