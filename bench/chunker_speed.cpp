@@ -22,15 +22,14 @@
 
 #include <xxhash.h>
 
+#include "core/splitmix.hpp"
+
 using namespace livesync;
 
 namespace {
 
 uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+  return splitmix64_next(state);
 }
 
 // Thread CPU time, not wall time: on a shared machine the wall clock also

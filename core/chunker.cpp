@@ -1,5 +1,7 @@
 #include "core/chunker.hpp"
 
+#include "core/splitmix.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -17,13 +19,6 @@ namespace {
 // places, so it is generated at compile time by splitmix64 from a fixed seed,
 // 0x6c69766573796e63 ("livesync" in ASCII), and never from a runtime source.
 constexpr uint64_t gear_seed = 0x6c69766573796e63ULL;
-
-constexpr uint64_t splitmix64_next(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 constexpr std::array<uint64_t, 256> make_gear_table() {
   std::array<uint64_t, 256> table{};

@@ -13,19 +13,11 @@ using namespace livesync;
 namespace {
 
 uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+  return splitmix64_next(state);
 }
 
 std::vector<char> random_bytes(size_t n, uint64_t seed) {
-  std::vector<char> out(n);
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t x = splitmix64(seed);
-    std::memcpy(out.data() + i, &x, std::min<size_t>(8, n - i));
-  }
-  return out;
+  return splitmix_bytes(n, seed);
 }
 
 // True if `f()` throws an `E`.

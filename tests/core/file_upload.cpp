@@ -3,6 +3,7 @@
 
 #include "core/file_upload.hpp"
 #include "core/recipe_cache.hpp"
+#include "core/splitmix.hpp"
 #include "core/tree_writer.hpp"
 
 #include <cstdlib>
@@ -16,12 +17,8 @@ using namespace livesync;
 
 namespace {
 
-std::vector<char> noise(size_t n, uint32_t seed) {
-  std::mt19937 gen{seed};
-  std::vector<char> out(n);
-  for (auto& c : out)
-    c = static_cast<char>(gen());
-  return out;
+std::vector<char> noise(size_t n, uint64_t seed) {
+  return splitmix_bytes(n, seed);
 }
 
 void write(const std::string& path, const std::vector<char>& data) {
