@@ -2,6 +2,7 @@
 #include <caf/test/unit_test.hpp>
 
 #include "core/delta.hpp"
+#include "core/splitmix.hpp"
 
 #include <algorithm>
 #include <cstring>
