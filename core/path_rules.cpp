@@ -1,5 +1,7 @@
 #include "core/path_rules.hpp"
 
+#include <algorithm>
+
 namespace livesync {
 
 std::optional<std::string> invalid_path_reason(std::string_view p) {
@@ -32,6 +34,30 @@ std::optional<std::string> invalid_path_reason(std::string_view p) {
     start = end + 1;
   }
   return std::nullopt;
+}
+
+std::string printable(std::string_view s, size_t max) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(std::min(s.size(), max) + 16);
+  size_t i = 0;
+  for (; i < s.size() && out.size() < max; ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 0xf]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (i < s.size())
+    out += "...(+" + std::to_string(s.size() - i) + " bytes)";
+  return out;
 }
 
 std::vector<std::string_view> split_path(std::string_view p) {

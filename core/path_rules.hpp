@@ -24,6 +24,11 @@ inline constexpr size_t max_path_depth = 256;
 /// bounded length and depth, and not inside the state folder.
 std::optional<std::string> invalid_path_reason(std::string_view p);
 
+/// `s` made safe for one log line: control characters and backslashes
+/// escaped (\n, \xNN, \\), and cut to `max` bytes with a note of the rest,
+/// so a peer's path can neither forge log lines nor flood the log.
+std::string printable(std::string_view s, size_t max = 512);
+
 /// The components of `p` (which must be valid).
 std::vector<std::string_view> split_path(std::string_view p);
 

@@ -93,14 +93,10 @@ status open_parent(int root_fd, const std::string& path, parent_handle& out,
   }
 }
 
-/// `s` with control characters (newline, NUL, escape...) shown as '?': a
-/// status reason is one line of text, yet paths may hold any byte but '/'.
+/// `s` as one bounded line of text: a status reason goes into logs and
+/// replies, yet paths may hold any byte but '/' and be 4 KiB long.
 status one_line(const status& s) {
-  auto text = s.reason();
-  for (auto& c : text)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      c = '?';
-  return status::fail(std::move(text));
+  return status::fail(printable(s.reason(), 1024));
 }
 
 /// Refuses a path that path_rules rejects, naming the path.
@@ -572,7 +568,7 @@ status tree_writer::do_chunk(const op& x) {
   // Any refusal drops the transfer: its stream is broken and could only
   // fail at commit; dropping it also frees its slot and staging file now.
   auto drop = [&](status s) {
-    transfers_.erase(i);
+    forget_transfer(i);
     return s;
   };
   if (x.data.size() > limits_.max_data_bytes
@@ -616,7 +612,7 @@ status tree_writer::do_copy_range(const op& x) {
     return status::fail("copy for unknown transfer " + std::to_string(x.xfer));
   auto& t = *i->second;
   auto drop = [&](status s) {
-    transfers_.erase(i);
+    forget_transfer(i);
     return s;
   };
   if (x.size > t.size - t.written)
@@ -729,7 +725,7 @@ status tree_writer::do_commit_file(const op& x) {
                         + std::to_string(x.xfer));
   // Closed whatever happens next; the guard unlinks staging on failure.
   auto t = std::move(i->second);
-  transfers_.erase(i);
+  forget_transfer(i);
   if (t->written != t->size)
     return status::fail(t->path + ": received " + std::to_string(t->written)
                         + " of " + std::to_string(t->size) + " bytes");
@@ -744,6 +740,20 @@ status tree_writer::do_commit_file(const op& x) {
     return s;
   ++stats_.files_committed;
   return {};
+}
+
+void tree_writer::forget_transfer(
+  std::map<uint64_t, std::unique_ptr<transfer>>::iterator i) {
+  // Remember the id for a while: the watcher's later ops for it are an
+  // echo of this failure, not news.
+  dropped_.push_back(i->first);
+  if (dropped_.size() > 64)
+    dropped_.pop_front();
+  transfers_.erase(i);
+}
+
+bool tree_writer::was_dropped(uint64_t xfer) const {
+  return std::find(dropped_.begin(), dropped_.end(), xfer) != dropped_.end();
 }
 
 status tree_writer::do_abort_file(const op& x) {

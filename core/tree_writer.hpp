@@ -14,6 +14,7 @@
 #include "core/status.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -74,6 +75,10 @@ public:
   /// Drops every open transfer and its staging file (on peer loss).
   void abort_all();
 
+  /// True when transfer `xfer` was closed by an earlier failure (its later
+  /// chunks and commit fail as an echo of that one error).
+  bool was_dropped(uint64_t xfer) const;
+
   const writer_stats& stats() const noexcept { return stats_; }
   size_t open_transfers() const noexcept { return transfers_.size(); }
   const std::string& root() const noexcept { return root_; }
@@ -97,6 +102,7 @@ private:
   status do_commit_file(const op& x);
   status do_abort_file(const op& x);
   status do_copy_range(const op& x);
+  void forget_transfer(std::map<uint64_t, std::unique_ptr<transfer>>::iterator i);
   /// Decodes zstd `data` into `out` (exactly `size` bytes); raw data is
   /// left where it is (`out` stays empty).
   static status decode(const op& x, std::vector<char>& out);
@@ -115,6 +121,7 @@ private:
   writer_stats stats_;
   uint64_t next_staging_id_ = 0;
   std::map<uint64_t, std::unique_ptr<transfer>> transfers_;
+  std::deque<uint64_t> dropped_;
 };
 
 } // namespace livesync

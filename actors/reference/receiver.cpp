@@ -1,5 +1,7 @@
 #include "actors/reference/receiver.hpp"
 
+#include "core/path_rules.hpp"
+
 #include <spdlog/spdlog.h>
 
 namespace livesync {
@@ -57,10 +59,12 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       status err;
       auto r = self->state.writer->recipe_of(path, params, err);
       if (!err) {
-        spdlog::warn("recipe-refused path={} reason={}", path, err.reason());
+        spdlog::warn("recipe-refused path={} reason={}", printable(path),
+                     err.reason());
         return caf::make_error(caf::sec::runtime_error, err.reason());
       }
-      spdlog::debug("recipe-sent path={} chunks={}", path, r.size());
+      spdlog::debug("recipe-sent path={} chunks={}", printable(path),
+                    r.size());
       return r;
     },
     [=](atom::apply, const std::vector<op>& ops) -> std::vector<op_error> {
@@ -76,13 +80,25 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       auto& w = *self->state.writer;
       for (size_t i = 0; i < ops.size(); ++i) {
         auto& o = ops[i];
+        // Ops of a transfer that already failed echo that one failure:
+        // logged at info, so one full disk is one warning, not dozens.
+        bool echo = (o.kind == op_kind::chunk || o.kind == op_kind::copy_range
+                     || o.kind == op_kind::commit_file)
+                    && w.was_dropped(o.xfer);
         if (auto st = w.apply(o); !st) {
-          spdlog::warn("op-refused kind={} path={} reason={}",
-                       to_string(o.kind), o.path, st.reason());
-          errors.push_back({static_cast<uint32_t>(i), o.path, st.reason()});
+          if (echo)
+            spdlog::info("op-refused kind={} path={} reason={} echo=true",
+                         to_string(o.kind), printable(o.path), st.reason());
+          else
+            spdlog::warn("op-refused kind={} path={} reason={}",
+                         to_string(o.kind), printable(o.path), st.reason());
+          errors.push_back({static_cast<uint32_t>(i),
+                            o.path.size() <= max_path_bytes ? o.path
+                                                            : std::string{},
+                            st.reason()});
         } else {
           spdlog::debug("op-applied kind={} path={}", to_string(o.kind),
-                       o.path);
+                        printable(o.path));
         }
       }
       return errors;

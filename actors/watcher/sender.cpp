@@ -2,10 +2,12 @@
 
 #include <caf/openssl/manager.hpp>
 #include "core/compress.hpp"
+#include "core/path_rules.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 namespace livesync {
 
@@ -92,21 +94,27 @@ void redirty_later(self_ptr self, std::string path) {
 void on_reply(self_ptr self, const std::vector<op_kind>& sent,
               std::vector<op_error>& errors) {
   auto& st = self->state;
+  std::set<std::string> warned;
   for (auto& e : errors) {
     ++st.stats.errors;
     if (st.state == phase::reconciling)
       ++st.round_errors;
     auto kind = e.index < sent.size() ? to_string(sent[e.index])
                                       : std::string{"?"};
-    spdlog::warn("op-failed kind={} path={} reason={}", kind, e.path,
-                 e.reason);
+    // One failure of a transfer echoes in its later ops: say it once.
+    if (warned.insert(e.path).second)
+      spdlog::warn("op-failed kind={} path={} reason={}", kind,
+                   printable(e.path), e.reason);
+    else
+      spdlog::debug("op-failed kind={} path={} reason={}", kind,
+                    printable(e.path), e.reason);
     if (e.path.empty())
       continue;
     st.recipes.erase(e.path);
     if (kind == "commit_file" || kind == "copy_range") {
       ++st.stats.fallbacks;
       spdlog::debug("delta-fallback path={} reason=refused-by-reference",
-                    e.path);
+                    printable(e.path));
     }
     // Forget what we believed the reference holds there, and compare
     // again after a pause (a persistent failure must not spin).
@@ -166,10 +174,10 @@ void append(self_ptr self, op o) {
   if (spdlog::should_log(spdlog::level::debug)) {
     if (o.kind == op_kind::rename)
       spdlog::debug("op-sent kind={} path={} to={}", to_string(o.kind),
-                    o.path, o.target);
+                    printable(o.path), printable(o.target));
     else
       spdlog::debug("op-sent kind={} path={} bytes={}", to_string(o.kind),
-                    o.path, o.data.size());
+                    printable(o.path), o.data.size());
   }
   ++st.stats.ops;
   // Keep the recipe cache naming what the reference holds at each path.
@@ -221,7 +229,8 @@ void send_small_file(self_ptr self, const action& a) {
       retry_read(self, a.path);
       return;
     case read_outcome::failed:
-      spdlog::warn("read-failed path={} reason={}", a.path, reason);
+      spdlog::warn("read-failed path={} reason={}", printable(a.path),
+                   reason);
       return;
   }
   if (meta.size > st.cfg.small_file_bytes) {
@@ -263,7 +272,7 @@ void begin_upload(self_ptr self, const std::string& path, const recipe* base) {
       retry_read(self, path);
       return;
     case read_outcome::failed:
-      spdlog::warn("read-failed path={} reason={}", path, reason);
+      spdlog::warn("read-failed path={} reason={}", printable(path), reason);
       return;
   }
   st.upload = std::move(up);
@@ -286,7 +295,8 @@ void fetch_recipe_then_upload(self_ptr self, const std::string& path) {
         if (epoch != st.epoch)
           return;
         st.awaiting_recipe = false;
-        spdlog::debug("recipe-received path={} chunks={}", path, r.size());
+        spdlog::debug("recipe-received path={} chunks={}", printable(path),
+                      r.size());
         st.recipes.put(path, r);
         begin_upload(self, path, &r);
         pump(self);
@@ -302,7 +312,7 @@ void fetch_recipe_then_upload(self_ptr self, const std::string& path) {
         st.awaiting_recipe = false;
         ++st.stats.fallbacks;
         spdlog::debug("delta-fallback path={} reason=no-recipe detail={}",
-                      path, self->system().render(err));
+                      printable(path), self->system().render(err));
         begin_upload(self, path, nullptr);
         pump(self);
       });
@@ -351,7 +361,7 @@ void stream_step(self_ptr self) {
       ++st.stats.files;
       spdlog::debug("file-sent path={} size={} literal={} copied={} "
                     "reused={} payload={}",
-                    path, us.file_bytes, us.literal_bytes, us.copied_bytes,
+                    printable(path), us.file_bytes, us.literal_bytes, us.copied_bytes,
                     us.reused_bytes, us.payload_bytes);
       auto r = up.take_recipe();
       st.upload.reset();
@@ -361,7 +371,8 @@ void stream_step(self_ptr self) {
       return;
     }
     case file_upload::step::failed:
-      spdlog::warn("read-failed path={} reason={}", up.path(), reason);
+      spdlog::warn("read-failed path={} reason={}", printable(up.path()),
+                   reason);
       [[fallthrough]];
     case file_upload::step::torn: {
       auto path = up.path();
@@ -385,7 +396,7 @@ void execute(self_ptr self, action& a) {
     case action::warn_skipped:
       spdlog::warn("path-skipped path={} reason=not-a-file-directory-or-"
                    "symlink-or-reserved-name",
-                   a.path);
+                   printable(a.path));
       return;
   }
 }

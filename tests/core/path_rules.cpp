@@ -41,3 +41,15 @@ CAF_TEST(path algebra) {
   CAF_CHECK_EQUAL(rebase_path("a/b", "", "x"), "x/a/b");
   CAF_CHECK_EQUAL(split_path("a/b/c").size(), 3u);
 }
+
+CAF_TEST(printable escapes control characters and bounds the length) {
+  using namespace std::string_literals;
+  CAF_CHECK_EQUAL(printable("plain name.txt"), "plain name.txt");
+  CAF_CHECK_EQUAL(printable("a\nb"), "a\\nb");
+  CAF_CHECK_EQUAL(printable("x\ry\x1b[31m"), "x\\x0dy\\x1b[31m");
+  CAF_CHECK_EQUAL(printable("nul\0byte"s), "nul\\x00byte");
+  CAF_CHECK_EQUAL(printable("back\\slash"), "back\\\\slash");
+  CAF_CHECK_EQUAL(printable("\xc3\xa9t\xc3\xa9"), "\xc3\xa9t\xc3\xa9");
+  CAF_CHECK_EQUAL(printable(std::string(1000, 'a'), 10),
+                  "aaaaaaaaaa...(+990 bytes)");
+}

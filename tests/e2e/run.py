@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import tests_changes  # noqa: E402,F401
 import tests_cli  # noqa: E402,F401
+import tests_security  # noqa: E402,F401
 import tests_startup  # noqa: E402,F401
 import tests_tls  # noqa: E402,F401
 
