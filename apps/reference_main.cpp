@@ -19,6 +19,9 @@ public:
     opt_group{custom_options_, "global"}
       .add(bind, "bind", "address to listen on (default: 127.0.0.1)")
       .add(port, "port", "port to listen on; 0 picks a free one (default: 4242)")
+      .add(fsync, "fsync",
+           "none, file (fsync each commit) or batch (syncfs per received "
+           "batch) (default: none)")
       .add(mode_mask, "mode-mask",
            "octal permission bits kept from the watcher (default: 1777, "
            "which strips setuid and setgid)");
@@ -30,6 +33,7 @@ public:
   std::string bind = "127.0.0.1";
   uint16_t port = 4242;
   std::string mode_mask = "1777";
+  std::string fsync = "none";
 };
 
 uint32_t parse_mode_mask(const std::string& text) {
@@ -54,6 +58,9 @@ int main(int argc, char** argv) {
     setup_logging("reference", cfg.log_level);
     writer_limits limits;
     limits.mode_mask = parse_mode_mask(cfg.mode_mask);
+    if (!parse_durability(cfg.fsync, limits.sync))
+      throw usage_error{"invalid value for 'fsync': \"" + cfg.fsync
+                        + "\" (expected none, file or batch)"};
     status err;
     writer = tree_writer::open(cfg.root, limits, err);
     if (!writer)

@@ -131,7 +131,7 @@ status place(int staging_fd, const std::string& staged,
 /// changed since the transfer began).
 status finish_file(int staging_fd, staged_entry& file,
                    const parent_handle& parent, const std::string& path,
-                   uint32_t mode, int64_t mtime_ns) {
+                   uint32_t mode, int64_t mtime_ns, durability sync) {
   // fchmod on our own descriptor: the umask never applies, and no path is
   // resolved, so nothing can redirect it.
   if (::fchmod(file.fd(), static_cast<mode_t>(mode)) != 0)
@@ -139,9 +139,16 @@ status finish_file(int staging_fd, staged_entry& file,
   // Last: any write would move the mtime again.
   if (int err = set_mtime_fd(file.fd(), mtime_ns); err != 0)
     return errno_status(path + ": set mtime", err);
+  // fsync before rename, or a crash can leave the new name pointing at an
+  // empty or partial file; the directory after, or the rename itself may
+  // be lost.
+  if (sync == durability::file && ::fsync(file.fd()) != 0)
+    return errno_status(path + ": fsync", errno);
   if (auto s = place(staging_fd, file.name(), parent, path); !s)
     return s;
   file.committed();
+  if (sync == durability::file && ::fsync(parent.fd.get()) != 0)
+    return errno_status(path + ": fsync directory", errno);
   return {};
 }
 
@@ -293,6 +300,26 @@ tree_writer::~tree_writer() {
   transfers_.clear();
   ::close(staging_fd_);
   ::close(root_fd_);
+}
+
+bool parse_durability(const std::string& text, durability& out) {
+  if (text == "none")
+    out = durability::none;
+  else if (text == "file")
+    out = durability::file;
+  else if (text == "batch")
+    out = durability::batch;
+  else
+    return false;
+  return true;
+}
+
+status tree_writer::end_batch() {
+  if (limits_.sync != durability::batch)
+    return {};
+  if (::syncfs(root_fd_) != 0)
+    return errno_status("syncfs", errno);
+  return {};
 }
 
 void tree_writer::abort_all() {
@@ -473,7 +500,7 @@ status tree_writer::create_staging_file(std::string& name, int& fd) {
   for (int attempt = 0;; ++attempt) {
     name = next_staging_name();
     fd = ::openat(staging_fd_, name.c_str(),
-                  O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+                  O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);  // RDWR: copied ranges are read back for the hash
     if (fd >= 0)
       return {};
     if (errno != EEXIST || attempt + 1 == staging_attempts)
@@ -511,7 +538,8 @@ status tree_writer::do_write_file(const op& x) {
     return errno_status(x.path + ": write", err);
   stats_.bytes_written += data.size();
   if (auto s = finish_file(staging_fd_, file, parent, x.path,
-                            x.mode & limits_.mode_mask, x.mtime_ns);
+                            x.mode & limits_.mode_mask, x.mtime_ns,
+                            limits_.sync);
       !s)
     return s;
   ++stats_.files_committed;
@@ -606,6 +634,49 @@ status tree_writer::decode(const op& x, std::vector<char>& out) {
                       + std::to_string(static_cast<int>(x.encoding)));
 }
 
+status tree_writer::copy_into(int src_fd, uint64_t offset, uint64_t len,
+                               transfer& t) {
+  // copy_file_range moves the bytes inside the kernel (or shares extents on
+  // filesystems that can); the strong hash then reads them back from the
+  // page cache, in file order. Where the kernel cannot copy between these
+  // files, fall back to read + write through a buffer.
+  auto out_fd = t.file.fd();
+  std::vector<char> buf(std::min<uint64_t>(len, 1u << 20));
+  uint64_t done = 0;
+  bool kernel_copy = true;
+  while (done < len) {
+    auto want = std::min<uint64_t>(buf.size(), len - done);
+    auto in_off = static_cast<off_t>(offset + done);
+    auto out_off = static_cast<off_t>(t.written + done);
+    ssize_t n = -1;
+    if (kernel_copy) {
+      n = ::copy_file_range(src_fd, &in_off, out_fd, nullptr, want, 0);
+      if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS
+                    || errno == EOPNOTSUPP)) {
+        kernel_copy = false;
+        continue;
+      }
+      if (n > 0 && ::pread(out_fd, buf.data(), static_cast<size_t>(n), out_off)
+                     != n)
+        return errno_status("read back copied range", errno);
+    } else {
+      n = ::pread(src_fd, buf.data(), want, in_off);
+      if (n > 0)
+        if (int err = write_all(out_fd, buf.data(), static_cast<size_t>(n)))
+          return errno_status("write", err);
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return errno_status("copy", errno);
+    if (n == 0)
+      return status::fail("copy source shrank");
+    t.hasher.update(buf.data(), static_cast<size_t>(n));
+    done += static_cast<uint64_t>(n);
+  }
+  return {};
+}
+
 status tree_writer::do_copy_range(const op& x) {
   auto i = transfers_.find(x.xfer);
   if (i == transfers_.end())
@@ -648,26 +719,8 @@ status tree_writer::do_copy_range(const op& x) {
                              + "+" + std::to_string(x.size) + " past the end of "
                              + source + " (" + std::to_string(size)
                              + " bytes)"));
-  // Through a buffer, not copy_file_range: the strong hash of the result
-  // needs every byte anyway, and one read + one write per block is the
-  // same I/O.
-  std::vector<char> buf(std::min<uint64_t>(x.size, 1u << 20));
-  uint64_t done = 0;
-  while (done < x.size) {
-    auto want = std::min<uint64_t>(buf.size(), x.size - done);
-    auto n = ::pread(fd.get(), buf.data(), want,
-                     static_cast<off_t>(x.offset + done));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return drop(errno_status(source + ": read copy source", errno));
-    if (n == 0)
-      return drop(status::fail(source + ": copy source shrank"));
-    if (int err = write_all(t.file.fd(), buf.data(), static_cast<size_t>(n)))
-      return drop(errno_status(t.path + ": write", err));
-    t.hasher.update(buf.data(), static_cast<size_t>(n));
-    done += static_cast<uint64_t>(n);
-  }
+  if (auto s = copy_into(fd.get(), x.offset, x.size, t); !s)
+    return drop(status::fail(source + ": " + s.reason()));
   t.written += x.size;
   stats_.bytes_written += x.size;
   return {};
@@ -735,7 +788,7 @@ status tree_writer::do_commit_file(const op& x) {
   if (auto s = open_parent(root_fd_, t->path, parent); !s)
     return s;
   if (auto s = finish_file(staging_fd_, t->file, parent, t->path, t->mode,
-                           t->mtime_ns);
+                           t->mtime_ns, limits_.sync);
       !s)
     return s;
   ++stats_.files_committed;

@@ -22,7 +22,22 @@
 
 namespace livesync {
 
-/// Limits on what one peer may ask of the writer.
+/// When committed data is forced to stable storage.
+enum class durability : uint8_t {
+  /// Never explicitly: a crash of the host (not of the process) may lose
+  /// recent commits, but never exposes a torn file. rsync's default.
+  none,
+  /// fsync each file before its rename, and its directory after: every
+  /// acknowledged commit survives a power loss. Slowest.
+  file,
+  /// syncfs once per received batch, before it is acknowledged.
+  batch,
+};
+
+/// Parses "none", "file" or "batch".
+bool parse_durability(const std::string& text, durability& out);
+
+/// Limits on what one peer may ask of the writer, and how it commits.
 struct writer_limits {
   /// Largest `data` in a write_file or chunk op.
   uint64_t max_data_bytes = 8u << 20;
@@ -36,6 +51,7 @@ struct writer_limits {
   /// Permission bits kept from an op's mode. The default strips setuid and
   /// setgid, so a watcher cannot plant a setuid binary on the reference.
   uint32_t mode_mask = 01777;
+  durability sync = durability::none;
 };
 
 /// Counters for logs and status.
@@ -72,6 +88,10 @@ public:
   /// children, never following symlinks; fifos, sockets, devices skipped.
   std::vector<manifest_entry> manifest(status& err) const;
 
+  /// Ends a batch of operations: with durability::batch, forces everything
+  /// written so far to stable storage.
+  status end_batch();
+
   /// Drops every open transfer and its staging file (on peer loss).
   void abort_all();
 
@@ -102,6 +122,9 @@ private:
   status do_commit_file(const op& x);
   status do_abort_file(const op& x);
   status do_copy_range(const op& x);
+  /// Appends `len` bytes at `offset` of `src_fd` to transfer `t` and hashes
+  /// them.
+  status copy_into(int src_fd, uint64_t offset, uint64_t len, transfer& t);
   void forget_transfer(std::map<uint64_t, std::unique_ptr<transfer>>::iterator i);
   /// Decodes zstd `data` into `out` (exactly `size` bytes); raw data is
   /// left where it is (`out` stays empty).

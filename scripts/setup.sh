@@ -14,6 +14,7 @@ packages=(
   python3                   # end-to-end tests
   procps                    # pgrep/ps for scripts
   openssl                   # scripts/make-certs.sh (private CA for mutual TLS)
+  iproute2                  # two-host tests: ip netns, veth, tc netem
 )
 
 missing=()

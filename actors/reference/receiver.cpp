@@ -101,6 +101,13 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
                         printable(o.path));
         }
       }
+      if (auto st = w.end_batch(); !st) {
+        // Nothing of this batch is known to be durable: say so for all.
+        spdlog::error("sync-failed reason={}", st.reason());
+        for (size_t i = 0; i < ops.size(); ++i)
+          errors.push_back({static_cast<uint32_t>(i), ops[i].path,
+                            st.reason()});
+      }
       return errors;
     },
   };

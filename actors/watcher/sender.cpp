@@ -47,11 +47,19 @@ void log_stats(self_ptr self) {
 
 // -- link state ---------------------------------------------------------------
 
+/// The pause before the next connection attempt: capped exponential.
+caf::timespan next_backoff(const sender_state& st) {
+  return st.backoff.count() == 0 ? st.cfg.retry_min
+                                 : std::min(st.backoff * 2, st.cfg.retry_max);
+}
+
+long long millis(caf::timespan t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
+}
+
 void schedule_connect(self_ptr self) {
   auto& st = self->state;
-  st.backoff = st.backoff.count() == 0
-                 ? st.cfg.retry_min
-                 : std::min(st.backoff * 2, st.cfg.retry_max);
+  st.backoff = next_backoff(st);
   self->delayed_send(self, st.backoff, atom::connect_v);
 }
 
@@ -60,10 +68,7 @@ void link_lost(self_ptr self, const std::string& reason) {
   if (st.state == phase::disconnected)
     return;
   spdlog::warn("peer-lost phase={} reason={} retry_in={}ms",
-               phase_name(st.state), reason,
-               std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::min(st.backoff * 2 + st.cfg.retry_min, st.cfg.retry_max))
-                 .count());
+               phase_name(st.state), reason, millis(next_backoff(st)));
   ++st.epoch;
   if (st.peer)
     self->demonitor(st.peer.address());
@@ -415,9 +420,7 @@ void maybe_in_sync(self_ptr self) {
     // still differs).
     spdlog::warn("sync-incomplete failed_ops={} retry_in={}ms",
                  st.round_errors,
-                 std::chrono::duration_cast<std::chrono::milliseconds>(
-                   st.cfg.error_retry)
-                   .count());
+                 millis(st.cfg.error_retry));
     st.round_errors = 0;
     st.recheck_all = true;
     if (!st.retry_armed) {
@@ -550,13 +553,9 @@ void connect(self_ptr self) {
       },
       [=](caf::error& err) {
         auto& st = self->state;
-        auto backoff = std::min(st.backoff * 2 + st.cfg.retry_min,
-                                st.cfg.retry_max);
         spdlog::warn("connect-failed host={} port={} reason={} retry_in={}ms",
                      st.cfg.host, st.cfg.port, self->system().render(err),
-                     std::chrono::duration_cast<std::chrono::milliseconds>(
-                       backoff)
-                       .count());
+                     millis(next_backoff(st)));
         st.state = phase::disconnected;
         schedule_connect(self);
       });

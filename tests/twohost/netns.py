@@ -1,0 +1,253 @@
+"""Two-host harness for livesync: two network namespaces joined by a veth pair.
+
+Standard library only. The reference runs in one namespace ("host" A,
+10.200.N.1), the watcher in the other (host B, 10.200.N.2); both see the
+same filesystem, so the trees are compared directly with the end-to-end
+harness (tests/e2e/harness.py: Env, Node, diff_trees, fill_tree, ...),
+which this module imports rather than copies.
+
+    net = TwoHosts()            # raises Skip when namespaces cannot be made
+    try:
+        net.up()
+        env = harness.Env("twohost-NAME")
+        ref = start_reference(env, net)
+        wat = start_watcher(env, net, ref.port)
+        ...
+    finally:
+        env.close(); net.down()
+
+Both nodes run with CAF heartbeats so that a dead link is detected
+(CAF-0.17.md section 3): HEARTBEAT_ARGS.
+
+Needs root (CAP_SYS_ADMIN + CAP_NET_ADMIN) and iproute2 (`ip`, and `tc` for
+the netem test). Anything missing is a Skip, which run.py turns into
+"SKIP: <reason>" and exit code 77 (CTest: SKIP_RETURN_CODE 77).
+"""
+
+import datetime
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, os.pardir, "e2e"))
+
+import harness  # noqa: E402  (tests/e2e/harness.py)
+
+# Both nodes: a heartbeat every 500 ms, a link with no complete read for 3 s
+# is dead.
+HEARTBEAT_ARGS = ["--middleman.heartbeat-interval=500ms",
+                  "--middleman.connection-timeout=3s"]
+
+SKIP_RC = 77
+
+# Namespace names: ls-ref-<pid>-<seq> / ls-wat-<pid>-<seq>. The pid lets a
+# later run remove what a run killed with SIGKILL (e.g. by a CTest timeout)
+# left behind, without touching the namespaces of a run still alive.
+NS_RE = re.compile(r"^ls-(?:ref|wat)-(\d+)-\d+$")
+
+
+class Skip(Exception):
+    """The environment cannot run this test (not a failure)."""
+
+
+def log(msg):
+    print("[twohost] %s" % msg, flush=True)
+
+
+def _run(argv, check=True, timeout=10.0):
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    out = (p.stdout + p.stderr).decode("utf-8", "replace").strip()
+    if check and p.returncode != 0:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(argv), p.returncode, out))
+    return p.returncode, out
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_namespaces(ip):
+    """Deletes ls-ref-/ls-wat- namespaces whose creating run is gone."""
+    rc, out = _run([ip, "netns", "list"], check=False)
+    if rc != 0:
+        return
+    for line in out.splitlines():
+        name = line.split()[0] if line.split() else ""
+        m = NS_RE.match(name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            rc, msg = _run([ip, "netns", "del", name], check=False)
+            log("removed stale namespace %s (rc=%d %s)" % (name, rc, msg))
+
+
+class TwoHosts:
+    """Two namespaces joined by a veth pair.
+
+    ref_ns/wat_ns   namespace names
+    ref_if/wat_if   the veth end in each namespace
+    ref_ip/wat_ip   10.200.N.1 / 10.200.N.2 (/24)
+    """
+
+    _seq = 0
+
+    def __init__(self, subnet=None):
+        if os.geteuid() != 0:
+            raise Skip("not root (network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)")
+        self.ip = shutil.which("ip") or next(
+            (p for p in ("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip") if os.access(p, os.X_OK)), None)
+        if not self.ip:
+            raise Skip("`ip` not found (install iproute2)")
+        self.tc = shutil.which("tc") or next(
+            (p for p in ("/usr/sbin/tc", "/sbin/tc") if os.access(p, os.X_OK)), None)
+        TwoHosts._seq += 1
+        pid = os.getpid()
+        tag = "%d-%d" % (pid, TwoHosts._seq)
+        self.ref_ns = "ls-ref-" + tag
+        self.wat_ns = "ls-wat-" + tag
+        # Interface names: at most 15 characters. They live only inside
+        # their namespace (created there directly), so they cannot clash.
+        self.ref_if = "lsref%d" % TwoHosts._seq
+        self.wat_if = "lswat%d" % TwoHosts._seq
+        n = subnet if subnet is not None else (pid % 250) + 1
+        self.ref_ip = "10.200.%d.1" % n
+        self.wat_ip = "10.200.%d.2" % n
+        self._made = []  # namespaces created, for down()
+        self._qdiscs = []
+
+    # -- setup / teardown ----
+
+    def up(self):
+        remove_stale_namespaces(self.ip)
+        for ns in (self.ref_ns, self.wat_ns):
+            rc, out = _run([self.ip, "netns", "add", ns], check=False)
+            if rc != 0:
+                self.down()
+                raise Skip("`ip netns add %s` failed (exit %d: %s); network "
+                           "namespaces need root with CAP_SYS_ADMIN/CAP_NET_ADMIN"
+                           % (ns, rc, out))
+            self._made.append(ns)
+        try:
+            rc, out = _run([self.ip, "link", "add", self.ref_if, "netns", self.ref_ns,
+                            "type", "veth", "peer", "name", self.wat_if,
+                            "netns", self.wat_ns], check=False)
+            if rc != 0:
+                raise Skip("cannot create a veth pair (exit %d: %s); is the veth "
+                           "kernel module available?" % (rc, out))
+            for ns, ifname, addr in ((self.ref_ns, self.ref_if, self.ref_ip),
+                                     (self.wat_ns, self.wat_if, self.wat_ip)):
+                _run([self.ip, "-n", ns, "link", "set", "lo", "up"])
+                _run([self.ip, "-n", ns, "addr", "add", addr + "/24", "dev", ifname])
+                _run([self.ip, "-n", ns, "link", "set", ifname, "up"])
+        except BaseException:
+            self.down()
+            raise
+        self.wait_link(True)
+        log("namespaces %s (%s %s/24) <-> %s (%s %s/24)"
+            % (self.ref_ns, self.ref_if, self.ref_ip,
+               self.wat_ns, self.wat_if, self.wat_ip))
+
+    def down(self):
+        """Removes the namespaces (and with them the veth pair). Idempotent;
+        never raises."""
+        while self._made:
+            ns = self._made.pop()
+            try:
+                rc, out = _run([self.ip, "netns", "del", ns], check=False)
+                if rc != 0:
+                    log("warning: `ip netns del %s` failed: %s" % (ns, out))
+            except Exception as e:  # pragma: no cover
+                log("warning: `ip netns del %s` failed: %s" % (ns, e))
+
+    # -- running programs ----
+
+    def exec_prefix(self, ns):
+        # `ip netns exec` enters the namespace and execs the program (no
+        # fork), so the Popen pid is the program's own: signals reach it.
+        return [self.ip, "netns", "exec", ns]
+
+    # -- faults ----
+
+    def _end(self, side):
+        if side == "ref":
+            return self.ref_ns, self.ref_if
+        if side == "wat":
+            return self.wat_ns, self.wat_if
+        raise ValueError(side)
+
+    def set_link(self, side, up):
+        ns, ifname = self._end(side)
+        _run([self.ip, "-n", ns, "link", "set", ifname, "up" if up else "down"])
+        log("link %s/%s %s" % (ns, ifname, "up" if up else "down"))
+
+    def link_carrier(self, side):
+        ns, ifname = self._end(side)
+        rc, out = _run([self.ip, "-n", ns, "-o", "link", "show", ifname], check=False)
+        return rc == 0 and "LOWER_UP" in out and "NO-CARRIER" not in out
+
+    def wait_link(self, up, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self.link_carrier(s) == up for s in ("ref", "wat")):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("veth carrier not %s after %.1f s" % ("up" if up else "down", timeout))
+
+    def add_netem(self, spec):
+        """`tc qdisc add dev <veth> root netem SPEC` on both ends (both
+        directions). Raises Skip when tc or the netem qdisc is missing."""
+        if not self.tc:
+            raise Skip("`tc` not found (install iproute2)")
+        for side in ("ref", "wat"):
+            ns, ifname = self._end(side)
+            argv = [self.tc, "-n", ns, "qdisc", "add", "dev", ifname, "root", "netem"] + spec
+            rc, out = _run(argv, check=False)
+            if rc != 0 and shutil.which("modprobe"):
+                _run(["modprobe", "sch_netem"], check=False)
+                rc, out = _run(argv, check=False)
+            if rc != 0:
+                raise Skip("cannot add the netem qdisc (`%s`: exit %d: %s); the "
+                           "kernel lacks sch_netem" % (" ".join(argv), rc, out))
+            self._qdiscs.append((ns, ifname))
+            log("%s/%s: qdisc netem %s" % (ns, ifname, " ".join(spec)))
+
+
+# -- nodes ---------------------------------------------------------------------
+
+
+def start_reference(env, net, port=0, extra=(), timeout=15.0):
+    """A reference in the reference namespace, bound to its veth address."""
+    argv = net.exec_prefix(net.ref_ns) + harness.reference_argv(
+        env.ref, port, extra=["--bind=%s" % net.ref_ip] + HEARTBEAT_ARGS + list(extra))
+    return env.start_reference(argv=argv, timeout=timeout)
+
+
+def start_watcher(env, net, port, extra=(), wait_sync=True, timeout=30.0):
+    """A watcher in the watcher namespace, connecting over the veth pair."""
+    argv = net.exec_prefix(net.wat_ns) + harness.watcher_argv(
+        env.src, port, host=net.ref_ip, extra=HEARTBEAT_ARGS + list(extra))
+    return env.start_watcher(argv=argv, wait_sync=wait_sync, timeout=timeout)
+
+
+# -- log timestamps --------------------------------------------------------------
+
+_TS_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})\b")
+
+
+def line_time(line):
+    """Wall-clock time (time.time() scale) of a log line
+    `YYYY-MM-DDTHH:MM:SS.mmm level [name] ...` (local time), or None."""
+    m = _TS_RE.match(line)
+    if not m:
+        return None
+    t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
+    return time.mktime(t.timetuple()) + int(m.group(2)) / 1000.0
