@@ -499,8 +499,9 @@ std::string tree_writer::next_staging_name() {
 status tree_writer::create_staging_file(std::string& name, int& fd) {
   for (int attempt = 0;; ++attempt) {
     name = next_staging_name();
+    // Read-write: ranges copied in by the kernel are read back for the hash.
     fd = ::openat(staging_fd_, name.c_str(),
-                  O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);  // RDWR: copied ranges are read back for the hash
+                  O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd >= 0)
       return {};
     if (errno != EEXIST || attempt + 1 == staging_attempts)
