@@ -147,8 +147,14 @@ status finish_file(int staging_fd, staged_entry& file,
   if (auto s = place(staging_fd, file.name(), parent, path); !s)
     return s;
   file.committed();
-  if (sync == durability::file && ::fsync(parent.fd.get()) != 0)
-    return errno_status(path + ": fsync directory", errno);
+  if (sync == durability::file) {
+    // The walk holds O_PATH descriptors, which fsync refuses: open the
+    // directory itself (".", never a symlink) for that.
+    unique_fd dir{::openat(parent.fd.get(), ".",
+                           O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (!dir.valid() || ::fsync(dir.get()) != 0)
+      return errno_status(path + ": fsync directory", errno);
+  }
   return {};
 }
 

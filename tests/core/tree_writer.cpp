@@ -740,3 +740,36 @@ CAF_TEST(open creates a missing root and reports failures) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST(every durability mode commits) {
+  for (auto mode : {durability::none, durability::file, durability::batch}) {
+    char tmpl[] = "/tmp/livesync-durability-XXXXXX";
+    std::string dir = ::mkdtemp(tmpl);
+    writer_limits limits;
+    limits.sync = mode;
+    status err;
+    auto w = tree_writer::open(dir + "/ref", limits, err);
+    CAF_REQUIRE(w != nullptr);
+    op d;
+    d.kind = op_kind::mkdir;
+    d.path = "d";
+    d.mode = 0755;
+    CAF_CHECK_EQUAL(w->apply(d).reason(), "");
+    op f;
+    f.kind = op_kind::write_file;
+    f.path = "d/f";
+    f.data = {'x', 'y'};
+    f.size = 2;
+    f.mode = 0644;
+    f.hash = hash_bytes(f.data.data(), f.data.size());
+    CAF_CHECK_EQUAL(w->apply(f).reason(), "");
+    CAF_CHECK_EQUAL(w->end_batch().reason(), "");
+    struct stat st;
+    CAF_CHECK_EQUAL(::stat((dir + "/ref/d/f").c_str(), &st), 0);
+    durability parsed;
+    CAF_CHECK(parse_durability("batch", parsed) && parsed == durability::batch);
+    CAF_CHECK(!parse_durability("always", parsed));
+    std::string cmd = "rm -rf '" + dir + "'";
+    [[maybe_unused]] auto rc = std::system(cmd.c_str());
+  }
+}
