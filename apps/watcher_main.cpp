@@ -14,7 +14,9 @@
 
 #include <climits>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -46,6 +48,12 @@ public:
       .add(chunk_max, "chunk-max", "largest chunk in bytes (default: 32768)")
       .add(recipe_cache_mib, "recipe-cache-mib",
            "memory for recipes of files the reference holds (default: 256)")
+      .add(excludes, "exclude",
+           "gitignore-style patterns to leave out, e.g. "
+           "'[\".git/\", \"*.swp\"]' (default: none)")
+      .add(ignore_file, "ignore-file",
+           "file in the watched root with more patterns, one per line "
+           "(default: .livesyncignore; read at start)")
       .add(stats_interval, "stats-interval",
            "log counters this often while busy; 0s = only at exit "
            "(default: 60s)");
@@ -66,7 +74,32 @@ public:
   uint32_t chunk_max = 32768;
   uint32_t recipe_cache_mib = 256;
   caf::timespan stats_interval = std::chrono::seconds(60);
+  std::vector<std::string> excludes;
+  std::string ignore_file = ".livesyncignore";
 };
+
+/// The exclude rules: --exclude patterns, then the ignore file's lines
+/// (later lines win, as in gitignore). Throws usage_error on a bad pattern.
+std::shared_ptr<const livesync::ignore_rules>
+load_excludes(const watcher_config& cfg, const std::string& root) {
+  auto rules = std::make_shared<livesync::ignore_rules>();
+  for (auto& p : cfg.excludes)
+    if (auto err = rules->add(p); !err.empty())
+      throw livesync::usage_error{"invalid value for 'exclude': \"" + p
+                                  + "\": " + err};
+  if (!cfg.ignore_file.empty()) {
+    auto path = root + "/" + cfg.ignore_file;
+    std::ifstream in{path, std::ios::binary};
+    if (in) {
+      std::stringstream text;
+      text << in.rdbuf();
+      auto errs = rules->add_text(text.str(), path);
+      if (!errs.empty())
+        throw livesync::usage_error{errs.front()};
+    }
+  }
+  return rules;
+}
 
 std::string absolute_dir(const std::string& path) {
   char buf[PATH_MAX];
@@ -86,6 +119,7 @@ int main(int argc, char** argv) {
   using namespace livesync;
   watcher_config cfg;
   std::string root;
+  std::shared_ptr<const ignore_rules> excludes;
   try {
     if (!parse_config(cfg, argc, argv, {"root"}))
       return 0;
@@ -114,6 +148,7 @@ int main(int argc, char** argv) {
     if (cfg.quiet.count() < 0 || cfg.max_delay < cfg.quiet)
       throw usage_error{"invalid 'debounce'/'max-delay': need 0 <= debounce "
                         "<= max-delay"};
+    excludes = load_excludes(cfg, root);
     setup_logging("watcher", cfg.log_level);
   } catch (const usage_error& e) {
     std::cerr << "livesync-watcher: error: " << e.what << std::endl;
@@ -127,14 +162,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   watch_table table;
-  auto report = add_watch_tree(inotify_fd, root, "", table);
+  auto report = add_watch_tree(inotify_fd, root, "", table, excludes.get());
   for (auto& line : report.errors)
     spdlog::error("watch-failed {}", line);
   if (!table.wd_of("")) {
     spdlog::error("watch-failed root={} (cannot watch the root)", root);
     return 1;
   }
-  spdlog::info("watching root={} directories={}", root, report.added);
+  spdlog::info("watching root={} directories={} exclude_patterns={}", root,
+               report.added, excludes->size());
   if (cfg.insecure)
     warn_insecure("start");
   int rc = 0;
@@ -154,9 +190,10 @@ int main(int argc, char** argv) {
     scfg.upload.chunking = {cfg.chunk_min, cfg.chunk_avg, cfg.chunk_max};
     scfg.recipe_budget_bytes = uint64_t{cfg.recipe_cache_mib} << 20;
     scfg.stats_interval = cfg.stats_interval;
+    scfg.excludes = excludes;
     auto deb = sys.spawn(debouncer, dcfg);
     auto trk = sys.spawn(tracker, inotify_fd, root, std::move(table), deb,
-                         stop_fd);
+                         stop_fd, excludes);
     auto rd = sys.spawn<caf::detached>(inotify_reader, trk, inotify_fd,
                                        stop_fd);
     auto snd = sys.spawn(sender, scfg, deb);

@@ -20,8 +20,9 @@ op make_op(op_kind kind, const std::string& path, const entry_meta& meta = {}) {
 
 } // namespace
 
-sync_planner::sync_planner(const fs_view& fs, tree_model& model)
-  : fs_(fs), model_(model) {
+sync_planner::sync_planner(const fs_view& fs, tree_model& model,
+                           const ignore_rules* excludes)
+  : fs_(fs), model_(model), excludes_(excludes) {
   // nop
 }
 
@@ -114,6 +115,15 @@ void sync_planner::check(const std::string& path, uint8_t flags,
   }
   auto now = fs_.stat(path);
   auto* node = model_.find(path);
+  if (excludes_ != nullptr && !excludes_->empty()) {
+    bool is_dir = now.meta.kind == entry_kind::dir
+                  || (now.meta.kind == entry_kind::none && node != nullptr
+                      && node->meta.kind == entry_kind::dir);
+    if (excludes_->excluded(path, is_dir)) {
+      ++stats_.excluded;
+      return;
+    }
+  }
   bool present = now.meta.kind != entry_kind::none || now.unsupported;
   if (present) {
     auto* parent = model_.find(parent_of(path));

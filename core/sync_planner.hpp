@@ -11,6 +11,7 @@
 
 #include "core/change.hpp"
 #include "core/fs_view.hpp"
+#include "core/ignore_rules.hpp"
 #include "core/op.hpp"
 #include "core/tree_model.hpp"
 
@@ -41,6 +42,8 @@ struct action {
 /// Counters for logs and status.
 struct planner_stats {
   uint64_t checks = 0;
+  /// Checks skipped because the path is excluded.
+  uint64_t excluded = 0;
   /// Removals not sent because the watched root itself was gone.
   uint64_t root_missing = 0;
   uint64_t renames_replayed = 0;
@@ -49,7 +52,11 @@ struct planner_stats {
 
 class sync_planner {
 public:
-  sync_planner(const fs_view& fs, tree_model& model);
+  /// `excludes` (may be nullptr, must outlive the planner): paths it
+  /// excludes are neither sent nor removed on the reference (as rsync's
+  /// --exclude without --delete-excluded).
+  sync_planner(const fs_view& fs, tree_model& model,
+               const ignore_rules* excludes = nullptr);
 
   /// Queues a change (a dirty path or a rename) at the back.
   void push(const change& c);
@@ -101,6 +108,7 @@ private:
 
   const fs_view& fs_;
   tree_model& model_;
+  const ignore_rules* excludes_;
   std::deque<change> queue_;
   std::set<std::string> warned_;
   planner_stats stats_;

@@ -17,9 +17,12 @@ uint32_t watch_mask() {
 }
 
 watch_report add_watch_tree(int inotify_fd, const std::string& root,
-                            const std::string& rel, watch_table& table) {
+                            const std::string& rel, watch_table& table,
+                            const ignore_rules* excludes) {
   watch_report report;
-  std::vector<std::string> todo{rel};
+  std::vector<std::string> todo;
+  if (rel.empty() || excludes == nullptr || !excludes->excluded(rel, true))
+    todo.push_back(rel);
   while (!todo.empty()) {
     auto dir = std::move(todo.back());
     todo.pop_back();
@@ -58,8 +61,11 @@ watch_report add_watch_tree(int inotify_fd, const std::string& root,
         auto child = full + "/" + std::string{name};
         is_dir = ::lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
       }
-      if (is_dir)
-        todo.push_back(join_path(dir, name));
+      if (!is_dir)
+        continue;
+      auto child = join_path(dir, name);
+      if (excludes == nullptr || !excludes->excluded(child, true))
+        todo.push_back(std::move(child));
     }
     ::closedir(d);
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/event_interpreter.hpp"
+#include "core/ignore_rules.hpp"
 #include "core/watch_table.hpp"
 
 #include <cstddef>
@@ -30,9 +31,11 @@ struct watch_report {
 /// beneath it, recording each in `table`. Each directory is watched before
 /// it is listed, so a subdirectory created meanwhile is either listed or
 /// reported by an event. Never follows symlinks; skips the state folder at
-/// the root. Directories that vanish meanwhile are skipped silently.
+/// the root and directories `excludes` excludes (saving their watches).
+/// Directories that vanish meanwhile are skipped silently.
 watch_report add_watch_tree(int inotify_fd, const std::string& root,
-                            const std::string& rel, watch_table& table);
+                            const std::string& rel, watch_table& table,
+                            const ignore_rules* excludes = nullptr);
 
 /// Decodes `len` bytes of struct inotify_event records.
 std::vector<inotify_record> decode_inotify(const char* buf, size_t len);

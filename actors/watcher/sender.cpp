@@ -569,7 +569,8 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.fs = std::make_unique<local_tree>(st.cfg.root);
-  st.planner = std::make_unique<sync_planner>(*st.fs, st.model);
+  st.planner = std::make_unique<sync_planner>(*st.fs, st.model,
+                                              st.cfg.excludes.get());
   st.recipes = recipe_cache{st.cfg.recipe_budget_bytes};
   st.debouncer = std::move(debouncer);
   self->set_down_handler([=](const caf::down_msg& msg) {

@@ -54,6 +54,8 @@ struct sender_config {
   /// Counters are logged this often while there is activity (no timer
   /// runs while idle); zero logs them only at exit.
   caf::timespan stats_interval = std::chrono::seconds(60);
+  /// Paths neither sent nor removed (may be null).
+  std::shared_ptr<const ignore_rules> excludes;
   /// Pause before a path whose operation failed is looked at again.
   caf::timespan error_retry = std::chrono::seconds(1);
 };

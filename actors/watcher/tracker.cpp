@@ -17,7 +17,8 @@ void handle(tracker_actor::stateful_pointer<tracker_state> self,
   for (auto wd : x.unwatch)
     ::inotify_rm_watch(st.inotify_fd, wd);
   for (auto& dir : x.watch) {
-    auto report = add_watch_tree(st.inotify_fd, st.root, dir, st.table);
+    auto report = add_watch_tree(st.inotify_fd, st.root, dir, st.table,
+                                 st.excludes.get());
     for (auto& line : report.errors)
       spdlog::error("watch-failed {}", line);
   }
@@ -25,7 +26,8 @@ void handle(tracker_actor::stateful_pointer<tracker_state> self,
     // Events were lost, among them perhaps the creation of directories that
     // now lack a watch: walk the tree again (an existing watch keeps its wd)
     // before the sender compares everything.
-    auto report = add_watch_tree(st.inotify_fd, st.root, "", st.table);
+    auto report = add_watch_tree(st.inotify_fd, st.root, "", st.table,
+                                 st.excludes.get());
     for (auto& line : report.errors)
       spdlog::error("watch-failed {}", line);
     spdlog::warn("queue-overflow action=rescan watches={}", st.table.size());
@@ -44,12 +46,13 @@ void handle(tracker_actor::stateful_pointer<tracker_state> self,
 tracker_actor::behavior_type
 tracker(tracker_actor::stateful_pointer<tracker_state> self, int inotify_fd,
         std::string root, watch_table table, debouncer_actor debouncer,
-        int stop_fd) {
+        int stop_fd, std::shared_ptr<const ignore_rules> excludes) {
   auto& st = self->state;
   st.inotify_fd = inotify_fd;
   st.root = std::move(root);
   st.table = std::move(table);
   st.debouncer = std::move(debouncer);
+  st.excludes = std::move(excludes);
   if (stop_fd >= 0)
     self->attach_functor([stop_fd] {
       uint64_t one = 1;

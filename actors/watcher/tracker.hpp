@@ -11,9 +11,11 @@
 #pragma once
 
 #include "core/event_interpreter.hpp"
+#include "core/ignore_rules.hpp"
 #include "core/watch_table.hpp"
 #include "messages/actors.hpp"
 
+#include <memory>
 #include <string>
 
 namespace livesync {
@@ -24,6 +26,8 @@ struct tracker_state {
   watch_table table;
   event_interpreter interpreter;
   debouncer_actor debouncer;
+  /// Excluded directories get no watch (may be null).
+  std::shared_ptr<const ignore_rules> excludes;
   bool tick_armed = false;
   static inline const char* name = "tracker";
 };
@@ -37,6 +41,6 @@ inline constexpr auto move_pairing_window = std::chrono::milliseconds(5);
 tracker_actor::behavior_type
 tracker(tracker_actor::stateful_pointer<tracker_state> self, int inotify_fd,
         std::string root, watch_table table, debouncer_actor debouncer,
-        int stop_fd);
+        int stop_fd, std::shared_ptr<const ignore_rules> excludes);
 
 } // namespace livesync

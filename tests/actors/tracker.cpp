@@ -54,7 +54,7 @@ struct fixture : test::fixture_base {
     // No inotify descriptor: the tracker's own watch calls fail harmlessly,
     // which these tests do not exercise (see core.watch_setup).
     trk = sys.spawn(tracker, -1, std::string{"/nonexistent-root"}, table, rec,
-                    -1);
+                    -1, std::shared_ptr<const ignore_rules>{});
     sched.run();
   }
 

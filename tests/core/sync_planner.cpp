@@ -76,7 +76,8 @@ void sample(fake_fs& fs) {
 struct harness {
   fake_fs fs;
   tree_model model;
-  sync_planner planner{fs, model};
+  ignore_rules excludes;
+  sync_planner planner{fs, model, &excludes};
   /// Every action of the last run(), in order, for field checks.
   std::vector<action> actions;
   /// The most items ever queued during the last run().
@@ -197,6 +198,24 @@ CAF_TEST(a vanished root never becomes a mass removal) {
   h.fs.root_missing = false;
   CAF_CHECK_EQUAL(h.full_check(), (strings{"remove d", "remove e", "remove l"}));
   CAF_CHECK(!h.planner.root_missing());
+}
+
+CAF_TEST(excluded paths are neither sent nor removed) {
+  harness h;
+  sample(h.fs); // d, d/f, d/sub, d/sub/g, e, l
+  h.fs.file("build/out.o", 10, 1, 0644);
+  h.fs.file("d/x.swp", 10, 1, 0644);
+  CAF_REQUIRE_EQUAL(h.excludes.add("build/"), "");
+  CAF_REQUIRE_EQUAL(h.excludes.add("*.swp"), "");
+  CAF_CHECK_EQUAL(h.full_check(),
+                  (strings{"mkdir d", "upload d/f", "mkdir d/sub",
+                           "upload d/sub/g", "upload e", "symlink l"}));
+  // The reference holds an excluded path (excluded later, or put there):
+  // it stays, as with rsync --exclude without --delete-excluded.
+  h.model.set("d/old.swp", entry_meta{entry_kind::file, 0644, 1, 1, {}});
+  CAF_CHECK_EQUAL(h.full_check(), strings{});
+  CAF_CHECK(h.model.find("d/old.swp") != nullptr);
+  CAF_CHECK(h.planner.stats().excluded > 0);
 }
 
 CAF_TEST(directory mtimes never cause work) {
