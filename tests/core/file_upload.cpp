@@ -126,7 +126,11 @@ CAF_TEST(a copy inside the tree is built from chunks the reference holds) {
   CAF_CHECK_LESS(last.literal_bytes, 2u * settings.chunking.max_size);
   CAF_CHECK_LESS(last.payload_bytes, big.size() / 100);
   // Renamed, the source is still found under its new name.
-  CAF_REQUIRE(ref->apply(op{op_kind::rename, "big", "moved"}).ok());
+  op mv;
+  mv.kind = op_kind::rename;
+  mv.path = "big";
+  mv.target = "moved";
+  CAF_REQUIRE(ref->apply(mv).ok());
   cache.rename("big", "moved");
   write(src + "/big3", big);
   upload("big3", nullptr, &cache);
