@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/build.sh
+bash scripts/build.sh livesync-reference livesync-watcher
 src=${1:-demo/watched}
 ref=${2:-demo/reference}
 if [ $# -eq 0 ] && [ ! -d "$src" ]; then
