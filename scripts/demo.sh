@@ -27,7 +27,14 @@ log=$(mktemp)
 "$bin/livesync-reference" --root="$ref" --port=0 "${tls_ref[@]}" > >(tee "$log") 2>&1 &
 ref_pid=$!
 watch_pid=""
-trap 'kill -TERM $ref_pid $watch_pid 2>/dev/null; wait 2>/dev/null; rm -f "$log"' EXIT INT TERM
+cleanup() {
+  kill -TERM "$ref_pid" ${watch_pid:+"$watch_pid"} 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -f "$log"
+}
+# Ctrl-C is the normal way to stop the demo: clean up and exit 0.
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 for _ in $(seq 100); do
   port=$(grep -o 'listening.*port=[0-9]*' "$log" | grep -o 'port=[0-9]*' | cut -d= -f2 || true)
   [ -n "$port" ] && break
