@@ -1,0 +1,192 @@
+// The sender turning an upload action into operations: a small file whole
+// (zstd), a large one as a file_upload (delta against the cached or fetched
+// recipe, reuse through the chunk index), one operation per pump step.
+#include "actors/watcher/sender_detail.hpp"
+
+#include "core/compress.hpp"
+#include "core/path_rules.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace livesync::sender_detail {
+
+namespace {
+
+void send_small_file(self_ptr self, const action& a) {
+  auto& st = self->state;
+  std::string reason;
+  std::vector<char> data;
+  op o;
+  o.kind = op_kind::write_file;
+  o.path = a.path;
+  entry_meta meta;
+  switch (read_whole_file(st.fs->full_path(a.path), data, o.hash, meta,
+                          reason)) {
+    case read_outcome::ok:
+      break;
+    case read_outcome::vanished:
+      st.planner->upload_failed(a.path);
+      return;
+    case read_outcome::changed:
+      retry_read(self, a.path);
+      return;
+    case read_outcome::failed:
+      spdlog::warn("read-failed path={} reason={}", printable(a.path),
+                   reason);
+      return;
+  }
+  if (meta.size > st.cfg.small_file_bytes) {
+    // It grew past the threshold meanwhile: stream it instead.
+    st.planner->upload_failed(a.path);
+    return;
+  }
+  o.mode = meta.mode;
+  o.mtime_ns = meta.mtime_ns;
+  o.size = meta.size;
+  st.stats.literal_bytes += data.size();
+  if (st.cfg.upload.zstd_level > 0
+      && compress_if_smaller(data.data(), data.size(),
+                             st.cfg.upload.zstd_level, o.data))
+    o.encoding = data_encoding::zstd;
+  else
+    o.data = std::move(data);
+  st.stats.payload_bytes += o.data.size();
+  ++st.stats.files;
+  append(self, std::move(o));
+  st.planner->uploaded(a.path, meta);
+}
+
+// Starts streaming `path` against `base` (the recipe of the version the
+// reference holds, or nullptr).
+void begin_upload(self_ptr self, const std::string& path, const recipe* base) {
+  auto& st = self->state;
+  auto up = std::make_unique<file_upload>(path, st.next_xfer++, base,
+                                          st.cfg.upload, &st.recipes);
+  op begin;
+  std::string reason;
+  switch (up->open(st.fs->full_path(path), begin, reason)) {
+    case read_outcome::ok:
+      break;
+    case read_outcome::vanished:
+      st.planner->upload_failed(path);
+      return;
+    case read_outcome::changed:
+      retry_read(self, path);
+      return;
+    case read_outcome::failed:
+      spdlog::warn("read-failed path={} reason={}", printable(path), reason);
+      return;
+  }
+  st.upload = std::move(up);
+  append(self, std::move(begin));
+}
+
+// No recipe cached for a file the reference holds: ask for it (the one
+// round trip of the delta path), then stream against it. Nothing else is
+// sent meanwhile, so the order of operations stays that of the planner.
+void fetch_recipe_then_upload(self_ptr self, const std::string& path) {
+  auto& st = self->state;
+  st.awaiting_recipe = true;
+  ++st.stats.round_trips;
+  auto epoch = st.epoch;
+  self->request(st.peer, st.cfg.request_timeout, atom::recipe_v, path,
+                st.cfg.upload.chunking)
+    .then(
+      [=](std::vector<chunk_ref>& r) {
+        auto& st = self->state;
+        if (epoch != st.epoch)
+          return;
+        st.awaiting_recipe = false;
+        spdlog::debug("recipe-received path={} chunks={}", printable(path),
+                      r.size());
+        st.recipes.put(path, r);
+        begin_upload(self, path, &r);
+        pump(self);
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        if (epoch != st.epoch)
+          return;
+        if (err == caf::sec::request_timeout) {
+          link_lost(self, self->system().render(err));
+          return;
+        }
+        st.awaiting_recipe = false;
+        ++st.stats.fallbacks;
+        spdlog::debug("delta-fallback path={} reason=no-recipe detail={}",
+                      printable(path), self->system().render(err));
+        begin_upload(self, path, nullptr);
+        pump(self);
+      });
+}
+
+} // namespace
+
+void start_upload(self_ptr self, const action& a) {
+  auto& st = self->state;
+  if (a.meta.size <= st.cfg.small_file_bytes) {
+    send_small_file(self, a);
+    return;
+  }
+  auto* node = st.model.find(a.path);
+  if (node == nullptr || node->meta.kind != entry_kind::file
+      || node->meta.size == 0) {
+    begin_upload(self, a.path, nullptr); // Nothing to build on.
+    return;
+  }
+  auto* base = st.recipes.find(a.path);
+  if (base != nullptr && recipe_size(*base) != node->meta.size) {
+    st.recipes.erase(a.path); // Not the version the reference holds.
+    base = nullptr;
+  }
+  if (base == nullptr) {
+    fetch_recipe_then_upload(self, a.path);
+    return;
+  }
+  begin_upload(self, a.path, base);
+}
+
+void stream_step(self_ptr self) {
+  auto& st = self->state;
+  auto& up = *st.upload;
+  op o;
+  std::string reason;
+  switch (up.next(o, reason)) {
+    case file_upload::step::op:
+      append(self, std::move(o));
+      return;
+    case file_upload::step::done: {
+      auto path = up.path();
+      auto meta = up.meta();
+      auto& us = up.stats();
+      st.stats.literal_bytes += us.literal_bytes;
+      st.stats.copied_bytes += us.copied_bytes;
+      st.stats.payload_bytes += us.payload_bytes;
+      ++st.stats.files;
+      spdlog::debug("file-sent path={} size={} literal={} copied={} "
+                    "reused={} payload={}",
+                    printable(path), us.file_bytes, us.literal_bytes, us.copied_bytes,
+                    us.reused_bytes, us.payload_bytes);
+      auto r = up.take_recipe();
+      st.upload.reset();
+      append(self, std::move(o));
+      st.recipes.put(path, std::move(r));
+      st.planner->uploaded(path, meta);
+      return;
+    }
+    case file_upload::step::failed:
+      spdlog::warn("read-failed path={} reason={}", printable(up.path()),
+                   reason);
+      [[fallthrough]];
+    case file_upload::step::torn: {
+      auto path = up.path();
+      auto abort = up.abort_op();
+      st.upload.reset();
+      append(self, std::move(abort));
+      retry_read(self, path);
+      return;
+    }
+  }
+}
+
+} // namespace livesync::sender_detail
