@@ -12,6 +12,28 @@ namespace livesync::sender_detail {
 
 namespace {
 
+// What to do with a file that could not be read as a consistent version:
+// gone or no longer a file -> look again now; changed while read -> look
+// again once settled; unreadable -> say so (the next event retries).
+// Returns true when `r` is ok and the caller goes on.
+bool readable(self_ptr self, const std::string& path, read_outcome r,
+              const std::string& reason) {
+  switch (r) {
+    case read_outcome::ok:
+      return true;
+    case read_outcome::vanished:
+      self->state.planner->upload_failed(path);
+      return false;
+    case read_outcome::changed:
+      retry_read(self, path);
+      return false;
+    case read_outcome::failed:
+      spdlog::warn("read-failed path={} reason={}", printable(path), reason);
+      return false;
+  }
+  return false;
+}
+
 void send_small_file(self_ptr self, const action& a) {
   auto& st = self->state;
   std::string reason;
@@ -20,21 +42,10 @@ void send_small_file(self_ptr self, const action& a) {
   o.kind = op_kind::write_file;
   o.path = a.path;
   entry_meta meta;
-  switch (read_whole_file(st.fs->full_path(a.path), data, o.hash, meta,
-                          reason)) {
-    case read_outcome::ok:
-      break;
-    case read_outcome::vanished:
-      st.planner->upload_failed(a.path);
-      return;
-    case read_outcome::changed:
-      retry_read(self, a.path);
-      return;
-    case read_outcome::failed:
-      spdlog::warn("read-failed path={} reason={}", printable(a.path),
-                   reason);
-      return;
-  }
+  auto r = read_whole_file(st.fs->full_path(a.path), data, o.hash, meta,
+                           reason);
+  if (!readable(self, a.path, r, reason))
+    return;
   if (meta.size > st.cfg.small_file_bytes) {
     // It grew past the threshold meanwhile: stream it instead.
     st.planner->upload_failed(a.path);
@@ -64,19 +75,9 @@ void begin_upload(self_ptr self, const std::string& path, const recipe* base) {
                                           st.cfg.upload, &st.recipes);
   op begin;
   std::string reason;
-  switch (up->open(st.fs->full_path(path), begin, reason)) {
-    case read_outcome::ok:
-      break;
-    case read_outcome::vanished:
-      st.planner->upload_failed(path);
-      return;
-    case read_outcome::changed:
-      retry_read(self, path);
-      return;
-    case read_outcome::failed:
-      spdlog::warn("read-failed path={} reason={}", printable(path), reason);
-      return;
-  }
+  if (!readable(self, path, up->open(st.fs->full_path(path), begin, reason),
+                reason))
+    return;
   st.upload = std::move(up);
   append(self, std::move(begin));
 }
