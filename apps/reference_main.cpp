@@ -36,16 +36,6 @@ public:
   std::string fsync = "none";
 };
 
-uint32_t parse_mode_mask(const std::string& text) {
-  char* end = nullptr;
-  auto value = std::strtoul(text.c_str(), &end, 8);
-  if (text.empty() || *end != '\0' || value > 07777)
-    throw livesync::usage_error{"invalid value for 'mode-mask': \"" + text
-                                + "\" (expected octal permission bits, at "
-                                  "most 7777)"};
-  return static_cast<uint32_t>(value);
-}
-
 } // namespace
 
 int main(int argc, char** argv) {

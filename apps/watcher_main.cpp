@@ -1,10 +1,12 @@
 // livesync-watcher: watches --root with inotify and mirrors every change to
 // the reference at --host:--port. See README.md for the options.
+#include "actors/watcher/control.hpp"
 #include "actors/watcher/debouncer.hpp"
 #include "actors/watcher/inotify_reader.hpp"
 #include "actors/watcher/sender.hpp"
 #include "actors/watcher/tracker.hpp"
 #include "apps/common/app_support.hpp"
+#include "apps/watcher_commands.hpp"
 #include "core/watch_setup.hpp"
 #include "messages/register.hpp"
 
@@ -13,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <climits>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -56,7 +59,21 @@ public:
            "(default: .livesyncignore; read at start)")
       .add(stats_interval, "stats-interval",
            "log counters this often while busy; 0s = only at exit "
-           "(default: 60s)");
+           "(default: 60s)")
+      .add(progress_interval, "progress-interval",
+           "log progress this often while comparing (initial sync, "
+           "reconnect, rescan); 0s = never (default: 1s on a terminal, "
+           "10s otherwise)")
+      .add(control_bind, "control-bind",
+           "address of the control port for status and flush (default: "
+           "127.0.0.1)")
+      .add(control_port, "control-port",
+           "control port; 0 picks a free one (default: 4243)")
+      .add(timeout, "timeout",
+           "status/flush/verify: give up after this long (default: 60s)")
+      .add(json, "json", "status: print one JSON object")
+      .add(mode_mask, "mode-mask",
+           "verify: the reference's --mode-mask (default: 1777)");
     livesync::add_message_types(*this);
     load<caf::io::middleman>();
     load<caf::openssl::manager>();
@@ -74,6 +91,12 @@ public:
   uint32_t chunk_max = 32768;
   uint32_t recipe_cache_mib = 256;
   caf::timespan stats_interval = std::chrono::seconds(60);
+  caf::timespan progress_interval{-1};
+  std::string control_bind = "127.0.0.1";
+  uint16_t control_port = 4243;
+  caf::timespan timeout = std::chrono::seconds(60);
+  bool json = false;
+  std::string mode_mask = "1777";
   std::vector<std::string> excludes;
   std::string ignore_file = ".livesyncignore";
 };
@@ -113,6 +136,64 @@ std::string absolute_dir(const std::string& path) {
   return buf;
 }
 
+/// The command named by the first argument, if any ("" runs the watcher).
+std::string take_command(int& argc, char**& argv) {
+  static const char* commands[] = {"status", "flush", "verify"};
+  if (argc < 2)
+    return {};
+  for (auto c : commands)
+    if (std::strcmp(argv[1], c) == 0) {
+      // CAF's parser stops at the first positional argument: drop it.
+      argv[1] = argv[0];
+      ++argv;
+      --argc;
+      return c;
+    }
+  return {};
+}
+
+int run_command(const std::string& command, watcher_config& cfg) {
+  using namespace livesync;
+  command_target t;
+  t.tls = cfg.tls();
+  t.timeout = cfg.timeout;
+  std::string root;
+  std::shared_ptr<const ignore_rules> excludes;
+  uint32_t mask = 0;
+  try {
+    if (cfg.timeout.count() <= 0)
+      throw usage_error{"invalid value for 'timeout': must be positive"};
+    if (command == "verify") {
+      if (cfg.root.empty())
+        throw usage_error{"verify: missing required option --root=DIR"};
+      root = absolute_dir(cfg.root);
+      excludes = load_excludes(cfg, root);
+      mask = parse_mode_mask(cfg.mode_mask);
+    }
+  } catch (const usage_error& e) {
+    std::cerr << "livesync-watcher: error: " << e.what << std::endl;
+    return 2;
+  }
+  // Commands print results, not logs.
+  spdlog::set_level(spdlog::level::warn);
+  caf::actor_system sys{cfg};
+  if (command == "verify") {
+    t.host = cfg.host;
+    t.port = cfg.port;
+    return run_verify(sys, t, root, excludes.get(), mask);
+  }
+  t.host = cfg.control_bind == "0.0.0.0" ? "127.0.0.1" : cfg.control_bind;
+  t.port = cfg.control_port;
+  if (t.port == 0) {
+    std::cerr << "livesync-watcher: error: " << command
+              << " needs --control-port=N (the port the watcher logged in "
+                 "its control-listening line)"
+              << std::endl;
+    return 2;
+  }
+  return command == "flush" ? run_flush(sys, t) : run_status(sys, t, cfg.json);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -120,9 +201,14 @@ int main(int argc, char** argv) {
   watcher_config cfg;
   std::string root;
   std::shared_ptr<const ignore_rules> excludes;
+  auto command = take_command(argc, argv);
   try {
-    if (!parse_config(cfg, argc, argv, {"root"}))
+    if (!parse_config(cfg, argc, argv,
+                      command.empty() ? std::vector<std::string>{"root"}
+                                      : std::vector<std::string>{}))
       return 0;
+    if (!command.empty())
+      return run_command(command, cfg);
     root = absolute_dir(cfg.root);
     if (cfg.window_mib < 2 || cfg.window_mib > 1024)
       throw usage_error{"invalid value for 'window-mib': "
@@ -145,6 +231,10 @@ int main(int argc, char** argv) {
                         + " (expected at most 65536)"};
     if (cfg.stats_interval.count() < 0)
       throw usage_error{"invalid value for 'stats-interval': negative"};
+    if (cfg.progress_interval.count() < 0)
+      cfg.progress_interval = ::isatty(STDOUT_FILENO)
+                                ? caf::timespan{std::chrono::seconds(1)}
+                                : caf::timespan{std::chrono::seconds(10)};
     if (cfg.quiet.count() < 0 || cfg.max_delay < cfg.quiet)
       throw usage_error{"invalid 'debounce'/'max-delay': need 0 <= debounce "
                         "<= max-delay"};
@@ -157,7 +247,8 @@ int main(int argc, char** argv) {
   block_stop_signals();
   int inotify_fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   int stop_fd = ::eventfd(0, EFD_CLOEXEC);
-  if (inotify_fd < 0 || stop_fd < 0) {
+  int barrier_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (inotify_fd < 0 || stop_fd < 0 || barrier_fd < 0) {
     spdlog::error("inotify-init-failed reason={}", std::strerror(errno));
     return 1;
   }
@@ -191,15 +282,35 @@ int main(int argc, char** argv) {
     scfg.recipe_budget_bytes = uint64_t{cfg.recipe_cache_mib} << 20;
     scfg.stats_interval = cfg.stats_interval;
     scfg.excludes = excludes;
+    scfg.progress_interval = cfg.progress_interval;
+    scfg.barrier_fd = barrier_fd;
     auto deb = sys.spawn(debouncer, dcfg);
     auto trk = sys.spawn(tracker, inotify_fd, root, std::move(table), deb,
                          stop_fd, excludes);
     auto rd = sys.spawn<caf::detached>(inotify_reader, trk, inotify_fd,
-                                       stop_fd);
+                                       stop_fd, barrier_fd);
     auto snd = sys.spawn(sender, scfg, deb);
+    auto ctl = sys.spawn(control, snd, deb);
+    auto cport = cfg.tls() ? caf::openssl::publish(ctl, cfg.control_port,
+                                                   cfg.control_bind.c_str(),
+                                                   true)
+                           : sys.middleman().publish(ctl, cfg.control_port,
+                                                     cfg.control_bind.c_str(),
+                                                     true);
+    if (cport)
+      spdlog::info("control-listening bind={} port={} (livesync-watcher "
+                   "status|flush --control-port={})",
+                   cfg.control_bind, *cport, *cport);
+    else
+      spdlog::warn("control-unavailable bind={} port={} reason={} (status "
+                   "and flush will not reach this watcher; set "
+                   "--control-port)",
+                   cfg.control_bind, cfg.control_port,
+                   sys.render(cport.error()));
     auto sig = wait_for_stop_signal();
     spdlog::info("stopping signal={}", sig);
-    for (auto a : {caf::actor_cast<caf::actor>(snd),
+    for (auto a : {caf::actor_cast<caf::actor>(ctl),
+                   caf::actor_cast<caf::actor>(snd),
                    caf::actor_cast<caf::actor>(trk),
                    caf::actor_cast<caf::actor>(deb),
                    caf::actor_cast<caf::actor>(rd)})
@@ -208,5 +319,6 @@ int main(int argc, char** argv) {
   }
   ::close(inotify_fd);
   ::close(stop_fd);
+  ::close(barrier_fd);
   return rc;
 }

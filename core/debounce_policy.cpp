@@ -27,6 +27,8 @@ void debounce_policy::add(const change& c, time_point now) {
 }
 
 void debounce_policy::add_rename(const change& c, time_point now) {
+  if (renames_.empty())
+    first_rename_ = now;
   renames_.push_back(c);
   last_rename_ = now;
   // The sender applies every rename before it looks at a dirty path, so a
@@ -68,13 +70,27 @@ bool debounce_policy::is_due(const entry& e, time_point now) const {
 }
 
 settled debounce_policy::pop_due(time_point now) {
+  return pop(now, false);
+}
+
+settled debounce_policy::pop_all() {
+  return pop(time_point{}, true);
+}
+
+settled debounce_policy::pop(time_point now, bool all) {
   settled out;
+  std::optional<time_point> first;
+  auto seen = [&](time_point t) {
+    if (!first || t < *first)
+      first = t;
+  };
   // The map is ordered, and a parent's path is a prefix of its children's,
   // so the batch is sorted with parents first.
   for (auto i = paths_.begin();
        i != paths_.end() && out.paths.size() < cfg_.max_batch;) {
-    if (is_due(i->second, now)) {
+    if (all || is_due(i->second, now)) {
       out.paths.push_back(change::make_dirty(i->first, i->second.flags));
+      seen(i->second.first_seen);
       i = paths_.erase(i);
     } else {
       ++i;
@@ -83,9 +99,16 @@ settled debounce_policy::pop_due(time_point now) {
   // Due paths are named after all renames recorded so far, so the renames
   // must go with them, whether or not they are quiet yet.
   if (!renames_.empty()
-      && (!out.paths.empty() || now - last_rename_ >= cfg_.quiet))
+      && (all || !out.paths.empty() || now - last_rename_ >= cfg_.quiet)) {
+    seen(first_rename_);
     out.renames = std::exchange(renames_, {});
+  }
   out.rescan = std::exchange(rescan_, false);
+  if (first)
+    out.first_event_ns = std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::nanoseconds>(
+           first->time_since_epoch())
+           .count());
   return out;
 }
 

@@ -33,9 +33,16 @@ struct settled {
   /// with the union of the flags it collected.
   std::vector<change> paths;
   bool rescan = false;
+  /// When the oldest change in this batch was first seen (steady clock,
+  /// ns since its epoch; 0 when the batch holds no change): the start of
+  /// the latency the sender measures up to the reference's acknowledgement.
+  int64_t first_event_ns = 0;
+  /// A flush barrier (0: none): every change seen before the flush was
+  /// requested is in this batch or an earlier one.
+  uint64_t barrier = 0;
 
   bool empty() const noexcept {
-    return renames.empty() && paths.empty() && !rescan;
+    return renames.empty() && paths.empty() && !rescan && barrier == 0;
   }
 };
 
@@ -61,6 +68,10 @@ public:
   /// due paths (at most max_batch), and a pending rescan.
   settled pop_due(time_point now);
 
+  /// Removes and returns what is pending whether due or not (at most
+  /// max_batch paths, with every rename): a flush must not wait for quiet.
+  settled pop_all();
+
   /// The earliest time something becomes due, if anything is pending: the
   /// minimum over pending paths of min(last seen + quiet, first seen +
   /// max_delay), and over pending renames of the last rename + quiet. A
@@ -79,6 +90,7 @@ private:
   };
 
   void add_rename(const change& c, time_point now);
+  settled pop(time_point now, bool all);
   /// Adds `e` at `path`, or folds it into the entry already there.
   void merge(const std::string& path, const entry& e);
   bool is_due(const entry& e, time_point now) const;
@@ -86,6 +98,7 @@ private:
   debounce_config cfg_;
   std::map<std::string, entry> paths_;
   std::vector<change> renames_;
+  time_point first_rename_;
   time_point last_rename_;
   bool rescan_ = false;
 };

@@ -778,6 +778,41 @@ recipe tree_writer::recipe_of(const std::string& path,
   return out;
 }
 
+hash128 tree_writer::content_hash(const std::string& path,
+                                  status& err) const {
+  if (auto s = check_path(path); !s) {
+    err = s;
+    return {};
+  }
+  parent_handle parent;
+  if (auto s = open_parent(root_fd_, path, parent); !s) {
+    err = one_line(s);
+    return {};
+  }
+  unique_fd fd{::openat(parent.fd.get(), parent.leaf.c_str(),
+                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)};
+  struct stat st;
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    err = one_line(status::fail(path + ": no regular file to hash"));
+    return {};
+  }
+  content_hasher hasher;
+  std::vector<char> buf(1u << 20);
+  for (;;) {
+    auto n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      err = one_line(errno_status(path + ": read", errno));
+      return {};
+    }
+    if (n == 0)
+      break;
+    hasher.update(buf.data(), static_cast<size_t>(n));
+  }
+  return hasher.digest();
+}
+
 status tree_writer::do_commit_file(const op& x) {
   auto i = transfers_.find(x.xfer);
   if (i == transfers_.end())

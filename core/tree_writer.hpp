@@ -84,6 +84,9 @@ public:
   recipe recipe_of(const std::string& path, const chunker_params& params,
                    status& err) const;
 
+  /// The XXH3-128 of the regular file at `path` (no symlink followed).
+  hash128 content_hash(const std::string& path, status& err) const;
+
   /// Everything beneath the root except the state folder, parents before
   /// children, never following symlinks; fifos, sockets, devices skipped.
   std::vector<manifest_entry> manifest(status& err) const;

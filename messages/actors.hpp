@@ -11,7 +11,7 @@
 namespace livesync {
 
 /// The protocol version exchanged in the hello; bump on any wire change.
-inline constexpr uint32_t protocol_version = 2;
+inline constexpr uint32_t protocol_version = 3;
 
 /// The reference node's one published actor.
 using receiver_actor = caf::typed_actor<
@@ -27,14 +27,25 @@ using receiver_actor = caf::typed_actor<
     std::vector<chunk_ref>>,
   // Applies a batch in order; replies with the ops that failed (empty when
   // all succeeded). A failed op changes nothing and does not stop the batch.
-  caf::replies_to<atom::apply, std::vector<op>>::with<std::vector<op_error>>>;
+  caf::replies_to<atom::apply, std::vector<op>>::with<std::vector<op_error>>,
+  // The content hashes (XXH3-128) of the regular files at these paths, in
+  // order (`livesync-watcher verify`); at most max_digest_paths per request.
+  // A path that is not a readable regular file fails the request.
+  caf::replies_to<atom::digest, std::vector<std::string>>::with<
+    std::vector<hash128>>>;
+
+/// Paths per digest request, at most.
+inline constexpr size_t max_digest_paths = 1024;
 
 /// The watcher's tracker: owns the watch table, interprets raw events.
 using tracker_actor = caf::typed_actor<
   // One read()'s worth of decoded inotify events.
   caf::reacts_to<atom::events, std::vector<inotify_record>>,
   // Resolves IN_MOVED_FROM events still waiting for a partner.
-  caf::reacts_to<atom::tick>>;
+  caf::reacts_to<atom::tick>,
+  // From the reader: every event queued before flush barrier N was read
+  // and sent before this message.
+  caf::reacts_to<atom::barrier, uint64_t>>;
 
 /// The sender's inbound interface.
 using sender_actor = caf::typed_actor<
@@ -47,7 +58,15 @@ using sender_actor = caf::typed_actor<
   // Continue work that was split to keep the mailbox responsive.
   caf::reacts_to<atom::pump>,
   // Timer: log the counters (armed only after activity).
-  caf::reacts_to<atom::stats>>;
+  caf::reacts_to<atom::stats>,
+  // Timer: show the progress of a running comparison.
+  caf::reacts_to<atom::progress>,
+  // Replies once every change made before the request is committed on the
+  // reference, with the number of operations the reference refused
+  // meanwhile (0: all committed).
+  caf::replies_to<atom::flush>::with<uint64_t>,
+  // The sender's part of the status.
+  caf::replies_to<atom::status>::with<watcher_status>>;
 
 /// The debouncer: coalesces changes until they settle.
 using debouncer_actor = caf::typed_actor<
@@ -58,6 +77,19 @@ using debouncer_actor = caf::typed_actor<
   // The sender (the message's sender) can take one more batch.
   caf::reacts_to<atom::demand>,
   // Timer: something may be due.
-  caf::reacts_to<atom::tick>>;
+  caf::reacts_to<atom::tick>,
+  // Flush barrier N (from the tracker): hand out everything pending now,
+  // quiet or not, and mark the last batch with N.
+  caf::reacts_to<atom::barrier, uint64_t>,
+  // The number of dirty paths held.
+  caf::replies_to<atom::status>::with<uint64_t>>;
+
+/// The watcher's control interface, published on a loopback port for
+/// `livesync-watcher status|flush`.
+using control_actor = caf::typed_actor<
+  // As the sender's flush.
+  caf::replies_to<atom::flush>::with<uint64_t>,
+  // Everything `status` shows.
+  caf::replies_to<atom::status>::with<watcher_status>>;
 
 } // namespace livesync

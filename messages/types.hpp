@@ -9,6 +9,7 @@
 #include "core/entry.hpp"
 #include "core/event_interpreter.hpp"
 #include "core/op.hpp"
+#include "core/watcher_status.hpp"
 
 #include <caf/all.hpp>
 
@@ -67,13 +68,25 @@ typename Inspector::result_type inspect(Inspector& f, change& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, settled& x) {
   return f(caf::meta::type_name("livesync.settled"), x.renames, x.paths,
-           x.rescan);
+           x.rescan, x.first_event_ns, x.barrier);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, inotify_record& x) {
   return f(caf::meta::type_name("livesync.inotify_record"), x.wd, x.mask,
            x.cookie, x.name);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, watcher_status& x) {
+  return f(caf::meta::type_name("livesync.watcher_status"), x.state, x.root,
+           x.reference, x.tls, x.uptime_s, x.since_in_sync_s,
+           x.pending_paths, x.queued_checks, x.in_flight_bytes,
+           x.unwatched_dirs, x.last_error, x.last_error_age_s, x.ops,
+           x.requests, x.wire_bytes, x.files, x.literal_bytes,
+           x.copied_bytes, x.payload_bytes, x.round_trips, x.fallbacks,
+           x.errors, x.reconnects, x.latency_samples, x.latency_p50_us,
+           x.latency_p90_us, x.latency_p99_us, x.latency_max_us, x.progress);
 }
 
 } // namespace livesync
@@ -95,6 +108,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(livesync, (livesync::settled))
   CAF_ADD_TYPE_ID(livesync, (livesync::inotify_record))
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::inotify_record>))
+  CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::hash128>))
+  CAF_ADD_TYPE_ID(livesync, (livesync::watcher_status))
   CAF_ADD_ATOM(livesync, livesync::atom, apply, "apply")
   CAF_ADD_ATOM(livesync, livesync::atom, manifest, "manifest")
   CAF_ADD_ATOM(livesync, livesync::atom, hello, "hello")
@@ -106,4 +121,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_ATOM(livesync, livesync::atom, resync, "resync")
   CAF_ADD_ATOM(livesync, livesync::atom, stats, "lsstats")
   CAF_ADD_ATOM(livesync, livesync::atom, recipe, "recipe")
+  CAF_ADD_ATOM(livesync, livesync::atom, digest, "digest")
+  CAF_ADD_ATOM(livesync, livesync::atom, flush, "lsflush")
+  CAF_ADD_ATOM(livesync, livesync::atom, status, "lsstatus")
+  CAF_ADD_ATOM(livesync, livesync::atom, barrier, "barrier")
+  CAF_ADD_ATOM(livesync, livesync::atom, progress, "progress")
 CAF_END_TYPE_ID_BLOCK(livesync)

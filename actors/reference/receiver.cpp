@@ -67,6 +67,29 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
                     r.size());
       return r;
     },
+    [=](atom::digest, const std::vector<std::string>& paths)
+      -> caf::result<std::vector<hash128>> {
+      if (paths.size() > max_digest_paths) {
+        spdlog::warn("digest-refused paths={} max={}", paths.size(),
+                     max_digest_paths);
+        return caf::make_error(caf::sec::runtime_error,
+                               "more than " + std::to_string(max_digest_paths)
+                                 + " paths in one digest request");
+      }
+      std::vector<hash128> out;
+      out.reserve(paths.size());
+      for (auto& p : paths) {
+        status err;
+        out.push_back(self->state.writer->content_hash(p, err));
+        if (!err) {
+          spdlog::warn("digest-refused path={} reason={}", printable(p),
+                       err.reason());
+          return caf::make_error(caf::sec::runtime_error, err.reason());
+        }
+      }
+      spdlog::debug("digest-sent paths={}", paths.size());
+      return out;
+    },
     [=](atom::apply, const std::vector<op>& ops) -> std::vector<op_error> {
       std::vector<op_error> errors;
       if (ops.size() > max_ops_per_batch) {

@@ -1,5 +1,8 @@
 #include "actors/watcher/debouncer.hpp"
 
+#include <algorithm>
+#include <utility>
+
 namespace livesync {
 
 namespace {
@@ -10,10 +13,14 @@ using self_ptr = debouncer_actor::stateful_pointer<debouncer_state>;
 // makes sure a timer runs while the sender waits for something pending.
 void deliver(self_ptr self) {
   auto& st = self->state;
-  if (!st.demand || st.policy.empty())
+  if (!st.demand || (st.policy.empty() && st.barrier == 0))
     return;
   auto now = self->clock().now();
-  auto batch = st.policy.pop_due(now);
+  // A flush barrier takes everything pending now, quiet or not; it rides on
+  // the batch that empties the policy.
+  auto batch = st.barrier > 0 ? st.policy.pop_all() : st.policy.pop_due(now);
+  if (st.barrier > 0 && st.policy.empty())
+    batch.barrier = std::exchange(st.barrier, 0);
   if (!batch.empty()) {
     st.demand = false;
     self->send(st.sender, std::move(batch));
@@ -54,6 +61,14 @@ debouncer(debouncer_actor::stateful_pointer<debouncer_state> self,
     [=](atom::tick) {
       self->state.tick_armed = false;
       deliver(self);
+    },
+    [=](atom::barrier, uint64_t n) {
+      auto& st = self->state;
+      st.barrier = std::max(st.barrier, n);
+      deliver(self);
+    },
+    [=](atom::status) -> uint64_t {
+      return self->state.policy.pending_paths();
     },
   };
 }

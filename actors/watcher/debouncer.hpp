@@ -15,6 +15,8 @@ struct debouncer_state {
   sender_actor sender;
   bool demand = false;
   bool tick_armed = false;
+  /// The highest flush barrier not yet handed out (0: none).
+  uint64_t barrier = 0;
   static inline const char* name = "debouncer";
 };
 

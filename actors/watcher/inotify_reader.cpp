@@ -12,31 +12,65 @@
 
 namespace livesync {
 
+namespace {
+
+/// Reads once; sends what it decoded. False on a fatal error; `drained` is
+/// set when nothing more is queued (EAGAIN or an empty read).
+bool read_once(caf::blocking_actor* self, const tracker_actor& tracker,
+               int inotify_fd, std::vector<char>& buf, bool& drained) {
+  auto n = ::read(inotify_fd, buf.data(), buf.size());
+  drained = n <= 0;
+  if (n < 0 && errno != EAGAIN && errno != EINTR) {
+    spdlog::error("inotify-read-failed reason={}", std::strerror(errno));
+    return false;
+  }
+  if (n > 0) {
+    auto records = decode_inotify(buf.data(), static_cast<size_t>(n));
+    if (!records.empty())
+      self->send(tracker, atom::events_v, std::move(records));
+  }
+  return true;
+}
+
+} // namespace
+
 void inotify_reader(caf::blocking_actor* self, tracker_actor tracker,
-                    int inotify_fd, int stop_fd) {
+                    int inotify_fd, int stop_fd, int barrier_fd) {
   // Large enough that a rename pair is rarely split across two reads.
   std::vector<char> buf(256 * 1024);
+  // Flush barriers requested so far (the eventfd counts the requests).
+  uint64_t barriers = 0;
   for (;;) {
-    pollfd fds[2] = {{inotify_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+    pollfd fds[3] = {{inotify_fd, POLLIN, 0},
+                     {stop_fd, POLLIN, 0},
+                     {barrier_fd, POLLIN, 0}};
     // The timeout only bounds how late an exit message is noticed; the
     // eventfd is the fast path.
-    auto rc = ::poll(fds, 2, 500);
+    auto rc = ::poll(fds, barrier_fd >= 0 ? 3 : 2, 500);
     if (rc < 0 && errno != EINTR) {
       spdlog::error("inotify-poll-failed reason={}", std::strerror(errno));
       break;
     }
     if (fds[1].revents & POLLIN)
       break;
-    if (fds[0].revents & POLLIN) {
-      auto n = ::read(inotify_fd, buf.data(), buf.size());
-      if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        spdlog::error("inotify-read-failed reason={}", std::strerror(errno));
-        break;
-      }
-      if (n > 0) {
-        auto records = decode_inotify(buf.data(), static_cast<size_t>(n));
-        if (!records.empty())
-          self->send(tracker, atom::events_v, std::move(records));
+    bool drained = false;
+    if ((fds[0].revents & POLLIN)
+        && !read_once(self, tracker, inotify_fd, buf, drained))
+      break;
+    if (barrier_fd >= 0 && (fds[2].revents & POLLIN)) {
+      uint64_t requested = 0;
+      if (::read(barrier_fd, &requested, sizeof requested)
+          == static_cast<ssize_t>(sizeof requested)) {
+        // The kernel queues an inotify event inside the syscall that
+        // causes it, so every change made before the flush was requested
+        // is in the queue now: read all of it, then mark the barrier.
+        bool ok = true;
+        for (drained = false; ok && !drained;)
+          ok = read_once(self, tracker, inotify_fd, buf, drained);
+        if (!ok)
+          break;
+        barriers += requested;
+        self->send(tracker, atom::barrier_v, barriers);
       }
     }
     bool stop = false;

@@ -9,7 +9,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <set>
+#include <unistd.h>
 
 namespace livesync::sender_detail {
 
@@ -34,14 +37,91 @@ const char* phase_name(phase p) {
 
 void log_stats(self_ptr self) {
   auto& s = self->state.stats;
+  auto& lat = self->state.latency;
   spdlog::info("sender-stats ops={} requests={} request_bytes={} files={} "
                "literal_bytes={} copied_bytes={} payload_bytes={} "
                "round_trips={} fallbacks={} errors={} connects={} "
-               "recipes={} recipe_bytes={}",
+               "recipes={} recipe_bytes={} latency_samples={} "
+               "latency_p50_us={} latency_p99_us={} latency_max_us={}",
                s.ops, s.requests, s.bytes, s.files, s.literal_bytes,
                s.copied_bytes, s.payload_bytes, s.round_trips, s.fallbacks,
                s.errors, s.reconnects, self->state.recipes.size(),
-               self->state.recipes.bytes());
+               self->state.recipes.bytes(), lat.count(),
+               lat.quantile(0.5).count() / 1000,
+               lat.quantile(0.99).count() / 1000, lat.max().count() / 1000);
+}
+
+void note_error(self_ptr self, std::string what) {
+  self->state.last_error = std::move(what);
+  self->state.last_error_at = std::chrono::steady_clock::now();
+}
+
+// -- flush barriers, latency, progress ----------------------------------------
+
+/// Answers every flush whose barrier is done.
+void complete_barrier(self_ptr self, uint64_t id) {
+  auto& st = self->state;
+  st.barrier_done = std::max(st.barrier_done, id);
+  auto done = [&](flush_waiter& w) {
+    if (w.id > st.barrier_done)
+      return false;
+    w.promise.deliver(st.stats.errors - w.errors_before);
+    return true;
+  };
+  st.flush_waiters.erase(std::remove_if(st.flush_waiters.begin(),
+                                        st.flush_waiters.end(), done),
+                         st.flush_waiters.end());
+}
+
+/// Closes the marks whose requests are all acknowledged.
+void settle_marks(self_ptr self) {
+  auto& st = self->state;
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+               self->clock().now().time_since_epoch())
+               .count();
+  while (!st.marks.empty()
+         && (st.outstanding.empty()
+             || *st.outstanding.begin() > st.marks.front().seq)) {
+    auto m = st.marks.front();
+    st.marks.pop_front();
+    if (m.first_event_ns > 0)
+      st.latency.record(std::chrono::nanoseconds{now - m.first_event_ns});
+    if (m.barrier > 0)
+      complete_barrier(self, m.barrier);
+  }
+}
+
+/// The planner has turned every settled batch received so far into
+/// requests: their mark waits for the last of those.
+void close_open_mark(self_ptr self) {
+  auto& st = self->state;
+  if (!st.mark_open)
+    return;
+  st.mark_open = false;
+  auto m = std::exchange(st.open_mark, sender_mark{});
+  m.seq = st.next_seq - 1;
+  st.marks.push_back(m);
+  settle_marks(self);
+}
+
+void start_progress(self_ptr self) {
+  auto& st = self->state;
+  st.progress.start(std::chrono::steady_clock::now());
+  st.progress_files_base = st.stats.files;
+  st.progress_bytes_base = st.stats.literal_bytes + st.stats.copied_bytes;
+  if (!st.progress_armed && st.cfg.progress_interval.count() > 0) {
+    st.progress_armed = true;
+    self->delayed_send(self, st.cfg.progress_interval, atom::progress_v);
+  }
+}
+
+const progress_meter& current_progress(self_ptr self) {
+  auto& st = self->state;
+  st.progress.update(st.stats.files - st.progress_files_base,
+                     st.stats.literal_bytes + st.stats.copied_bytes
+                       - st.progress_bytes_base,
+                     st.planner->stats().checks, st.planner->queued());
+  return st.progress;
 }
 
 // -- link state ---------------------------------------------------------------
@@ -68,7 +148,17 @@ void link_lost(self_ptr self, const std::string& reason) {
     return;
   spdlog::warn("peer-lost phase={} reason={} retry_in={}ms",
                phase_name(st.state), reason, millis(next_backoff(st)));
+  note_error(self, "peer lost: " + reason);
   ++st.epoch;
+  // What was in flight may or may not have been committed: barriers wait
+  // for the full comparison after reconnect. Latency samples are dropped.
+  for (auto& m : st.marks)
+    st.barrier_at_sync = std::max(st.barrier_at_sync, m.barrier);
+  st.barrier_at_sync = std::max(st.barrier_at_sync, st.open_mark.barrier);
+  st.marks.clear();
+  st.mark_open = false;
+  st.open_mark = sender_mark{};
+  st.outstanding.clear();
   if (st.peer)
     self->demonitor(st.peer.address());
   st.peer = nullptr;
@@ -106,9 +196,12 @@ void on_reply(self_ptr self, const std::vector<op_kind>& sent,
     auto kind = e.index < sent.size() ? to_string(sent[e.index])
                                       : std::string{"?"};
     // One failure of a transfer echoes in its later ops: say it once.
-    if (warned.insert(e.path).second)
+    if (warned.insert(e.path).second) {
       spdlog::warn("op-failed kind={} path={} reason={}", kind,
                    printable(e.path), e.reason);
+      note_error(self, "op-failed kind=" + kind + " path="
+                         + printable(e.path) + " reason=" + e.reason);
+    }
     else
       spdlog::debug("op-failed kind={} path={} reason={}", kind,
                     printable(e.path), e.reason);
@@ -144,6 +237,8 @@ void flush(self_ptr self) {
   ++st.stats.requests;
   st.stats.bytes += bytes;
   auto epoch = st.epoch;
+  auto seq = st.next_seq++;
+  st.outstanding.insert(seq);
   // Error replies name an op by index and carry its path; keep only the
   // kinds, not a second copy of the content.
   auto sent = std::make_shared<std::vector<op_kind>>();
@@ -162,8 +257,10 @@ void flush(self_ptr self) {
           return;
         st.in_flight_bytes -= bytes;
         --st.in_flight_requests;
+        st.outstanding.erase(seq);
         if (!errors.empty())
           on_reply(self, *sent, errors);
+        settle_marks(self);
         pump(self);
       },
       [=](caf::error& err) {
@@ -220,6 +317,8 @@ void execute(self_ptr self, action& a) {
       append(self, std::move(a.operation));
       return;
     case action::upload:
+      if (self->state.state == phase::reconciling)
+        self->state.progress.add_total(a.meta.size);
       start_upload(self, a);
       return;
     case action::warn_skipped:
@@ -254,6 +353,10 @@ void maybe_in_sync(self_ptr self) {
     return;
   }
   st.state = phase::live;
+  st.ever_in_sync = true;
+  st.last_in_sync = std::chrono::steady_clock::now();
+  if (st.barrier_at_sync > 0)
+    complete_barrier(self, std::exchange(st.barrier_at_sync, 0));
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
               std::chrono::steady_clock::now() - st.reconcile_start)
               .count();
@@ -295,6 +398,8 @@ void pump(self_ptr self) {
     }
   }
   flush(self);
+  if (st.planner->idle() && !st.upload && !st.awaiting_recipe)
+    close_open_mark(self);
   maybe_in_sync(self);
   if (st.state == phase::live && st.planner->idle() && !st.upload
       && !st.awaiting_recipe && !st.demand_sent) {
@@ -315,6 +420,7 @@ void start_reconcile(self_ptr self, std::vector<manifest_entry>& entries) {
   st.recheck_all = false;
   st.backoff = caf::timespan{0};
   st.reconcile_start = std::chrono::steady_clock::now();
+  start_progress(self);
   spdlog::info("reconcile-start reference_entries={}", entries.size());
   pump(self);
 }
@@ -380,9 +486,62 @@ void connect(self_ptr self) {
         spdlog::warn("connect-failed host={} port={} reason={} retry_in={}ms",
                      st.cfg.host, st.cfg.port, self->system().render(err),
                      millis(next_backoff(st)));
+        note_error(self, "connect failed: " + self->system().render(err));
         st.state = phase::disconnected;
         schedule_connect(self);
       });
+}
+
+// -- status -------------------------------------------------------------------
+
+watcher_status make_status(self_ptr self) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  auto secs = [&](std::chrono::steady_clock::time_point t) {
+    return static_cast<int64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(now - t).count());
+  };
+  watcher_status out;
+  bool busy = !st.planner->idle() || st.upload || st.awaiting_recipe
+              || !st.batch.empty() || st.in_flight_requests > 0;
+  switch (st.state) {
+    case phase::disconnected: out.state = "disconnected"; break;
+    case phase::connecting: out.state = "connecting"; break;
+    case phase::reconciling: out.state = "syncing"; break;
+    case phase::live: out.state = busy ? "syncing" : "in-sync"; break;
+  }
+  out.root = st.cfg.root;
+  out.reference = st.cfg.host + ":" + std::to_string(st.cfg.port);
+  out.tls = st.cfg.tls;
+  out.uptime_s = secs(st.started_at);
+  out.since_in_sync_s = st.ever_in_sync ? secs(st.last_in_sync) : -1;
+  out.queued_checks = st.planner->queued();
+  out.in_flight_bytes = st.in_flight_bytes;
+  out.last_error = st.last_error;
+  out.last_error_age_s = st.last_error.empty() ? -1 : secs(st.last_error_at);
+  auto& c = st.stats;
+  out.ops = c.ops;
+  out.requests = c.requests;
+  out.wire_bytes = c.bytes;
+  out.files = c.files;
+  out.literal_bytes = c.literal_bytes;
+  out.copied_bytes = c.copied_bytes;
+  out.payload_bytes = c.payload_bytes;
+  out.round_trips = c.round_trips;
+  out.fallbacks = c.fallbacks;
+  out.errors = c.errors;
+  out.reconnects = c.reconnects > 0 ? c.reconnects - 1 : 0;
+  auto us = [](std::chrono::nanoseconds d) {
+    return static_cast<uint64_t>(d.count() / 1000);
+  };
+  out.latency_samples = st.latency.count();
+  out.latency_p50_us = us(st.latency.quantile(0.50));
+  out.latency_p90_us = us(st.latency.quantile(0.90));
+  out.latency_p99_us = us(st.latency.quantile(0.99));
+  out.latency_max_us = us(st.latency.max());
+  if (st.state == phase::reconciling)
+    out.progress = current_progress(self).render(now);
+  return out;
 }
 
 } // namespace livesync::sender_detail
@@ -401,6 +560,7 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
                                               st.cfg.excludes.get());
   st.recipes = recipe_cache{st.cfg.recipe_budget_bytes};
   st.debouncer = std::move(debouncer);
+  st.started_at = std::chrono::steady_clock::now();
   self->set_down_handler([=](const caf::down_msg& msg) {
     if (msg.source == self->state.peer)
       link_lost(self, caf::to_string(msg.reason));
@@ -411,8 +571,17 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
     [=](settled& batch) {
       auto& st = self->state;
       st.demand_sent = false;
-      if (st.state != phase::live && st.state != phase::reconciling)
-        return; // The comparison after reconnect covers these paths.
+      if (st.state != phase::live && st.state != phase::reconciling) {
+        // The comparison after reconnect covers these paths.
+        st.barrier_at_sync = std::max(st.barrier_at_sync, batch.barrier);
+        return;
+      }
+      st.mark_open = true;
+      if (batch.first_event_ns > 0
+          && (st.open_mark.first_event_ns == 0
+              || batch.first_event_ns < st.open_mark.first_event_ns))
+        st.open_mark.first_event_ns = batch.first_event_ns;
+      st.open_mark.barrier = std::max(st.open_mark.barrier, batch.barrier);
       for (auto& c : batch.renames)
         st.planner->push(c);
       for (auto& c : batch.paths)
@@ -421,6 +590,7 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
         st.planner->push_full_check();
         st.state = phase::reconciling;
         st.reconcile_start = std::chrono::steady_clock::now();
+        start_progress(self);
       }
       pump(self);
     },
@@ -452,6 +622,34 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
       self->state.stats_armed = false;
       log_stats(self);
     },
+    [=](atom::progress) {
+      auto& st = self->state;
+      st.progress_armed = false;
+      if (st.state != phase::reconciling)
+        return; // No timer runs while nothing is compared.
+      spdlog::info("progress {}", current_progress(self).render(
+                                    std::chrono::steady_clock::now()));
+      st.progress_armed = true;
+      self->delayed_send(self, st.cfg.progress_interval, atom::progress_v);
+    },
+    [=](atom::flush) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      auto id = ++st.flush_requested;
+      auto rp = self->make_response_promise<uint64_t>();
+      st.flush_waiters.push_back(flush_waiter{id, st.stats.errors, rp});
+      if (st.cfg.barrier_fd >= 0) {
+        uint64_t one = 1;
+        if (::write(st.cfg.barrier_fd, &one, sizeof one)
+            != static_cast<ssize_t>(sizeof one))
+          spdlog::error("flush-failed reason=cannot signal the reader: {}",
+                        std::strerror(errno));
+      } else {
+        self->send(st.debouncer, atom::barrier_v, id);
+      }
+      spdlog::debug("flush-requested id={}", id);
+      return rp;
+    },
+    [=](atom::status) { return make_status(self); },
   };
 }
 

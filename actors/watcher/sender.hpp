@@ -16,6 +16,8 @@
 
 #include "core/file_reader.hpp"
 #include "core/file_upload.hpp"
+#include "core/latency_histogram.hpp"
+#include "core/progress_meter.hpp"
 #include "core/recipe_cache.hpp"
 #include "core/local_tree.hpp"
 #include "core/sync_planner.hpp"
@@ -24,7 +26,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +62,12 @@ struct sender_config {
   std::shared_ptr<const ignore_rules> excludes;
   /// Pause before a path whose operation failed is looked at again.
   caf::timespan error_retry = std::chrono::seconds(1);
+  /// A comparison in progress logs a progress line this often (0: never).
+  caf::timespan progress_interval = std::chrono::seconds(10);
+  /// An eventfd the inotify reader polls: each write asks it to drain the
+  /// inotify queue and pass a flush barrier down. -1: no reader (tests);
+  /// the barrier then goes straight to the debouncer.
+  int barrier_fd = -1;
 };
 
 struct sender_stats {
@@ -78,6 +88,24 @@ struct sender_stats {
   uint64_t fallbacks = 0;
   uint64_t errors = 0;
   uint64_t reconnects = 0;
+};
+
+/// Closes the work of settled batches: once every request sent for them is
+/// acknowledged, their latency is recorded and their flush barrier is done.
+struct sender_mark {
+  /// The last request that carries their operations (0: none was needed).
+  uint64_t seq = 0;
+  /// When their oldest change was seen (0: unknown).
+  int64_t first_event_ns = 0;
+  uint64_t barrier = 0;
+};
+
+/// A `flush` request waiting for its barrier.
+struct flush_waiter {
+  uint64_t id = 0;
+  /// Operation errors counted when the flush was asked for.
+  uint64_t errors_before = 0;
+  caf::typed_response_promise<uint64_t> promise;
 };
 
 struct sender_state {
@@ -116,6 +144,31 @@ struct sender_state {
   bool root_missing_logged = false;
   bool stats_armed = false;
   sender_stats stats;
+  // Requests in flight by sequence number, for marks.
+  uint64_t next_seq = 1;
+  std::set<uint64_t> outstanding;
+  /// Settled batches received but not yet fully planned, merged into one.
+  bool mark_open = false;
+  sender_mark open_mark;
+  /// Planned, waiting for acknowledgements.
+  std::deque<sender_mark> marks;
+  /// A barrier whose batches were lost with the link: done at the next
+  /// in-sync, which compares the whole tree.
+  uint64_t barrier_at_sync = 0;
+  uint64_t barrier_done = 0;
+  uint64_t flush_requested = 0;
+  std::vector<flush_waiter> flush_waiters;
+  latency_histogram latency;
+  progress_meter progress;
+  /// stats.files and content bytes when the running comparison started.
+  uint64_t progress_files_base = 0;
+  uint64_t progress_bytes_base = 0;
+  bool progress_armed = false;
+  std::chrono::steady_clock::time_point started_at;
+  std::chrono::steady_clock::time_point last_in_sync{};
+  bool ever_in_sync = false;
+  std::string last_error;
+  std::chrono::steady_clock::time_point last_error_at{};
   static inline const char* name = "sender";
 };
 

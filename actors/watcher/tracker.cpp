@@ -69,6 +69,14 @@ tracker(tracker_actor::stateful_pointer<tracker_state> self, int inotify_fd,
       if (st.interpreter.has_pending())
         handle(self, st.interpreter.expire(st.table));
     },
+    [=](atom::barrier, uint64_t n) {
+      // The reader drained the queue: an IN_MOVED_FROM still unpaired has
+      // no partner to wait for (both halves are queued by one syscall).
+      auto& st = self->state;
+      if (st.interpreter.has_pending())
+        handle(self, st.interpreter.expire(st.table));
+      self->send(st.debouncer, atom::barrier_v, n);
+    },
   };
 }
 

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -108,6 +109,15 @@ bool parse_config(node_config& cfg, int argc, char** argv,
   }
   check_transport(cfg);
   return true;
+}
+
+uint32_t parse_mode_mask(const std::string& text) {
+  char* end = nullptr;
+  auto value = std::strtoul(text.c_str(), &end, 8);
+  if (text.empty() || *end != '\0' || value > 07777)
+    throw usage_error{"invalid value for 'mode-mask': \"" + text
+                      + "\" (expected octal permission bits, at most 7777)"};
+  return static_cast<uint32_t>(value);
 }
 
 void setup_logging(const std::string& node_name, const std::string& level) {

@@ -5,6 +5,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ struct usage_error {
 /// Returns false when help was printed (exit 0).
 bool parse_config(node_config& cfg, int argc, char** argv,
                   const std::vector<std::string>& required);
+
+/// Parses octal permission bits ("1777"); throws usage_error naming the
+/// option 'mode-mask' when `text` is not octal or exceeds 07777.
+uint32_t parse_mode_mask(const std::string& text);
 
 /// Creates the node's named logger (stdout, flushed per line) and makes it
 /// the default one. Throws usage_error on an unknown level.

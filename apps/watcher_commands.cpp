@@ -1,0 +1,217 @@
+#include "apps/watcher_commands.hpp"
+
+#include "core/content_hash.hpp"
+#include "core/file_reader.hpp"
+#include "core/local_tree.hpp"
+#include "core/path_rules.hpp"
+#include "core/progress_meter.hpp"
+#include "core/tree_compare.hpp"
+#include "messages/actors.hpp"
+
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+
+#include <chrono>
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <iostream>
+#include <set>
+#include <unistd.h>
+
+namespace livesync {
+
+namespace {
+
+constexpr int exit_failed = 1;
+constexpr int exit_unreachable = 3;
+
+/// Connects to `t` and returns the handle of type Handle, or null with
+/// `why` set.
+template <class Handle>
+Handle connect_to(caf::scoped_actor& self, const command_target& t,
+                  std::string& why) {
+  auto& sys = self->system();
+  auto mm = t.tls ? sys.openssl_manager().actor_handle()
+                  : sys.middleman().actor_handle();
+  Handle out;
+  self->request(mm, t.timeout, caf::connect_atom::value, t.host, t.port)
+    .receive(
+      [&](const caf::node_id&, caf::strong_actor_ptr& ptr,
+          const std::set<std::string>& ifs) {
+        if (!ptr || !sys.assignable<Handle>(ifs))
+          why = "the peer at " + t.host + ":" + std::to_string(t.port)
+                + " is not what this command talks to";
+        else
+          out = caf::actor_cast<Handle>(std::move(ptr));
+      },
+      [&](caf::error& err) { why = sys.render(err); });
+  return out;
+}
+
+int unreachable(const command_target& t, const std::string& what,
+                const std::string& why) {
+  std::cerr << "livesync-watcher: error: cannot reach the " << what << " at "
+            << t.host << ":" << t.port << ": " << why << std::endl;
+  return exit_unreachable;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
+    .count();
+}
+
+/// XXH3-128 of a local file, or false when it cannot be read.
+bool hash_file(const std::string& full, hash128& out) {
+  int fd = ::open(full.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  content_hasher h;
+  std::vector<char> buf(1u << 20);
+  bool ok = true;
+  for (;;) {
+    auto n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      ok = n == 0;
+      break;
+    }
+    h.update(buf.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  out = h.digest();
+  return ok;
+}
+
+} // namespace
+
+int run_status(caf::actor_system& sys, const command_target& control,
+               bool json) {
+  caf::scoped_actor self{sys};
+  std::string why;
+  auto ctl = connect_to<control_actor>(self, control, why);
+  if (!ctl)
+    return unreachable(control, "watcher's control port", why);
+  int rc = 0;
+  self->request(ctl, control.timeout, atom::status_v)
+    .receive(
+      [&](watcher_status& s) {
+        std::cout << (json ? render_json(s) : render_text(s)) << std::flush;
+      },
+      [&](caf::error& err) {
+        std::cerr << "livesync-watcher: error: status: " << sys.render(err)
+                  << std::endl;
+        rc = exit_unreachable;
+      });
+  return rc;
+}
+
+int run_flush(caf::actor_system& sys, const command_target& control) {
+  auto start = std::chrono::steady_clock::now();
+  caf::scoped_actor self{sys};
+  std::string why;
+  auto ctl = connect_to<control_actor>(self, control, why);
+  if (!ctl)
+    return unreachable(control, "watcher's control port", why);
+  int rc = 0;
+  self->request(ctl, control.timeout, atom::flush_v)
+    .receive(
+      [&](uint64_t failed) {
+        if (failed == 0) {
+          std::printf("flushed in %.3f s\n", seconds_since(start));
+        } else {
+          std::printf("flushed in %.3f s, but the reference refused %llu "
+                      "operation(s) meanwhile (see the watcher's log; they "
+                      "are retried)\n",
+                      seconds_since(start),
+                      static_cast<unsigned long long>(failed));
+          rc = exit_failed;
+        }
+      },
+      [&](caf::error& err) {
+        std::cerr << "livesync-watcher: error: flush: " << sys.render(err)
+                  << " (is the reference reachable? see `livesync-watcher "
+                     "status`)"
+                  << std::endl;
+        rc = exit_failed;
+      });
+  return rc;
+}
+
+int run_verify(caf::actor_system& sys, const command_target& reference,
+               const std::string& root, const ignore_rules* excludes,
+               uint32_t mode_mask) {
+  auto start = std::chrono::steady_clock::now();
+  caf::scoped_actor self{sys};
+  std::string why;
+  auto rx = connect_to<receiver_actor>(self, reference, why);
+  if (!rx)
+    return unreachable(reference, "reference", why);
+  std::vector<manifest_entry> theirs;
+  self->request(rx, reference.timeout, atom::manifest_v)
+    .receive([&](std::vector<manifest_entry>& xs) { theirs = std::move(xs); },
+             [&](caf::error& err) { why = sys.render(err); });
+  if (!why.empty())
+    return unreachable(reference, "reference", "manifest: " + why);
+  local_tree fs{root};
+  std::vector<std::string> skipped;
+  auto mine = list_tree(fs, excludes, &skipped);
+  auto cmp = compare_listings(mine, theirs, mode_mask, excludes);
+  // Hash both sides in batches: the reference at most max_digest_paths
+  // per request.
+  uint64_t hashed_bytes = 0;
+  std::map<std::string, uint64_t> sizes;
+  for (auto& e : mine)
+    if (e.meta.kind == entry_kind::file)
+      sizes[e.path] = e.meta.size;
+  for (size_t i = 0; i < cmp.to_hash.size(); i += max_digest_paths) {
+    auto end = std::min(cmp.to_hash.size(), i + max_digest_paths);
+    std::vector<std::string> paths(cmp.to_hash.begin() + i,
+                                   cmp.to_hash.begin() + end);
+    std::vector<hash128> ours(paths.size());
+    for (size_t j = 0; j < paths.size(); ++j) {
+      if (!hash_file(fs.full_path(paths[j]), ours[j])) {
+        std::cerr << "livesync-watcher: error: verify: cannot read "
+                  << printable(paths[j]) << ": " << std::strerror(errno)
+                  << std::endl;
+        return exit_failed;
+      }
+      hashed_bytes += sizes[paths[j]];
+    }
+    std::vector<hash128> remote;
+    self->request(rx, reference.timeout, atom::digest_v, paths)
+      .receive([&](std::vector<hash128>& xs) { remote = std::move(xs); },
+               [&](caf::error& err) { why = sys.render(err); });
+    if (!why.empty() || remote.size() != paths.size()) {
+      std::cerr << "livesync-watcher: error: verify: the reference could not "
+                   "hash its copy: "
+                << (why.empty() ? std::string{"short reply"} : why)
+                << " (a file changed or vanished meanwhile? run flush first)"
+                << std::endl;
+      return exit_failed;
+    }
+    add_content_differences(cmp, paths, ours, remote);
+  }
+  for (auto& d : cmp.differences)
+    std::cout << "differs path=" << printable(d.path) << " what=" << d.what
+              << "\n";
+  for (auto& p : skipped)
+    std::cout << "skipped path=" << printable(p)
+              << " reason=not mirrored (fifo, socket, device or state "
+                 "folder)\n";
+  std::printf("verify: %s entries on the watcher, %s on the reference, %s "
+              "files (%s) compared by content hash, %s difference(s), %.3f "
+              "s\n",
+              grouped(mine.size()).c_str(), grouped(theirs.size()).c_str(),
+              grouped(cmp.to_hash.size()).c_str(),
+              human_bytes(static_cast<double>(hashed_bytes)).c_str(),
+              grouped(cmp.differences.size()).c_str(), seconds_since(start));
+  std::fflush(stdout);
+  return cmp.differences.empty() ? 0 : exit_failed;
+}
+
+} // namespace livesync

@@ -1,0 +1,50 @@
+// A histogram of latencies (event seen -> commit acknowledged) with bounded
+// relative error and constant memory: values are bucketed with eight
+// sub-buckets per power of two (HDR-histogram style), so a percentile read
+// back is within 12.5 % of the true value, whatever the range (1 us .. hours).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+
+namespace livesync {
+
+class latency_histogram {
+public:
+  using duration = std::chrono::nanoseconds;
+
+  /// Records one sample (negative values count as zero).
+  void record(duration d) noexcept;
+
+  uint64_t count() const noexcept { return count_; }
+  duration min() const noexcept;
+  duration max() const noexcept { return duration{max_ns_}; }
+  duration mean() const noexcept;
+
+  /// The smallest recorded bucket bound b such that at least `q` (0..1) of
+  /// the samples are <= b; clamped to [min, max] so it never claims more
+  /// than was seen. Zero when empty.
+  duration quantile(double q) const noexcept;
+
+  void clear() noexcept { *this = latency_histogram{}; }
+
+private:
+  static constexpr int sub_bits = 3;
+  static constexpr int sub_count = 1 << sub_bits;
+  // Buckets cover microseconds up to 2^40 us (about 12 days).
+  static constexpr int max_exponent = 40;
+  static constexpr size_t bucket_count = (max_exponent + 1) * sub_count;
+
+  static size_t bucket_of(uint64_t us) noexcept;
+  /// The largest value (in us) that falls into bucket `i`.
+  static uint64_t upper_bound_of(size_t i) noexcept;
+
+  std::array<uint64_t, bucket_count> buckets_{};
+  uint64_t count_ = 0;
+  uint64_t sum_ns_ = 0;
+  int64_t min_ns_ = INT64_MAX;
+  int64_t max_ns_ = 0;
+};
+
+} // namespace livesync
