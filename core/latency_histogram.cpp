@@ -18,7 +18,7 @@ size_t latency_histogram::bucket_of(uint64_t us) noexcept {
     return static_cast<size_t>(us);
   auto e = floor_log2(us); // >= sub_bits
   if (e > max_exponent)
-    return bucket_count - 1;
+    return regular_buckets;
   auto sub = (us >> (e - sub_bits)) & (sub_count - 1);
   return static_cast<size_t>((e - sub_bits + 1) * sub_count) + sub;
 }
@@ -59,6 +59,8 @@ latency_histogram::duration latency_histogram::quantile(double q) const
   uint64_t seen = 0;
   for (size_t i = 0; i < bucket_count; ++i) {
     seen += buckets_[i];
+    if (seen >= rank && i == regular_buckets)
+      return duration{max_ns_};
     if (seen >= rank) {
       // The bucket's upper bound, in ns (the +999 covers the sub-microsecond
       // part dropped when bucketing), never outside what was recorded.

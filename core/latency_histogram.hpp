@@ -32,9 +32,12 @@ public:
 private:
   static constexpr int sub_bits = 3;
   static constexpr int sub_count = 1 << sub_bits;
-  // Buckets cover microseconds up to 2^40 us (about 12 days).
+  // Regular buckets cover microseconds below 2^41 (about 25 days); one
+  // more bucket takes everything beyond, and reports the max.
   static constexpr int max_exponent = 40;
-  static constexpr size_t bucket_count = (max_exponent + 1) * sub_count;
+  static constexpr size_t regular_buckets
+    = (max_exponent - sub_bits + 2) * sub_count;
+  static constexpr size_t bucket_count = regular_buckets + 1;
 
   static size_t bucket_of(uint64_t us) noexcept;
   /// The largest value (in us) that falls into bucket `i`.

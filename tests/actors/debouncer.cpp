@@ -25,6 +25,9 @@ fake_sender(sender_actor::stateful_pointer<fake_sender_state> self,
     [=](atom::resync) {},
     [=](atom::pump) { self->send(self->state.deb, atom::demand_v); },
     [=](atom::stats) {},
+    [=](atom::progress) {},
+    [=](atom::flush) -> uint64_t { return 0; },
+    [=](atom::status) { return watcher_status{}; },
   };
 }
 
@@ -145,6 +148,53 @@ CAF_TEST(an overflow asks the sender for a rescan) {
   sched.run();
   CAF_REQUIRE_EQUAL(got->size(), 1u);
   CAF_CHECK(got->back().rescan);
+}
+
+CAF_TEST(a flush barrier hands out what is pending at once and marks it) {
+  demand();
+  changes({dirty("a"), dirty("b")});
+  CAF_CHECK(got->empty()); // Not quiet yet...
+  self->send(deb, atom::barrier_v, uint64_t{7});
+  sched.run();
+  // ... but the barrier does not wait for quiet: no time has passed.
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
+  CAF_CHECK_EQUAL(last_paths(), (std::vector<std::string>{"a", "b"}));
+  CAF_CHECK_EQUAL(got->back().barrier, 7u);
+  CAF_CHECK(got->back().first_event_ns > 0);
+}
+
+CAF_TEST(a flush barrier with nothing pending is a batch of its own) {
+  self->send(deb, atom::barrier_v, uint64_t{1});
+  sched.run();
+  CAF_CHECK(got->empty()); // Still only on demand.
+  demand();
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
+  CAF_CHECK(got->back().paths.empty());
+  CAF_CHECK_EQUAL(got->back().barrier, 1u);
+}
+
+CAF_TEST(a flush barrier rides on the batch that empties the debouncer) {
+  // More paths than one batch takes (4096): the barrier goes with the last.
+  std::vector<change> many;
+  for (int i = 0; i < 5000; ++i)
+    many.push_back(dirty("f" + std::to_string(i)));
+  changes(std::move(many));
+  self->send(deb, atom::barrier_v, uint64_t{2});
+  sched.run();
+  demand();
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
+  CAF_CHECK_EQUAL(got->back().paths.size(), 4096u);
+  CAF_CHECK_EQUAL(got->back().barrier, 0u);
+  demand();
+  CAF_REQUIRE_EQUAL(got->size(), 2u);
+  CAF_CHECK_EQUAL(got->back().paths.size(), 904u);
+  CAF_CHECK_EQUAL(got->back().barrier, 2u);
+}
+
+CAF_TEST(status reports the pending paths) {
+  changes({dirty("a"), dirty("b"), dirty("c")});
+  auto n = request<uint64_t>(deb, atom::status_v);
+  CAF_CHECK_EQUAL(n, 3u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -30,6 +30,11 @@ recorder(debouncer_actor::stateful_pointer<recorder_state> self,
     [=](atom::resync) { ++*self->state.rescans; },
     [=](atom::demand) {},
     [=](atom::tick) {},
+    [=](atom::barrier, uint64_t n) {
+      self->state.got->push_back(
+        change::make_dirty("<barrier " + std::to_string(n) + ">", 0));
+    },
+    [=](atom::status) -> uint64_t { return 0; },
   };
 }
 
@@ -115,6 +120,18 @@ CAF_TEST(a rename split across two reads is still one rename) {
   advance_time(move_pairing_window);
   sched.run();
   CAF_CHECK_EQUAL(got->size(), 2u); // Nothing left to expire.
+}
+
+CAF_TEST(a flush barrier resolves a pending move out and follows it) {
+  feed({ev(2, IN_MOVED_FROM, "f", 9)});
+  CAF_CHECK(got->empty());
+  // The reader drained the queue before the barrier: no partner can come,
+  // so the move out is resolved now, without waiting for the window.
+  self->send(trk, atom::barrier_v, uint64_t{3});
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 2u);
+  CAF_CHECK_EQUAL((*got)[0].path, "d/f");
+  CAF_CHECK_EQUAL((*got)[1].path, "<barrier 3>");
 }
 
 CAF_TEST(an overflow requests a rescan) {

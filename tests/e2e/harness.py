@@ -32,9 +32,10 @@ REFERENCE = "livesync-reference"
 # Added to every invocation of both programs, including the command-line
 # contract tests (so that a negative test fails for the reason it tests).
 COMMON_ARGS = ["--insecure"]
-# Added to every invocation of one program.
+# Added to every invocation of one program. Watchers take a free control
+# port (tests run in parallel; the default 4243 would collide).
 REFERENCE_ARGS = []
-WATCHER_ARGS = []
+WATCHER_ARGS = ["--control-port=0"]
 
 LOG_LEVEL = "debug"
 LOOPBACK = "127.0.0.1"
