@@ -42,8 +42,10 @@ def identical_now(env, what):
 @e2e_test(timeout=90)
 def test_flush_barrier(env):
     """Each kind of change, then flush at once (no sleep): when flush
-    returns, the reference is identical, every time."""
-    env.start_pair()
+    returns, the reference is identical, every time. The debounce window
+    is 3 s, so only the barrier can have sent the change that soon."""
+    env.start_reference()
+    env.start_watcher(extra=["--debounce=3s", "--max-delay=6s"])
     port = control_port(env)
     steps = [
         ("create", lambda i: write_file(env.S("f%d" % i), b"x" * i)),
