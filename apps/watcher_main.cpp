@@ -202,6 +202,20 @@ int main(int argc, char** argv) {
   std::string root;
   std::shared_ptr<const ignore_rules> excludes;
   auto command = take_command(argc, argv);
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "-?" || a == "--help" || a == "--long-help") {
+      std::cout
+        << "usage: livesync-watcher [COMMAND] --key=value ...\n"
+           "  (no command)  watch --root and mirror it to --host:--port\n"
+           "  status        what the running watcher does (--control-port)\n"
+           "  flush         wait until every change made so far is "
+           "committed on the reference\n"
+           "  verify        compare --root with the reference by content "
+           "hash, list the differences\n\n";
+      break;
+    }
+  }
   try {
     if (!parse_config(cfg, argc, argv,
                       command.empty() ? std::vector<std::string>{"root"}
