@@ -59,32 +59,38 @@ int unreachable(const command_target& t, const std::string& what,
   return exit_unreachable;
 }
 
+/// The watcher's control actor, or null with the error printed and `rc`
+/// set.
+control_actor connect_control(caf::scoped_actor& self,
+                              const command_target& t, int& rc) {
+  std::string why;
+  auto ctl = connect_to<control_actor>(self, t, why);
+  if (!ctl)
+    rc = unreachable(t, "watcher's control port", why);
+  return ctl;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
     .count();
 }
 
-/// XXH3-128 of a local file, or false when it cannot be read.
-bool hash_file(const std::string& full, hash128& out) {
-  int fd = ::open(full.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  content_hasher h;
-  std::vector<char> buf(1u << 20);
-  bool ok = true;
-  for (;;) {
-    auto n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      ok = n == 0;
-      break;
-    }
-    h.update(buf.data(), static_cast<size_t>(n));
-  }
-  ::close(fd);
-  out = h.digest();
-  return ok;
+/// XXH3-128 of a local file, read as a consistent version (a file that
+/// changes while it is read is an error: verify a busy tree after flush).
+bool hash_file(const std::string& full, hash128& out, std::string& why) {
+  file_stream fs;
+  std::vector<char> buf;
+  auto r = fs.open(full, why);
+  while (r == read_outcome::ok && !fs.at_end())
+    r = fs.next(1u << 20, buf, why);
+  if (r == read_outcome::ok)
+    r = fs.finish();
+  if (r == read_outcome::changed)
+    why = "it changed while it was read";
+  else if (r == read_outcome::vanished)
+    why = "it vanished or changed type";
+  out = fs.digest();
+  return r == read_outcome::ok;
 }
 
 } // namespace
@@ -92,11 +98,10 @@ bool hash_file(const std::string& full, hash128& out) {
 int run_status(caf::actor_system& sys, const command_target& control,
                bool json) {
   caf::scoped_actor self{sys};
-  std::string why;
-  auto ctl = connect_to<control_actor>(self, control, why);
-  if (!ctl)
-    return unreachable(control, "watcher's control port", why);
   int rc = 0;
+  auto ctl = connect_control(self, control, rc);
+  if (!ctl)
+    return rc;
   self->request(ctl, control.timeout, atom::status_v)
     .receive(
       [&](watcher_status& s) {
@@ -113,11 +118,10 @@ int run_status(caf::actor_system& sys, const command_target& control,
 int run_flush(caf::actor_system& sys, const command_target& control) {
   auto start = std::chrono::steady_clock::now();
   caf::scoped_actor self{sys};
-  std::string why;
-  auto ctl = connect_to<control_actor>(self, control, why);
-  if (!ctl)
-    return unreachable(control, "watcher's control port", why);
   int rc = 0;
+  auto ctl = connect_control(self, control, rc);
+  if (!ctl)
+    return rc;
   self->request(ctl, control.timeout, atom::flush_v)
     .receive(
       [&](uint64_t failed) {
@@ -174,10 +178,11 @@ int run_verify(caf::actor_system& sys, const command_target& reference,
                                    cmp.to_hash.begin() + end);
     std::vector<hash128> ours(paths.size());
     for (size_t j = 0; j < paths.size(); ++j) {
-      if (!hash_file(fs.full_path(paths[j]), ours[j])) {
-        std::cerr << "livesync-watcher: error: verify: cannot read "
-                  << printable(paths[j]) << ": " << std::strerror(errno)
-                  << std::endl;
+      std::string why_not;
+      if (!hash_file(fs.full_path(paths[j]), ours[j], why_not)) {
+        std::cerr << "livesync-watcher: error: verify: cannot hash "
+                  << printable(paths[j]) << ": " << why_not
+                  << " (run flush first on a busy tree)" << std::endl;
         return exit_failed;
       }
       hashed_bytes += sizes[paths[j]];

@@ -733,6 +733,26 @@ status tree_writer::do_copy_range(const op& x) {
   return {};
 }
 
+namespace {
+
+/// Reads `fd` to its end in 1 MiB blocks, handing each to `fn`.
+template <class F>
+status read_blocks(int fd, const std::string& path, F&& fn) {
+  std::vector<char> buf(1u << 20);
+  for (;;) {
+    auto n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return errno_status(path + ": read", errno);
+    if (n == 0)
+      return {};
+    fn(buf.data(), static_cast<size_t>(n));
+  }
+}
+
+} // namespace
+
 recipe tree_writer::recipe_of(const std::string& path,
                               const chunker_params& params,
                               status& err) const {
@@ -761,18 +781,11 @@ recipe tree_writer::recipe_of(const std::string& path,
                               uint64_t) {
                     out.push_back(chunk_ref{hash, static_cast<uint32_t>(len)});
                   }};
-  std::vector<char> buf(1u << 20);
-  for (;;) {
-    auto n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      err = one_line(errno_status(path + ": read", errno));
-      return {};
-    }
-    if (n == 0)
-      break;
-    cs.add(buf.data(), static_cast<size_t>(n));
+  if (auto s = read_blocks(fd.get(), path,
+                          [&](const char* p, size_t n) { cs.add(p, n); });
+      !s) {
+    err = one_line(s);
+    return {};
   }
   cs.finish();
   return out;
@@ -797,18 +810,12 @@ hash128 tree_writer::content_hash(const std::string& path,
     return {};
   }
   content_hasher hasher;
-  std::vector<char> buf(1u << 20);
-  for (;;) {
-    auto n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      err = one_line(errno_status(path + ": read", errno));
-      return {};
-    }
-    if (n == 0)
-      break;
-    hasher.update(buf.data(), static_cast<size_t>(n));
+  if (auto s = read_blocks(fd.get(), path, [&](const char* p, size_t n) {
+        hasher.update(p, n);
+      });
+      !s) {
+    err = one_line(s);
+    return {};
   }
   return hasher.digest();
 }
