@@ -37,6 +37,9 @@ def start_pair(t, timeout=30.0):
     ref = start_reference(t.env, t.net)
     wat = start_watcher(t.env, t.net, ref.port, timeout=timeout)
     t.env.wait_converged(timeout=timeout, what="initial sync")
+    # The containers' health check sees both nodes healthy.
+    check(netns.healthy(ref), "healthcheck.sh: the listening reference is unhealthy")
+    check(netns.healthy(wat), "healthcheck.sh: the connected watcher is unhealthy")
     return ref, wat
 
 
@@ -83,6 +86,14 @@ def test_link_down(t):
             wat.check_alive()
             ref.check_alive()
             time.sleep(0.02)
+        if lost_line is not None:
+            # The containers' health check: a watcher that lost its link is
+            # unhealthy (its reconnect attempts cannot complete while the
+            # link is down), a reference that lost its peer still listens.
+            check(not netns.healthy(wat), "healthcheck.sh: the watcher is healthy "
+                  "without a link (%s)" % lost_line)
+            check(netns.healthy(ref), "healthcheck.sh: the reference is unhealthy "
+                  "while it listens")
         t_up = time.time()
         net.set_link(t.down_side, True)
         net.wait_link(True)
@@ -118,6 +129,7 @@ def test_link_down(t):
                           what="in-sync after reconnect")
     log("watcher: %s" % rline)
     log("watcher: %s" % sline)
+    check(netns.healthy(wat), "healthcheck.sh: the reconnected watcher is unhealthy")
     final_compare(t, timeout=30.0)
     t_conv = time.time()
     t.result("converge_after_up_s", t_conv - t_up)
