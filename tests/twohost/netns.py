@@ -264,11 +264,15 @@ def entrypoint_argv(env, role, **variables):
         variables["LIVESYNC_CONFIG"] = os.path.join(DOCKER, role + ".ini")
         variables["LIVESYNC_CERT_DIR"] = cert_dir(env)
     variables["LIVESYNC_BIN_DIR"] = harness.bin_dir()
-    argv = ["env"]
+    unset, assign = [], []
     for name in ENTRYPOINT_VARS:
         value = variables.pop(name, None)
-        argv += ["-u", name] if value is None else ["%s=%s" % (name, value)]
+        if value is None:
+            unset += ["-u", name]
+        else:
+            assign.append("%s=%s" % (name, value))
     assert not variables, "unknown entrypoint variables: %s" % variables
+    argv = ["env"] + unset + assign  # env takes its options first
     argv.append(os.path.join(DOCKER, "entrypoint-%s.sh" % role))
     argv.append("--log-level=%s" % harness.LOG_LEVEL)
     return argv + (["--insecure"] if INSECURE else []) + HEARTBEAT_ARGS
