@@ -10,8 +10,11 @@ variables as the two-host tests do:
 - the pair mirrors a tree over TLS (tls=true on both sides), and
   docker/healthcheck.sh finds both healthy, then the watcher unhealthy once
   the reference is gone;
-- as PID 1 of its own PID namespace (as in a container; root only, with
-  `unshare`), the reference stops on SIGTERM with exit code 0.
+- with the containers' privileges (root only, with unshare and setpriv):
+  the reference as uid 10001 without capabilities, PID 1 of its own PID
+  namespace, where it stops on SIGTERM with exit code 0; the watcher as
+  root with only CAP_DAC_READ_SEARCH on a read-only bind mount of its tree,
+  which holds a file only that capability lets it read.
 """
 
 import os
@@ -105,31 +108,77 @@ def test_pair(env, certs):
     wat.stop()
 
 
-def test_pid1(env, certs):
-    unshare = shutil.which("unshare")
-    if os.geteuid() != 0 or not unshare:
-        log("not root or no unshare: PID 1 check skipped")
-        return False
-    ref = env.spawn("reference", entrypoint_argv(
-        "reference", prefix=[unshare, "--pid", "--fork"],
-        **node_vars(env, "reference", certs, LIVESYNC_BIND=harness.LOOPBACK,
-                    LIVESYNC_PORT="0")))
-    ref.wait_line(harness.LISTENING_RE, timeout=15.0, what="listening line (PID 1)")
-    ref.stopped = True  # stopped here: the signal goes to the program, not unshare
+# The compose file's privileges: the reference as uid 10001 without any
+# capability, the watcher as root with only CAP_DAC_READ_SEARCH on a tree
+# mounted read-only.
+REFERENCE_UID = 10001
+# A watcher in its own mount namespace whose tree ($1) is a read-only bind
+# mount of itself; the rest of the arguments is the command it execs.
+RO_TREE = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+
+
+def child_pid(node):
+    """The one child of `unshare --fork` (the program, PID 1 inside)."""
     children = []
-    for tid in os.listdir("/proc/%d/task" % ref.proc.pid):
-        with open("/proc/%d/task/%s/children" % (ref.proc.pid, tid)) as f:
+    for tid in os.listdir("/proc/%d/task" % node.proc.pid):
+        with open("/proc/%d/task/%s/children" % (node.proc.pid, tid)) as f:
             children += [int(c) for c in f.read().split()]
     check(len(children) == 1, "unshare has children %s" % children)
-    with open("/proc/%d/status" % children[0]) as f:
-        nspid = [l.split()[1:] for l in f if l.startswith("NSpid:")][0]
-    check(nspid[-1] == "1", "the reference is not PID 1 in its namespace: NSpid %s" % nspid)
-    check(healthcheck("reference", children[0]) == 0, "PID 1 reference unhealthy")
+    return children[0]
+
+
+def test_container(env, certs):
+    """Both nodes with the containers' privileges; the reference as PID 1 of
+    its own PID namespace stops on SIGTERM with exit code 0."""
+    tools = {t: shutil.which(t) for t in ("unshare", "setpriv", "mount")}
+    if os.geteuid() != 0 or not all(tools.values()):
+        log("not root, or no unshare/setpriv/mount: container privileges not checked")
+        return False
+    # What the README has the user do: the reference's key readable by its uid.
+    os.chown(os.path.join(certs, "reference.key"), REFERENCE_UID, REFERENCE_UID)
+    os.chmod(env.base, 0o711)
+    os.mkdir(env.ref, 0o750)
+    os.chown(env.ref, REFERENCE_UID, REFERENCE_UID)
+    # Only CAP_DAC_READ_SEARCH lets the watcher read this one.
+    harness.write_file(env.S("private", "secret.bin"), b"mode 000\n", mode=0o000)
+    os.chmod(env.S("private"), 0o700)
+    os.chown(env.S("private"), 12345, 12345)
+    ref = env.start_reference(argv=entrypoint_argv(
+        "reference", prefix=[tools["unshare"], "--pid", "--fork", tools["setpriv"],
+                             "--reuid=%d" % REFERENCE_UID, "--regid=%d" % REFERENCE_UID,
+                             "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"],
+        **node_vars(env, "reference", certs, LIVESYNC_BIND=harness.LOOPBACK,
+                    LIVESYNC_PORT="0")))
+    ref.stopped = True  # stopped below: the signal goes to the program, not unshare
+    pid = child_pid(ref)
+    with open("/proc/%d/status" % pid) as f:
+        status = dict(l.split(":", 1) for l in f)
+    check(status["NSpid"].split()[-1] == "1", "the reference is not PID 1: %s" % status["NSpid"])
+    check(status["Uid"].split()[1] == str(REFERENCE_UID), "reference uid %s" % status["Uid"])
+    check(int(status["CapEff"], 16) == 0, "reference capabilities %s" % status["CapEff"])
+    check(healthcheck("reference", pid) == 0, "PID 1 reference unhealthy")
+    wat = env.start_watcher(argv=entrypoint_argv(
+        "watcher", prefix=[tools["unshare"], "--mount", "sh", "-c", RO_TREE, "sh", env.src,
+                           tools["setpriv"], "--inh-caps=-all",
+                           "--bounding-set=-all,+dac_read_search"],
+        **node_vars(env, "watcher", certs, LIVESYNC_HOST=harness.LOOPBACK,
+                    LIVESYNC_PORT=str(ref.port))))
+    with open("/proc/%d/status" % wat.proc.pid) as f:
+        caps = [l.split()[1] for l in f if l.startswith("CapEff:")][0]
+    check(int(caps, 16) == 1 << 2, "watcher capabilities %s, expected DAC_READ_SEARCH" % caps)
+    with open("/proc/%d/mountinfo" % wat.proc.pid) as f:
+        tree = [l.split() for l in f if l.split()[4] == env.src]
+    check(tree and "ro" in tree[-1][5].split(","), "the watcher's tree is not read-only: %s" % tree)
+    env.wait_converged(timeout=20.0, what="sync with the containers' privileges")
+    harness.write_file(env.S("after.txt"), b"live\n")
+    env.wait_converged(timeout=20.0, what="a live change")
+    check(healthcheck("watcher", wat.proc.pid) == 0, "connected watcher unhealthy")
     t0 = time.monotonic()
-    os.kill(children[0], signal.SIGTERM)
+    os.kill(pid, signal.SIGTERM)
     rc = ref.proc.wait(timeout=5)  # unshare --fork exits with the child's status
     log("PID 1 reference exited with %d %.3f s after SIGTERM" % (rc, time.monotonic() - t0))
     check(rc == 0, "the reference as PID 1 exited with %d after SIGTERM (expected 0)" % rc)
+    wat.stop()
     return True
 
 
@@ -144,9 +193,10 @@ def run(bin_dir):
         test_refusals(env, certs)
         test_pair(env, certs)
         shutil.rmtree(env.ref)
-        pid1 = test_pid1(env, certs)
+        privileged = test_container(env, certs)
         ok = True
-        print("PASS: docker.entrypoints%s" % ("" if pid1 else " (PID 1 check skipped)"),
+        print("PASS: docker.entrypoints%s"
+              % ("" if privileged else " (container privileges and PID 1 not checked)"),
               flush=True)
         return 0
     except harness.Failure as e:
