@@ -14,6 +14,8 @@ here; hadolint is not in Debian).
   stage's are listed in scripts/setup.sh; the runtime stage's are exactly
   the packages of the libraries the two programs link (ldd + dpkg -S, less
   libc6 and libgcc-s1, which every Debian image has);
+- the build stage's COPYs give a source tree that CMake configures with
+  its options into the two programs' targets;
 - docker/compose.yaml passes `docker-compose config`, builds targets that
   the Dockerfile defines, and mounts files that exist.
 
@@ -310,6 +312,69 @@ def check_packages(stages, bin_dir):
            % " ".join(sorted(need)))
 
 
+def check_build_context(stages):
+    """The build stage's COPYs make a source tree that CMake configures with
+    the stage's options (tests off) into a build of the two programs."""
+    build = stages.get("build")
+    if build is None:
+        return
+    if not shutil.which("cmake"):
+        skip("cmake not found: the build stage's sources not configured")
+        return
+    cmake_run = next((rest for _, kw, rest in build.instructions
+                      if kw == "RUN" and "cmake -S" in rest), None)
+    if cmake_run is None:
+        fail("Dockerfile: the build stage runs no `cmake -S`")
+        return
+    m = re.search(r"cmake -S \S+ -B \S+((?: -D\S+)*)", cmake_run)
+    defines = m.group(1).split() if m else []
+    with tempfile.TemporaryDirectory(prefix="livesync-docker-context-") as d:
+        workdir = d
+        for n, kw, rest in build.instructions:
+            if kw == "WORKDIR":
+                workdir = os.path.join(d, rest.lstrip("/"))
+                os.makedirs(workdir, exist_ok=True)
+            elif kw == "COPY" and "--from" not in rest:
+                *srcs, dest = shlex.split(rest)
+                for src in srcs:
+                    target = os.path.join(workdir, dest)
+                    full = os.path.join(REPO, src)
+                    if os.path.isdir(full):
+                        shutil.copytree(full, target, dirs_exist_ok=True)
+                    elif os.path.isfile(full):
+                        os.makedirs(os.path.dirname(os.path.join(target, "x")), exist_ok=True)
+                        shutil.copy(full, target)
+        # Every quoted #include resolves in the copied tree (configuring
+        # alone would not notice a missing header directory).
+        unresolved = []
+        for top, _dirs, names in os.walk(workdir):
+            for name in names:
+                if not name.endswith((".cpp", ".hpp", ".h")):
+                    continue
+                path = os.path.join(top, name)
+                with open(path, errors="replace") as f:
+                    for inc in re.findall(r'^\s*#\s*include\s+"([^"]+)"', f.read(), re.MULTILINE):
+                        if not any(os.path.isfile(os.path.join(base, inc))
+                                   for base in (workdir, top)):
+                            unresolved.append("%s: %s" % (os.path.relpath(path, workdir), inc))
+        if unresolved:
+            fail("the build stage's sources include files it does not copy:\n  %s"
+                 % "\n  ".join(unresolved[:20]))
+        p = run(["cmake", "-S", workdir, "-B", os.path.join(d, "build")] + defines)
+        if p.returncode != 0:
+            fail("the build stage's sources do not configure (cmake%s):\n%s"
+                 % ("".join(" " + x for x in defines), p.stdout.decode()[-3000:]))
+            return
+        p = run(["cmake", "--build", os.path.join(d, "build"), "--target", "help"])
+        targets = set(re.findall(r"^\.\.\. (\S+)", p.stdout.decode(), re.MULTILINE))
+        missing = [t for t in PROGRAMS if t not in targets]
+        if missing:
+            fail("the build stage's CMake tree lacks the targets %s" % missing)
+        else:
+            ok("the build stage's sources configure (%s) with targets %s"
+               % (" ".join(defines), " ".join(PROGRAMS)))
+
+
 # -- shell -----------------------------------------------------------------------
 
 
@@ -398,6 +463,7 @@ def lint(bin_dir):
     check_copies(stages, order)
     check_run_paths(order)
     check_packages(stages, bin_dir)
+    check_build_context(stages)
     check_shell(order)
     check_compose(stages)
     if failures:
