@@ -50,9 +50,9 @@ def node_vars(env, role, certs, **extra):
     return v
 
 
-def healthcheck(role, pid):
-    p = subprocess.run(["bash", HEALTHCHECK, role, str(pid)], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=10)
+def healthcheck(role, pid, prefix=()):
+    p = subprocess.run(list(prefix) + ["bash", HEALTHCHECK, role, str(pid)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
     log("healthcheck.sh %s %d: exit %d: %s" % (role, pid, p.returncode,
                                               p.stdout.decode().strip()))
     return p.returncode
@@ -143,10 +143,12 @@ def test_container(env, certs):
     harness.write_file(env.S("private", "secret.bin"), b"mode 000\n", mode=0o000)
     os.chmod(env.S("private"), 0o700)
     os.chown(env.S("private"), 12345, 12345)
+    as_reference = [tools["setpriv"], "--reuid=%d" % REFERENCE_UID,
+                    "--regid=%d" % REFERENCE_UID, "--clear-groups", "--inh-caps=-all",
+                    "--bounding-set=-all"]
+    as_watcher = [tools["setpriv"], "--inh-caps=-all", "--bounding-set=-all,+dac_read_search"]
     ref = env.start_reference(argv=entrypoint_argv(
-        "reference", prefix=[tools["unshare"], "--pid", "--fork", tools["setpriv"],
-                             "--reuid=%d" % REFERENCE_UID, "--regid=%d" % REFERENCE_UID,
-                             "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"],
+        "reference", prefix=[tools["unshare"], "--pid", "--fork"] + as_reference,
         **node_vars(env, "reference", certs, LIVESYNC_BIND=harness.LOOPBACK,
                     LIVESYNC_PORT="0")))
     ref.stopped = True  # stopped below: the signal goes to the program, not unshare
@@ -156,11 +158,11 @@ def test_container(env, certs):
     check(status["NSpid"].split()[-1] == "1", "the reference is not PID 1: %s" % status["NSpid"])
     check(status["Uid"].split()[1] == str(REFERENCE_UID), "reference uid %s" % status["Uid"])
     check(int(status["CapEff"], 16) == 0, "reference capabilities %s" % status["CapEff"])
-    check(healthcheck("reference", pid) == 0, "PID 1 reference unhealthy")
+    # The health check runs in the container as its user, with its privileges.
+    check(healthcheck("reference", pid, as_reference) == 0, "PID 1 reference unhealthy")
     wat = env.start_watcher(argv=entrypoint_argv(
-        "watcher", prefix=[tools["unshare"], "--mount", "sh", "-c", RO_TREE, "sh", env.src,
-                           tools["setpriv"], "--inh-caps=-all",
-                           "--bounding-set=-all,+dac_read_search"],
+        "watcher", prefix=[tools["unshare"], "--mount", "sh", "-c", RO_TREE, "sh", env.src]
+        + as_watcher,
         **node_vars(env, "watcher", certs, LIVESYNC_HOST=harness.LOOPBACK,
                     LIVESYNC_PORT=str(ref.port))))
     with open("/proc/%d/status" % wat.proc.pid) as f:
@@ -172,7 +174,7 @@ def test_container(env, certs):
     env.wait_converged(timeout=20.0, what="sync with the containers' privileges")
     harness.write_file(env.S("after.txt"), b"live\n")
     env.wait_converged(timeout=20.0, what="a live change")
-    check(healthcheck("watcher", wat.proc.pid) == 0, "connected watcher unhealthy")
+    check(healthcheck("watcher", wat.proc.pid, as_watcher) == 0, "connected watcher unhealthy")
     t0 = time.monotonic()
     os.kill(pid, signal.SIGTERM)
     rc = ref.proc.wait(timeout=5)  # unshare --fork exits with the child's status
