@@ -25,7 +25,6 @@ other checks still run, and a failure wins over a skip).
 """
 
 import argparse
-import fnmatch
 import os
 import re
 import shlex
@@ -35,6 +34,9 @@ import sys
 import tempfile
 
 sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dockerfile  # noqa: E402  (tests/docker/dockerfile.py)
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCKERFILE = os.path.join(REPO, "docker", "Dockerfile")
 COMPOSE = os.path.join(REPO, "docker", "compose.yaml")
@@ -72,91 +74,6 @@ def run(argv, **kw):
 # -- Dockerfile --------------------------------------------------------------------
 
 
-class Stage:
-    def __init__(self, name, base, parent):
-        self.name = name
-        self.base = base
-        self.parent = parent  # an earlier Stage, or None
-        self.instructions = []  # (keyword, rest)
-        self.files = {}  # path in the image -> path in the repository (or None)
-
-    def provides(self, path):
-        s = self
-        while s is not None:
-            if path in s.files:
-                return True, s.files[path]
-            s = s.parent
-        return False, None
-
-
-def dockerfile_instructions(path):
-    """(line number, KEYWORD, rest) with continuation lines joined and
-    comments dropped."""
-    out, buf, start = [], "", None
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            stripped = line.strip()
-            if not buf and (not stripped or stripped.startswith("#")):
-                continue
-            if buf and stripped.startswith("#"):
-                continue  # a comment inside a continued instruction
-            if start is None:
-                start = n
-            if stripped.endswith("\\"):
-                buf += stripped[:-1] + " "
-                continue
-            buf += stripped
-            keyword, _, rest = buf.partition(" ")
-            out.append((start, keyword.upper(), rest.strip()))
-            buf, start = "", None
-    return out
-
-
-def parse_stages(path):
-    stages = {}
-    order = []
-    for n, kw, rest in dockerfile_instructions(path):
-        if kw == "FROM":
-            m = re.match(r"^(\S+)(?:\s+AS\s+(\S+))?$", rest, re.IGNORECASE)
-            if not m:
-                fail("Dockerfile:%d: cannot parse FROM %s" % (n, rest))
-                continue
-            base, name = m.group(1), m.group(2) or "stage%d" % len(order)
-            parent = stages.get(base)
-            if parent is None and base not in BASE_IMAGES:
-                fail("Dockerfile:%d: FROM %s is neither %s nor an earlier stage"
-                     % (n, base, " nor ".join(BASE_IMAGES)))
-            stage = Stage(name, base, parent)
-            stages[name] = stage
-            order.append(stage)
-        elif not order:
-            fail("Dockerfile:%d: %s before any FROM" % (n, kw))
-        else:
-            order[-1].instructions.append((n, kw, rest))
-    return stages, order
-
-
-def dockerignore_allows(rel):
-    """True when .dockerignore lets `rel` (a path in the repository) into the
-    build context: the last pattern matching it or one of its parent
-    directories decides (Docker's rule: later lines win)."""
-    try:
-        with open(DOCKERIGNORE) as f:
-            patterns = [l.strip() for l in f if l.strip() and not l.startswith("#")]
-    except FileNotFoundError:
-        return True
-    parts = rel.strip("/").split("/")
-    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-    allowed = True
-    for p in patterns:
-        neg = p.startswith("!")
-        pat = p[1:] if neg else p
-        pat = pat.strip("/")
-        if any(fnmatch.fnmatchcase(pre, pat) for pre in prefixes):
-            allowed = neg
-    return allowed
-
-
 def check_copies(stages, order):
     for stage in order:
         for n, kw, rest in stage.instructions:
@@ -179,7 +96,7 @@ def check_copies(stages, order):
                     full = os.path.join(REPO, src)
                     if not os.path.exists(full):
                         fail("Dockerfile:%d: COPY %s: no such file in the repository" % (n, src))
-                    elif not dockerignore_allows(src):
+                    elif not dockerfile.dockerignore_allows(DOCKERIGNORE, src):
                         fail("Dockerfile:%d: COPY %s: excluded by .dockerignore" % (n, src))
                 target = (os.path.join(dest, os.path.basename(src.rstrip("/")))
                           if dest.endswith("/") and not src.endswith("/") else dest)
@@ -218,16 +135,6 @@ def check_run_paths(order):
     ok("Dockerfile: ENTRYPOINT, HEALTHCHECK and LIVESYNC_CONFIG name files of their stage")
 
 
-def installed_packages(stage):
-    pkgs = []
-    for n, kw, rest in stage.instructions:
-        if kw != "RUN":
-            continue
-        for m in re.finditer(r"apt-get install ([^&;|]*)", rest):
-            pkgs += [w for w in m.group(1).split() if not w.startswith("-")]
-    return pkgs
-
-
 def setup_packages():
     with open(SETUP) as f:
         text = f.read()
@@ -243,7 +150,8 @@ def check_packages(stages, bin_dir):
     if build is None or runtime is None:
         fail("Dockerfile: stages 'build' and 'runtime' expected, found %s" % sorted(stages))
         return
-    build_pkgs, runtime_pkgs = installed_packages(build), installed_packages(runtime)
+    build_pkgs = dockerfile.installed_packages(build)
+    runtime_pkgs = dockerfile.installed_packages(runtime)
     if not build_pkgs or not runtime_pkgs:
         fail("Dockerfile: no apt-get install found in the build or runtime stage")
         return
@@ -459,7 +367,9 @@ def _chain(stage):
 
 def lint(bin_dir):
     """Runs every check; returns 0, 1 or 77 (see the module doc)."""
-    stages, order = parse_stages(DOCKERFILE)
+    stages, order, errors = dockerfile.parse_stages(DOCKERFILE, BASE_IMAGES)
+    for e in errors:
+        fail(e)
     check_copies(stages, order)
     check_run_paths(order)
     check_packages(stages, bin_dir)
