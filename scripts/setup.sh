@@ -15,6 +15,8 @@ packages=(
   procps                    # pgrep/ps for scripts
   openssl                   # scripts/make-certs.sh (private CA for mutual TLS)
   iproute2                  # two-host tests: ip netns, veth, tc netem
+  shellcheck                # docker.lint: docker/*.sh and the Dockerfile's RUN lines
+  docker-compose            # docker.lint: `docker-compose config` of docker/compose.yaml
 )
 
 missing=()

@@ -16,8 +16,16 @@ which this module imports rather than copies.
     finally:
         env.close(); net.down()
 
-Both nodes run with CAF heartbeats so that a dead link is detected
-(CAF-0.17.md section 3): HEARTBEAT_ARGS.
+Both nodes start through the container entrypoints
+(docker/entrypoint-{reference,watcher}.sh) with the containers' INI files
+(docker/{reference,watcher}.ini) and mutual TLS (certificates from
+scripts/make-certs.sh in the test's temp dir), so the start-up path under
+test is the shipped one; `--insecure` (run.py) runs them over plain TCP
+instead. The INI's paths are overridden through the entrypoints'
+variables (LIVESYNC_ROOT, LIVESYNC_BIND, ...). Both nodes run with CAF
+heartbeats so that a dead link is detected (CAF-0.17.md section 3):
+HEARTBEAT_ARGS. docker/healthcheck.sh, the containers' health check, is
+run against the nodes too (healthy()).
 
 Needs root (CAP_SYS_ADMIN + CAP_NET_ADMIN) and iproute2 (`ip`, and `tc` for
 the netem test). Anything missing is a Skip, which run.py turns into
@@ -36,6 +44,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, os.pardir, "e2e"))
 
 import harness  # noqa: E402  (tests/e2e/harness.py)
+
+REPO = os.path.dirname(os.path.dirname(HERE))
+DOCKER = os.path.join(REPO, "docker")
+MAKE_CERTS = os.path.join(REPO, "scripts", "make-certs.sh")
+HEALTHCHECK = os.path.join(DOCKER, "healthcheck.sh")
+# Every variable the entrypoints read; those a node is not given are unset,
+# so that the runner's own environment cannot change a test.
+ENTRYPOINT_VARS = ("LIVESYNC_CONFIG", "LIVESYNC_CERT_DIR", "LIVESYNC_ROOT",
+                   "LIVESYNC_PORT", "LIVESYNC_BIND", "LIVESYNC_HOST",
+                   "LIVESYNC_BIN_DIR")
+
+# Plain TCP instead of mutual TLS (run.py --insecure).
+INSECURE = False
+
+TLS_RE = re.compile(r"\btls=(true|false)\b")
 
 # Both nodes: a heartbeat every 500 ms, a link with no complete read for 3 s
 # is dead.
@@ -224,18 +247,73 @@ class TwoHosts:
 # -- nodes ---------------------------------------------------------------------
 
 
+def cert_dir(env):
+    """The test's private CA and node certificates (made once per Env)."""
+    d = os.path.join(env.base, "certs")
+    if not os.path.isdir(d):
+        _run(["bash", MAKE_CERTS, d], timeout=30.0)
+    return d
+
+
+def entrypoint_argv(env, role, **variables):
+    """`env -u ... VAR=value ... docker/entrypoint-ROLE.sh`: the container's
+    start-up path, with its INI file, over mutual TLS unless INSECURE."""
+    if INSECURE:
+        variables["LIVESYNC_CONFIG"] = None  # its [openssl] section means TLS
+    else:
+        variables["LIVESYNC_CONFIG"] = os.path.join(DOCKER, role + ".ini")
+        variables["LIVESYNC_CERT_DIR"] = cert_dir(env)
+    variables["LIVESYNC_BIN_DIR"] = harness.bin_dir()
+    unset, assign = [], []
+    for name in ENTRYPOINT_VARS:
+        value = variables.pop(name, None)
+        if value is None:
+            unset += ["-u", name]
+        else:
+            assign.append("%s=%s" % (name, value))
+    assert not variables, "unknown entrypoint variables: %s" % variables
+    argv = ["env"] + unset + assign  # env takes its options first
+    argv.append(os.path.join(DOCKER, "entrypoint-%s.sh" % role))
+    argv.append("--log-level=%s" % harness.LOG_LEVEL)
+    return argv + (["--insecure"] if INSECURE else []) + HEARTBEAT_ARGS
+
+
+def _check_tls(node, line):
+    m = TLS_RE.search(line)
+    want = "false" if INSECURE else "true"
+    harness.check(m is not None and m.group(1) == want,
+                  "%s: expected tls=%s in: %s" % (node.name, want, line))
+
+
 def start_reference(env, net, port=0, extra=(), timeout=15.0):
     """A reference in the reference namespace, bound to its veth address."""
-    argv = net.exec_prefix(net.ref_ns) + harness.reference_argv(
-        env.ref, port, extra=["--bind=%s" % net.ref_ip] + HEARTBEAT_ARGS + list(extra))
-    return env.start_reference(argv=argv, timeout=timeout)
+    argv = net.exec_prefix(net.ref_ns) + entrypoint_argv(
+        env, "reference", LIVESYNC_ROOT=env.ref, LIVESYNC_BIND=net.ref_ip,
+        LIVESYNC_PORT=port) + list(extra)
+    node = env.start_reference(argv=argv, timeout=timeout)
+    _check_tls(node, node.matching(harness.LISTENING_RE)[0])
+    return node
 
 
 def start_watcher(env, net, port, extra=(), wait_sync=True, timeout=30.0):
     """A watcher in the watcher namespace, connecting over the veth pair."""
-    argv = net.exec_prefix(net.wat_ns) + harness.watcher_argv(
-        env.src, port, host=net.ref_ip, extra=HEARTBEAT_ARGS + list(extra))
-    return env.start_watcher(argv=argv, wait_sync=wait_sync, timeout=timeout)
+    argv = net.exec_prefix(net.wat_ns) + entrypoint_argv(
+        env, "watcher", LIVESYNC_ROOT=env.src, LIVESYNC_HOST=net.ref_ip,
+        LIVESYNC_PORT=port) + list(extra)
+    node = env.start_watcher(argv=argv, wait_sync=wait_sync, timeout=timeout)
+    if wait_sync:
+        _check_tls(node, node.matching(TLS_RE)[0])
+    return node
+
+
+def healthy(node):
+    """docker/healthcheck.sh against a running node: True when healthy
+    (reference: listening; watcher: connected), False when not."""
+    rc, out = _run(["bash", HEALTHCHECK, node.role, str(node.proc.pid)], check=False)
+    if rc not in (0, 1):
+        raise RuntimeError("healthcheck.sh %s: exit %d: %s" % (node.role, rc, out))
+    log("healthcheck %s: %s" % (node.name, out))
+    return rc == 0
 
 
 # -- log timestamps --------------------------------------------------------------

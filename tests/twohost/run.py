@@ -4,7 +4,8 @@
     python3 tests/twohost/run.py --bin-dir=build NAME [NAME...]
     python3 tests/twohost/run.py --list            # NAME TIMEOUT per line
     options: --long (10 s link outage), --keep (keep temp dirs),
-             --repeat=N, --down-side=ref|wat, --big-mib=N, --no-netem
+             --repeat=N, --down-side=ref|wat, --big-mib=N, --no-netem,
+             --insecure (plain TCP instead of mutual TLS)
 
 Exit codes: 0 passed, 1 failed, 2 usage, 77 skipped (not root, no network
 namespaces, no netem qdisc: "SKIP: <reason>"; CTest SKIP_RETURN_CODE 77).
@@ -112,6 +113,9 @@ def main():
                     help="size of the large file in reference_kill (MiB)")
     ap.add_argument("--no-netem", action="store_true",
                     help="netem_burst without the qdisc (checks the harness only)")
+    ap.add_argument("--insecure", action="store_true",
+                    help="plain TCP and no INI file instead of the containers' "
+                         "INI files with mutual TLS")
     ap.add_argument("--tail", default=60)
     ap.add_argument("names", nargs="*")
     args = ap.parse_args()
@@ -125,6 +129,7 @@ def main():
     for n in args.names:
         if n not in tests_faults.TESTS:
             ap.error("unknown test %r (see --list)" % n)
+    netns.INSECURE = args.insecure
     if args.bin_dir:
         harness.set_bin_dir(args.bin_dir)
     for b in (harness.WATCHER, harness.REFERENCE):

@@ -37,6 +37,9 @@ def start_pair(t, timeout=30.0):
     ref = start_reference(t.env, t.net)
     wat = start_watcher(t.env, t.net, ref.port, timeout=timeout)
     t.env.wait_converged(timeout=timeout, what="initial sync")
+    # The containers' health check sees both nodes healthy.
+    check(netns.healthy(ref), "healthcheck.sh: the listening reference is unhealthy")
+    check(netns.healthy(wat), "healthcheck.sh: the connected watcher is unhealthy")
     return ref, wat
 
 
@@ -48,6 +51,17 @@ def detect_time(node, since, t_fault, timeout, what):
     ts = line_time(line)
     dt = (ts - t_fault) if ts is not None else None
     return dt, line
+
+
+def wait_health(node, want, timeout, what):
+    """Polls docker/healthcheck.sh until it reports `want` (True: healthy);
+    returns the seconds it took."""
+    t0 = time.monotonic()
+    while netns.healthy(node) != want:
+        check(time.monotonic() - t0 < timeout, "healthcheck.sh: %s %s after %.1f s (%s)"
+              % (node.name, "unhealthy" if want else "still healthy", timeout, what))
+        time.sleep(0.1)
+    return time.monotonic() - t0
 
 
 def final_compare(t, timeout, what="trees converged"):
@@ -75,14 +89,27 @@ def test_link_down(t):
         # Keep the link down for down_s whatever happens; note the
         # watcher's peer-lost line when it comes.
         lost_line = None
+        t_lost = unhealthy_at = None
         while time.time() < t_down + down_s:
             hits = wat.matching(PEER_LOST_RE, since=wm)
             if hits and lost_line is None:
                 lost_line = hits[0]
+                t_lost = time.time()
                 log("watcher: %s" % lost_line)
+            if lost_line is not None and unhealthy_at is None and not netns.healthy(wat):
+                # The containers' health check: once CAF has closed the dead
+                # connection (just after it logs peer-lost), the watcher is
+                # unhealthy: its reconnect attempts cannot complete.
+                unhealthy_at = time.time()
             wat.check_alive()
             ref.check_alive()
             time.sleep(0.02)
+        if t_lost is not None and t_lost < t_down + down_s - 1.0:
+            check(unhealthy_at is not None, "healthcheck.sh: the watcher stayed healthy "
+                  "for %.1f s without a link (%s)" % (t_down + down_s - t_lost, lost_line))
+            t.result("unhealthy_after_peer_lost_s", unhealthy_at - t_lost)
+        # A reference that lost its peer still listens.
+        check(netns.healthy(ref), "healthcheck.sh: the reference is unhealthy while it listens")
         t_up = time.time()
         net.set_link(t.down_side, True)
         net.wait_link(True)
@@ -118,6 +145,7 @@ def test_link_down(t):
                           what="in-sync after reconnect")
     log("watcher: %s" % rline)
     log("watcher: %s" % sline)
+    check(netns.healthy(wat), "healthcheck.sh: the reconnected watcher is unhealthy")
     final_compare(t, timeout=30.0)
     t_conv = time.time()
     t.result("converge_after_up_s", t_conv - t_up)
@@ -332,6 +360,8 @@ def test_reference_kill_burst(t):
     dt, line = detect_time(wat, wm, t_kill, timeout=10.0, what="watcher")
     t.result("detect_watcher_s", dt)
     log("watcher: %s" % line)
+    # The containers' health check: no reference, so no connection.
+    wait_health(wat, False, timeout=2.0, what="the reference is dead")
 
     time.sleep(0.5)
     t_restart = time.time()
@@ -344,6 +374,7 @@ def test_reference_kill_burst(t):
                           what="peer-reconnected after the restart")
     t.result("reconnect_after_restart_s", line_time(rline) - t_restart)
     wat.wait_line(harness.IN_SYNC_RE, timeout=60.0, since=wm2, what="in-sync after the restart")
+    check(netns.healthy(wat), "healthcheck.sh: the reconnected watcher is unhealthy")
     final_compare(t, timeout=30.0)
     t.result("converge_after_restart_s", time.time() - max(t_restart, t_end))
     names = os.listdir(staging)
