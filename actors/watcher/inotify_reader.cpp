@@ -44,9 +44,10 @@ void inotify_reader(caf::blocking_actor* self, tracker_actor tracker,
     pollfd fds[3] = {{inotify_fd, POLLIN, 0},
                      {stop_fd, POLLIN, 0},
                      {barrier_fd, POLLIN, 0}};
-    // The timeout only bounds how late an exit message is noticed; the
-    // eventfd is the fast path.
-    auto rc = ::poll(fds, barrier_fd >= 0 ? 3 : 2, 500);
+    // No timeout, so an idle watcher never wakes: the tracker signals the
+    // stop eventfd whenever it terminates, and main stops the tracker with
+    // the reader.
+    auto rc = ::poll(fds, barrier_fd >= 0 ? 3 : 2, -1);
     if (rc < 0 && errno != EINTR) {
       spdlog::error("inotify-poll-failed reason={}", std::strerror(errno));
       break;
