@@ -56,7 +56,10 @@ public:
            "(default: .livesyncignore; read at start)")
       .add(stats_interval, "stats-interval",
            "log counters this often while busy; 0s = only at exit "
-           "(default: 60s)");
+           "(default: 60s)")
+      .add(unwatched_scan_interval, "unwatched-scan-interval",
+           "when the inotify watch limit leaves directories unwatched, "
+           "compare them this often (default: 2s; 100ms to 1h)");
     livesync::add_message_types(*this);
     load<caf::io::middleman>();
     load<caf::openssl::manager>();
@@ -74,6 +77,7 @@ public:
   uint32_t chunk_max = 32768;
   uint32_t recipe_cache_mib = 256;
   caf::timespan stats_interval = std::chrono::seconds(60);
+  caf::timespan unwatched_scan_interval = std::chrono::seconds(2);
   std::vector<std::string> excludes;
   std::string ignore_file = ".livesyncignore";
 };
@@ -145,6 +149,14 @@ int main(int argc, char** argv) {
                         + " (expected at most 65536)"};
     if (cfg.stats_interval.count() < 0)
       throw usage_error{"invalid value for 'stats-interval': negative"};
+    if (cfg.unwatched_scan_interval < std::chrono::milliseconds(100)
+        || cfg.unwatched_scan_interval > std::chrono::hours(1))
+      throw usage_error{"invalid value for 'unwatched-scan-interval': "
+                        + std::to_string(
+                          std::chrono::duration_cast<std::chrono::milliseconds>(
+                            cfg.unwatched_scan_interval)
+                            .count())
+                        + "ms (expected 100ms to 1h)"};
     if (cfg.quiet.count() < 0 || cfg.max_delay < cfg.quiet)
       throw usage_error{"invalid 'debounce'/'max-delay': need 0 <= debounce "
                         "<= max-delay"};
@@ -163,14 +175,17 @@ int main(int argc, char** argv) {
   }
   watch_table table;
   auto report = add_watch_tree(inotify_fd, root, "", table, excludes.get());
+  // A reached watch limit is one line naming the sysctl; the directories
+  // it left out are mirrored by the tracker's periodic scan.
   for (auto& line : report.errors)
     spdlog::error("watch-failed {}", line);
   if (!table.wd_of("")) {
     spdlog::error("watch-failed root={} (cannot watch the root)", root);
     return 1;
   }
-  spdlog::info("watching root={} directories={} exclude_patterns={}", root,
-               report.added, excludes->size());
+  spdlog::info("watching root={} directories={} unwatched={} "
+               "exclude_patterns={}",
+               root, report.added, report.unwatched.size(), excludes->size());
   if (cfg.insecure)
     warn_insecure("start");
   int rc = 0;
@@ -191,9 +206,12 @@ int main(int argc, char** argv) {
     scfg.recipe_budget_bytes = uint64_t{cfg.recipe_cache_mib} << 20;
     scfg.stats_interval = cfg.stats_interval;
     scfg.excludes = excludes;
-    auto deb = sys.spawn(debouncer, dcfg);
+    tracker_config tcfg;
+    tcfg.unwatched = std::move(report.unwatched);
+    tcfg.unwatched_scan_interval = cfg.unwatched_scan_interval;
+    auto deb = sys.spawn(debouncer, dcfg, rescan_backoff_config{});
     auto trk = sys.spawn(tracker, inotify_fd, root, std::move(table), deb,
-                         stop_fd, excludes);
+                         stop_fd, excludes, std::move(tcfg));
     auto rd = sys.spawn<caf::detached>(inotify_reader, trk, inotify_fd,
                                        stop_fd);
     auto snd = sys.spawn(sender, scfg, deb);

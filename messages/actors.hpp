@@ -34,7 +34,10 @@ using tracker_actor = caf::typed_actor<
   // One read()'s worth of decoded inotify events.
   caf::reacts_to<atom::events, std::vector<inotify_record>>,
   // Resolves IN_MOVED_FROM events still waiting for a partner.
-  caf::reacts_to<atom::tick>>;
+  caf::reacts_to<atom::tick>,
+  // Timer: a paced re-walk after IN_Q_OVERFLOW, and the periodic scan of
+  // directories the watch limit left unwatched.
+  caf::reacts_to<atom::resync>>;
 
 /// The sender's inbound interface.
 using sender_actor = caf::typed_actor<

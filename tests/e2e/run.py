@@ -29,6 +29,7 @@ import tests_startup  # noqa: E402,F401
 import tests_tls  # noqa: E402,F401
 import tests_excludes  # noqa: E402,F401
 import tests_delta  # noqa: E402,F401
+import tests_watch_faults  # noqa: E402,F401
 
 
 def run_one(name, keep):

@@ -225,17 +225,52 @@ class TwoHosts:
 
 
 def start_reference(env, net, port=0, extra=(), timeout=15.0):
-    """A reference in the reference namespace, bound to its veth address."""
-    argv = net.exec_prefix(net.ref_ns) + harness.reference_argv(
-        env.ref, port, extra=["--bind=%s" % net.ref_ip] + HEARTBEAT_ARGS + list(extra))
+    """A reference in the reference namespace, bound to its veth address
+    (on loopback when `net` is None: tests that can run without root)."""
+    if net is None:
+        argv = harness.reference_argv(env.ref, port, extra=HEARTBEAT_ARGS + list(extra))
+    else:
+        argv = net.exec_prefix(net.ref_ns) + harness.reference_argv(
+            env.ref, port, extra=["--bind=%s" % net.ref_ip] + HEARTBEAT_ARGS + list(extra))
     return env.start_reference(argv=argv, timeout=timeout)
 
 
-def start_watcher(env, net, port, extra=(), wait_sync=True, timeout=30.0):
-    """A watcher in the watcher namespace, connecting over the veth pair."""
-    argv = net.exec_prefix(net.wat_ns) + harness.watcher_argv(
-        env.src, port, host=net.ref_ip, extra=HEARTBEAT_ARGS + list(extra))
+def start_watcher(env, net, port, extra=(), wait_sync=True, timeout=30.0, wrap=()):
+    """A watcher in the watcher namespace, connecting over the veth pair (on
+    loopback when `net` is None). `wrap` goes between the namespace prefix
+    and the program (e.g. userns_watch_limit())."""
+    if net is None:
+        argv = list(wrap) + harness.watcher_argv(
+            env.src, port, extra=HEARTBEAT_ARGS + list(extra))
+    else:
+        argv = net.exec_prefix(net.wat_ns) + list(wrap) + harness.watcher_argv(
+            env.src, port, host=net.ref_ip, extra=HEARTBEAT_ARGS + list(extra))
     return env.start_watcher(argv=argv, wait_sync=wait_sync, timeout=timeout)
+
+
+# -- inotify watch limit in a user namespace ---------------------------------------
+
+USERNS_LIMIT_FILE = "/proc/sys/user/max_inotify_watches"
+
+
+def userns_watch_limit(limit):
+    """A command prefix that runs the program in a new user namespace whose
+    inotify watch limit is `limit`. The limit is per user namespace (and
+    counts against every ancestor's too), so the host's
+    fs.inotify.max_user_watches and every other process are untouched: no
+    global sysctl to lower and restore. Raises Skip where user namespaces
+    or that file are unavailable."""
+    unshare = shutil.which("unshare")
+    if not unshare:
+        raise Skip("`unshare` not found (util-linux)")
+    script = 'echo %d > %s && exec "$0" "$@"' % (limit, USERNS_LIMIT_FILE)
+    probe = [unshare, "--user", "--map-root-user", "sh", "-c",
+             script.replace('exec "$0" "$@"', "cat %s" % USERNS_LIMIT_FILE)]
+    rc, out = _run(probe, check=False)
+    if rc != 0 or out.strip() != str(limit):
+        raise Skip("cannot set an inotify watch limit in a user namespace (%s: exit %d: %s)"
+                   % (" ".join(probe), rc, out))
+    return [unshare, "--user", "--map-root-user", "sh", "-c", script]
 
 
 # -- log timestamps --------------------------------------------------------------
