@@ -31,6 +31,7 @@ import harness  # noqa: E402
 import tests_faults  # noqa: E402
 import tests_limits  # noqa: E402,F401  (registers into tests_faults.TESTS)
 import tests_soak  # noqa: E402,F401
+import tests_torn  # noqa: E402,F401
 
 
 class Interrupted(BaseException):
