@@ -49,14 +49,19 @@ void unwatched_changed(self_ptr self, size_t before) {
 
 // Watches `dir` and its subtree; what the limit leaves out is added to
 // `unwatched`. Errors are logged unless `quiet` (the periodic retries would
-// repeat the same line every interval).
+// repeat the same line every interval); the limit's line only when it is
+// news (while directories are unwatched, the unwatched-dirs count says it).
 void watch_tree(self_ptr self, const std::string& dir, bool quiet) {
   auto& st = self->state;
+  auto limit_known = !st.unwatched.empty();
   auto report = add_watch_tree(st.inotify_fd, st.root, dir, st.table,
                                st.excludes.get());
-  if (!quiet)
-    for (auto& line : report.errors)
-      spdlog::error("watch-failed {}", line);
+  for (size_t i = 0; i < report.errors.size() && !quiet; ++i) {
+    // The limit's line is the last one (watch_report).
+    auto limit_line = report.limit_reached && i + 1 == report.errors.size();
+    if (!limit_line || !limit_known)
+      spdlog::error("watch-failed {}", report.errors[i]);
+  }
   for (auto& u : report.unwatched)
     st.unwatched.add(u);
 }

@@ -63,6 +63,9 @@ def test_watch_limit(t):
     counts = [int(UNWATCHED_RE.search(l).group(1)) for l in wat.matching(UNWATCHED_RE)]
     log("unwatched-dirs counts logged: %r" % counts)
     check(counts[-1] > 0, "the limit is still in place, yet nothing is unwatched")
+    check(len(wat.matching(r"\bwatch-failed\b")) == 1,
+          "new directories at the limit repeated the limit's line: %r"
+          % wat.matching(r"\bwatch-failed\b"))
 
     # Idle: the scans go on (cheaply) and send nothing.
     settle_mark = wat.mark()
