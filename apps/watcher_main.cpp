@@ -73,7 +73,10 @@ public:
            "status/flush/verify: give up after this long (default: 60s)")
       .add(json, "json", "status: print one JSON object")
       .add(mode_mask, "mode-mask",
-           "verify: the reference's --mode-mask (default: 1777)");
+           "verify: the reference's --mode-mask (default: 1777)")
+      .add(unwatched_scan_interval, "unwatched-scan-interval",
+           "when the inotify watch limit leaves directories unwatched, "
+           "compare them this often (default: 2s; 100ms to 1h)");
     livesync::add_message_types(*this);
     load<caf::io::middleman>();
     load<caf::openssl::manager>();
@@ -97,6 +100,7 @@ public:
   caf::timespan timeout = std::chrono::seconds(60);
   bool json = false;
   std::string mode_mask = "1777";
+  caf::timespan unwatched_scan_interval = std::chrono::seconds(2);
   std::vector<std::string> excludes;
   std::string ignore_file = ".livesyncignore";
 };
@@ -249,6 +253,14 @@ int main(int argc, char** argv) {
       cfg.progress_interval = ::isatty(STDOUT_FILENO)
                                 ? caf::timespan{std::chrono::seconds(1)}
                                 : caf::timespan{std::chrono::seconds(10)};
+    if (cfg.unwatched_scan_interval < std::chrono::milliseconds(100)
+        || cfg.unwatched_scan_interval > std::chrono::hours(1))
+      throw usage_error{"invalid value for 'unwatched-scan-interval': "
+                        + std::to_string(
+                          std::chrono::duration_cast<std::chrono::milliseconds>(
+                            cfg.unwatched_scan_interval)
+                            .count())
+                        + "ms (expected 100ms to 1h)"};
     if (cfg.quiet.count() < 0 || cfg.max_delay < cfg.quiet)
       throw usage_error{"invalid 'debounce'/'max-delay': need 0 <= debounce "
                         "<= max-delay"};
@@ -268,14 +280,17 @@ int main(int argc, char** argv) {
   }
   watch_table table;
   auto report = add_watch_tree(inotify_fd, root, "", table, excludes.get());
+  // A reached watch limit is one line naming the sysctl; the directories
+  // it left out are mirrored by the tracker's periodic scan.
   for (auto& line : report.errors)
     spdlog::error("watch-failed {}", line);
   if (!table.wd_of("")) {
     spdlog::error("watch-failed root={} (cannot watch the root)", root);
     return 1;
   }
-  spdlog::info("watching root={} directories={} exclude_patterns={}", root,
-               report.added, excludes->size());
+  spdlog::info("watching root={} directories={} unwatched={} "
+               "exclude_patterns={}",
+               root, report.added, report.unwatched.size(), excludes->size());
   if (cfg.insecure)
     warn_insecure("start");
   int rc = 0;
@@ -298,13 +313,16 @@ int main(int argc, char** argv) {
     scfg.excludes = excludes;
     scfg.progress_interval = cfg.progress_interval;
     scfg.barrier_fd = barrier_fd;
-    auto deb = sys.spawn(debouncer, dcfg);
+    tracker_config tcfg;
+    tcfg.unwatched = std::move(report.unwatched);
+    tcfg.unwatched_scan_interval = cfg.unwatched_scan_interval;
+    auto deb = sys.spawn(debouncer, dcfg, rescan_backoff_config{});
     auto trk = sys.spawn(tracker, inotify_fd, root, std::move(table), deb,
-                         stop_fd, excludes);
+                         stop_fd, excludes, std::move(tcfg));
     auto rd = sys.spawn<caf::detached>(inotify_reader, trk, inotify_fd,
                                        stop_fd, barrier_fd);
     auto snd = sys.spawn(sender, scfg, deb);
-    auto ctl = sys.spawn(control, snd, deb);
+    auto ctl = sys.spawn(control, snd, deb, trk);
     auto cport = cfg.tls() ? caf::openssl::publish(ctl, cfg.control_port,
                                                    cfg.control_bind.c_str(),
                                                    true)

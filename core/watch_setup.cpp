@@ -2,7 +2,9 @@
 
 #include "core/path_rules.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <dirent.h>
 #include <sys/inotify.h>
@@ -32,12 +34,11 @@ watch_report add_watch_tree(int inotify_fd, const std::string& root,
       auto err = errno;
       if (err == ENOENT || err == ENOTDIR || err == ELOOP)
         continue; // Gone or replaced meanwhile: its parent's events tell.
-      if (err == ENOSPC) {
+      // ENOSPC is the watch limit (ENOMEM the kernel's memory): one line
+      // for all of them below, not one per directory.
+      if (err == ENOSPC || err == ENOMEM) {
         report.limit_reached = true;
-        report.errors.push_back(
-          "cannot watch " + full
-          + ": inotify watch limit reached; raise fs.inotify.max_user_watches"
-            " (sysctl -w fs.inotify.max_user_watches=524288)");
+        report.unwatched.push_back(dir);
       } else {
         report.errors.push_back("cannot watch " + full + ": "
                                 + std::strerror(err));
@@ -69,7 +70,31 @@ watch_report add_watch_tree(int inotify_fd, const std::string& root,
     }
     ::closedir(d);
   }
+  std::sort(report.unwatched.begin(), report.unwatched.end());
+  if (report.limit_reached)
+    report.errors.push_back(watch_limit_message(report.unwatched.size()));
   return report;
+}
+
+std::string watch_limit_message(size_t unwatched) {
+  // The limit counts the watches of every inotify user of this uid, so the
+  // advice is a generous multiple, not "just enough".
+  long long limit = 0;
+  if (auto* f = std::fopen("/proc/sys/fs/inotify/max_user_watches", "r")) {
+    if (std::fscanf(f, "%lld", &limit) != 1)
+      limit = 0;
+    std::fclose(f);
+  }
+  auto suggested = std::max<long long>(limit * 2, 524288);
+  return "inotify watch limit reached (fs.inotify.max_user_watches="
+         + (limit > 0 ? std::to_string(limit) : std::string{"?"}) + "): "
+         + std::to_string(unwatched)
+         + " directories (with their subtrees) are not watched and are "
+           "mirrored by a periodic scan instead (--unwatched-scan-interval); "
+           "raise the limit: sysctl -w fs.inotify.max_user_watches="
+         + std::to_string(suggested)
+         + " (persist it in /etc/sysctl.d/), then restart the watcher or "
+           "wait for the next scan to add the watches";
 }
 
 std::vector<inotify_record> decode_inotify(const char* buf, size_t len) {

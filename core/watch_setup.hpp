@@ -20,12 +20,22 @@ uint32_t watch_mask();
 /// Result of adding watches for a tree.
 struct watch_report {
   size_t added = 0;
-  /// One line per directory that could not be watched (ENOSPC names the
-  /// sysctl to raise).
+  /// One line per directory that could not be watched for a reason other
+  /// than the limit, plus one line for all those the limit left out
+  /// (naming the sysctl to raise and how).
   std::vector<std::string> errors;
   /// True when the kernel's watch limit was hit.
   bool limit_reached = false;
+  /// Root-relative directories the limit left unwatched (ENOSPC, or ENOMEM;
+  /// the walk did not go beneath them, so each stands for its subtree),
+  /// sorted.
+  std::vector<std::string> unwatched;
 };
+
+/// The line that explains a reached watch limit: how many directories went
+/// unwatched, the current fs.inotify.max_user_watches, and the command that
+/// raises it.
+std::string watch_limit_message(size_t unwatched);
 
 /// Watches `rel` (root-relative, "" for the root) and every directory
 /// beneath it, recording each in `table`. Each directory is watched before

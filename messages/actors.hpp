@@ -45,7 +45,12 @@ using tracker_actor = caf::typed_actor<
   caf::reacts_to<atom::tick>,
   // From the reader: every event queued before flush barrier N was read
   // and sent before this message.
-  caf::reacts_to<atom::barrier, uint64_t>>;
+  caf::reacts_to<atom::barrier, uint64_t>,
+  // Timer: a paced re-walk after IN_Q_OVERFLOW, and the periodic scan of
+  // directories the watch limit left unwatched.
+  caf::reacts_to<atom::resync>,
+  // The number of directories the watch limit left unwatched.
+  caf::replies_to<atom::status>::with<uint64_t>>;
 
 /// The sender's inbound interface.
 using sender_actor = caf::typed_actor<

@@ -14,9 +14,11 @@ constexpr auto local_timeout = std::chrono::seconds(10);
 
 control_actor::behavior_type
 control(control_actor::stateful_pointer<control_state> self,
-        sender_actor sender, debouncer_actor debouncer) {
+        sender_actor sender, debouncer_actor debouncer,
+        tracker_actor tracker) {
   self->state.sender = std::move(sender);
   self->state.debouncer = std::move(debouncer);
+  self->state.tracker = std::move(tracker);
   return {
     [=](atom::flush) {
       // No timeout here: the caller decides how long it waits.
@@ -34,7 +36,16 @@ control(control_actor::stateful_pointer<control_state> self,
                   s.pending_paths = pending;
                   if (s.state == "in-sync" && pending > 0)
                     s.state = "syncing";
-                  rp.deliver(std::move(s));
+                  self->request(self->state.tracker, local_timeout,
+                                atom::status_v)
+                    .then(
+                      [=](uint64_t unwatched) mutable {
+                        s.unwatched_dirs = unwatched;
+                        rp.deliver(std::move(s));
+                      },
+                      [=](caf::error& err) mutable {
+                        rp.deliver(std::move(err));
+                      });
                 },
                 [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
           },

@@ -3,18 +3,28 @@
 // the sender asks for one (demand). Pull-based, so the pending set, bounded
 // by the number of paths and not by the number of events, is the only queue
 // while the sender is busy or the reference is unreachable.
+//
+// Rescans after lost events (resync) are paced by a rescan_backoff: a
+// rescan runs from the batch that carries it until the sender's next
+// demand (the sender asks again only when it is idle and in sync); resyncs
+// meanwhile are coalesced into one more, which waits for the pause.
 #pragma once
 
 #include "core/debounce_policy.hpp"
+#include "core/rescan_backoff.hpp"
 #include "messages/actors.hpp"
+
+#include <optional>
 
 namespace livesync {
 
 struct debouncer_state {
   debounce_policy policy;
+  rescan_backoff backoff;
   sender_actor sender;
   bool demand = false;
-  bool tick_armed = false;
+  /// When the earliest timer in flight fires (none when nothing is armed).
+  std::optional<caf::actor_clock::time_point> tick_at;
   /// The highest flush barrier not yet handed out (0: none).
   uint64_t barrier = 0;
   static inline const char* name = "debouncer";
@@ -22,6 +32,6 @@ struct debouncer_state {
 
 debouncer_actor::behavior_type
 debouncer(debouncer_actor::stateful_pointer<debouncer_state> self,
-          debounce_config cfg);
+          debounce_config cfg, rescan_backoff_config backoff);
 
 } // namespace livesync

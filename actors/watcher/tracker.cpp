@@ -1,8 +1,11 @@
 #include "actors/watcher/tracker.hpp"
 
+#include "core/path_rules.hpp"
 #include "core/watch_setup.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -11,27 +14,141 @@ namespace livesync {
 
 namespace {
 
-void handle(tracker_actor::stateful_pointer<tracker_state> self,
-            interpretation&& x) {
+using self_ptr = tracker_actor::stateful_pointer<tracker_state>;
+
+long long millis(caf::timespan d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+// Logs the number of unwatched directories whenever it changed, and keeps
+// the scan timer's deadline set exactly while there are any.
+void unwatched_changed(self_ptr self, size_t before) {
+  auto& st = self->state;
+  auto n = st.unwatched.size();
+  if (n == 0) {
+    st.next_unwatched_scan.reset();
+  } else if (!st.next_unwatched_scan) {
+    st.next_unwatched_scan = self->clock().now() + st.unwatched_scan_interval;
+  }
+  if (n == before)
+    return;
+  if (n == 0) {
+    spdlog::info("unwatched-dirs count=0 (every directory is watched again)");
+    return;
+  }
+  auto dirs = st.unwatched.list();
+  std::string first;
+  for (size_t i = 0; i < dirs.size() && i < 5; ++i)
+    first += (i ? "," : "") + printable(dirs[i].empty() ? "." : dirs[i], 200);
+  spdlog::warn("unwatched-dirs count={} scan_interval_ms={} first={}{} "
+               "(inotify watch limit; these subtrees are compared by a "
+               "periodic stat-only scan)",
+               n, millis(st.unwatched_scan_interval), first,
+               dirs.size() > 5 ? ",..." : "");
+}
+
+// Watches `dir` and its subtree; what the limit leaves out is added to
+// `unwatched`. Errors are logged unless `quiet` (the periodic retries would
+// repeat the same line every interval); the limit's line only when it is
+// news (while directories are unwatched, the unwatched-dirs count says it).
+void watch_tree(self_ptr self, const std::string& dir, bool quiet) {
+  auto& st = self->state;
+  auto limit_known = !st.unwatched.empty();
+  auto report = add_watch_tree(st.inotify_fd, st.root, dir, st.table,
+                               st.excludes.get());
+  for (size_t i = 0; i < report.errors.size() && !quiet; ++i) {
+    // The limit's line is the last one (watch_report).
+    auto limit_line = report.limit_reached && i + 1 == report.errors.size();
+    if (!limit_line || !limit_known)
+      spdlog::error("watch-failed {}", report.errors[i]);
+  }
+  for (auto& u : report.unwatched)
+    st.unwatched.add(u);
+}
+
+// The single resync timer serves both the paced re-walk and the unwatched
+// scan: armed for the earlier deadline, unless a timer for an earlier or
+// equal time is already in flight (a later one fires harmlessly).
+void arm_timer(self_ptr self) {
+  auto& st = self->state;
+  std::optional<caf::actor_clock::time_point> due = st.rewalk.next_due();
+  if (st.next_unwatched_scan && (!due || *st.next_unwatched_scan < *due))
+    due = st.next_unwatched_scan;
+  if (!due || (st.resync_at && *st.resync_at <= *due))
+    return;
+  auto now = self->clock().now();
+  auto at = std::max(*due, now);
+  st.resync_at = at;
+  self->delayed_send(self, at - now, atom::resync_v);
+}
+
+// Events were lost, among them perhaps the creation of directories that now
+// lack a watch: walk the tree again (an existing watch keeps its wd), then
+// have the sender compare everything (the debouncer paces that too).
+void rewalk(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  st.rewalk.started(now);
+  auto before = st.unwatched.size();
+  // The whole tree is walked, so what is still unwatched is exactly what
+  // this walk reports.
+  auto report = add_watch_tree(st.inotify_fd, st.root, "", st.table,
+                               st.excludes.get());
+  for (auto& line : report.errors)
+    spdlog::error("watch-failed {}", line);
+  st.unwatched = unwatched_dirs{};
+  for (auto& u : report.unwatched)
+    st.unwatched.add(u);
+  st.rewalk.finished(self->clock().now());
+  spdlog::warn("queue-overflow action=rescan watches={} overflows={} "
+               "rescans={} next_pause_ms={}",
+               st.table.size(), st.rewalk.overflows(), st.rewalk.rescans(),
+               millis(st.rewalk.pause()));
+  unwatched_changed(self, before);
+  self->send(st.debouncer, atom::resync_v);
+}
+
+// Tries the watches of every unwatched directory again and has each one
+// compared (stat only): its changes raise no events.
+void scan_unwatched(self_ptr self) {
+  auto& st = self->state;
+  auto before = st.unwatched.size();
+  std::vector<change> again;
+  for (auto& dir : st.unwatched.list()) {
+    st.unwatched.remove(dir);
+    // Gone meanwhile: dropped, and the dirty path lets the sender remove it.
+    watch_tree(self, dir, true);
+    again.push_back(change::make_dirty(dir, change_content | change_deep));
+  }
+  ++st.unwatched_scans;
+  st.next_unwatched_scan.reset();
+  unwatched_changed(self, before);
+  spdlog::debug("unwatched-scan dirs={} still_unwatched={} scans={}",
+                again.size(), st.unwatched.size(), st.unwatched_scans);
+  if (!again.empty())
+    self->send(st.debouncer, std::move(again));
+}
+
+void handle(self_ptr self, interpretation&& x) {
   auto& st = self->state;
   for (auto wd : x.unwatch)
     ::inotify_rm_watch(st.inotify_fd, wd);
-  for (auto& dir : x.watch) {
-    auto report = add_watch_tree(st.inotify_fd, st.root, dir, st.table,
-                                 st.excludes.get());
-    for (auto& line : report.errors)
-      spdlog::error("watch-failed {}", line);
-  }
+  auto before = st.unwatched.size();
+  if (!st.unwatched.empty())
+    for (auto& c : x.changes)
+      if (c.kind == change::rename)
+        st.unwatched.rename(c.path, c.to);
+  for (auto& dir : x.watch)
+    watch_tree(self, dir, false);
+  unwatched_changed(self, before);
   if (x.overflow) {
-    // Events were lost, among them perhaps the creation of directories that
-    // now lack a watch: walk the tree again (an existing watch keeps its wd)
-    // before the sender compares everything.
-    auto report = add_watch_tree(st.inotify_fd, st.root, "", st.table,
-                                 st.excludes.get());
-    for (auto& line : report.errors)
-      spdlog::error("watch-failed {}", line);
-    spdlog::warn("queue-overflow action=rescan watches={}", st.table.size());
-    self->send(st.debouncer, atom::resync_v);
+    auto now = self->clock().now();
+    st.rewalk.overflow(now);
+    if (st.rewalk.due(now))
+      rewalk(self);
+    else
+      spdlog::debug("queue-overflow action=coalesced overflows={}",
+                    st.rewalk.overflows());
   }
   if (!x.changes.empty())
     self->send(st.debouncer, std::move(x.changes));
@@ -39,6 +156,7 @@ void handle(tracker_actor::stateful_pointer<tracker_state> self,
     st.tick_armed = true;
     self->delayed_send(self, move_pairing_window, atom::tick_v);
   }
+  arm_timer(self);
 }
 
 } // namespace
@@ -46,13 +164,20 @@ void handle(tracker_actor::stateful_pointer<tracker_state> self,
 tracker_actor::behavior_type
 tracker(tracker_actor::stateful_pointer<tracker_state> self, int inotify_fd,
         std::string root, watch_table table, debouncer_actor debouncer,
-        int stop_fd, std::shared_ptr<const ignore_rules> excludes) {
+        int stop_fd, std::shared_ptr<const ignore_rules> excludes,
+        tracker_config cfg) {
   auto& st = self->state;
   st.inotify_fd = inotify_fd;
   st.root = std::move(root);
   st.table = std::move(table);
   st.debouncer = std::move(debouncer);
   st.excludes = std::move(excludes);
+  st.unwatched_scan_interval = cfg.unwatched_scan_interval;
+  st.rewalk = rescan_backoff{cfg.rewalk};
+  for (auto& u : cfg.unwatched)
+    st.unwatched.add(u);
+  unwatched_changed(self, 0);
+  arm_timer(self);
   if (stop_fd >= 0)
     self->attach_functor([stop_fd] {
       uint64_t one = 1;
@@ -69,13 +194,33 @@ tracker(tracker_actor::stateful_pointer<tracker_state> self, int inotify_fd,
       if (st.interpreter.has_pending())
         handle(self, st.interpreter.expire(st.table));
     },
+    [=](atom::resync) {
+      auto& st = self->state;
+      auto now = self->clock().now();
+      if (st.resync_at && *st.resync_at <= now)
+        st.resync_at.reset();
+      if (st.rewalk.due(now))
+        rewalk(self);
+      if (st.next_unwatched_scan && *st.next_unwatched_scan <= now)
+        scan_unwatched(self);
+      arm_timer(self);
+    },
     [=](atom::barrier, uint64_t n) {
       // The reader drained the queue: an IN_MOVED_FROM still unpaired has
       // no partner to wait for (both halves are queued by one syscall).
       auto& st = self->state;
       if (st.interpreter.has_pending())
         handle(self, st.interpreter.expire(st.table));
+      // Directories without a watch raise no events: compare them now, so
+      // the flush covers them too.
+      if (!st.unwatched.empty()) {
+        scan_unwatched(self);
+        arm_timer(self);
+      }
       self->send(st.debouncer, atom::barrier_v, n);
+    },
+    [=](atom::status) -> uint64_t {
+      return self->state.unwatched.size();
     },
   };
 }

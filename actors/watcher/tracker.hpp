@@ -3,6 +3,15 @@
 // for new directories (watching before listing) and removes those of
 // directories moved out, and emits changes to the debouncer.
 //
+// Two faults are handled here, each on the tracker's own timer (resync):
+// - IN_Q_OVERFLOW: the tree is walked again for missing watches, then the
+//   debouncer is told to have everything compared. Overflows are coalesced
+//   and the walks paced by a rescan_backoff.
+// - The inotify watch limit: directories that could not be watched (and
+//   their subtrees) are kept in `unwatched`; while there are any, every
+//   `unwatched_scan_interval` their watches are tried again and each is
+//   sent as a deep dirty path (a stat-only comparison of its subtree).
+//
 // DESIGN.md sketches one tracker actor per directory. One actor over a
 // watch_table is used instead: a directory rename must re-point every
 // watch beneath it, which is one table update here but a message to every
@@ -12,15 +21,31 @@
 
 #include "core/event_interpreter.hpp"
 #include "core/ignore_rules.hpp"
+#include "core/rescan_backoff.hpp"
+#include "core/unwatched_dirs.hpp"
 #include "core/watch_table.hpp"
 #include "messages/actors.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace livesync {
 
+struct tracker_config {
+  /// Directories the start-up walk could not watch (watch_report).
+  std::vector<std::string> unwatched;
+  /// How often unwatched directories are compared and their watches tried
+  /// again (only while there are any).
+  caf::timespan unwatched_scan_interval = std::chrono::seconds{2};
+  /// Pacing of the re-walks after IN_Q_OVERFLOW.
+  rescan_backoff_config rewalk;
+};
+
 struct tracker_state {
+  // -- set at spawn ---------------------------------------------------------
+
   int inotify_fd = -1;
   std::string root;
   watch_table table;
@@ -28,7 +53,27 @@ struct tracker_state {
   debouncer_actor debouncer;
   /// Excluded directories get no watch (may be null).
   std::shared_ptr<const ignore_rules> excludes;
+  caf::timespan unwatched_scan_interval{0};
+
+  // -- faults (read by status) ----------------------------------------------
+
+  /// Directories left unwatched by the watch limit, each for its subtree.
+  /// Status: unwatched.size() is the count to report.
+  unwatched_dirs unwatched;
+  /// Periodic scans of the unwatched directories done so far.
+  uint64_t unwatched_scans = 0;
+  /// Overflows seen and re-walks done (overflows(), rescans()).
+  rescan_backoff rewalk;
+
+  // -- timers ---------------------------------------------------------------
+
+  /// The move-pairing tick is in flight.
   bool tick_armed = false;
+  /// The next scan of `unwatched` (set while it is not empty).
+  std::optional<caf::actor_clock::time_point> next_unwatched_scan;
+  /// The earliest resync timer in flight.
+  std::optional<caf::actor_clock::time_point> resync_at;
+
   static inline const char* name = "tracker";
 };
 
@@ -41,6 +86,7 @@ inline constexpr auto move_pairing_window = std::chrono::milliseconds(5);
 tracker_actor::behavior_type
 tracker(tracker_actor::stateful_pointer<tracker_state> self, int inotify_fd,
         std::string root, watch_table table, debouncer_actor debouncer,
-        int stop_fd, std::shared_ptr<const ignore_rules> excludes);
+        int stop_fd, std::shared_ptr<const ignore_rules> excludes,
+        tracker_config cfg);
 
 } // namespace livesync

@@ -41,7 +41,11 @@ struct fixture : test::fixture_base {
     debounce_config cfg;
     cfg.quiet = 5ms;
     cfg.max_delay = 100ms;
-    deb = sys.spawn(debouncer, cfg);
+    rescan_backoff_config bcfg;
+    bcfg.first_pause = 200ms;
+    bcfg.max_pause = 1s;
+    bcfg.quiet_reset = 10s;
+    deb = sys.spawn(debouncer, cfg, bcfg);
     snd = sys.spawn(fake_sender, deb, got);
     sched.run();
   }
@@ -195,6 +199,111 @@ CAF_TEST(status reports the pending paths) {
   changes({dirty("a"), dirty("b"), dirty("c")});
   auto n = request<uint64_t>(deb, atom::status_v);
   CAF_CHECK_EQUAL(n, 3u);
+}
+
+CAF_TEST(a storm of overflows makes one rescan then one more after the pause) {
+  auto rescans = [&] {
+    size_t n = 0;
+    for (auto& b : *got)
+      n += b.rescan ? 1 : 0;
+    return n;
+  };
+  demand();
+  // A burst of 20 overflows before the debouncer runs: one rescan, at once.
+  for (int i = 0; i < 20; ++i)
+    self->send(deb, atom::resync_v);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
+  CAF_CHECK_EQUAL(rescans(), 1u);
+  // 30 more while that rescan runs (the sender has not asked again).
+  for (int i = 0; i < 30; ++i) {
+    self->send(deb, atom::resync_v);
+    sched.run();
+    advance_time(10ms);
+    sched.run();
+  }
+  CAF_CHECK_EQUAL(rescans(), 1u);
+  // The rescan ends (the sender asks again); ordinary changes still flow,
+  // the follow-up rescan waits for the pause (200ms from the end).
+  demand();
+  changes({dirty("a")});
+  advance_time(5ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 2u);
+  CAF_CHECK(!got->back().rescan);
+  CAF_CHECK_EQUAL(last_paths(), std::vector<std::string>{"a"});
+  demand();
+  advance_time(190ms);
+  sched.run();
+  CAF_CHECK_EQUAL(got->size(), 2u);
+  advance_time(5ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 3u);
+  CAF_CHECK(got->back().rescan);
+  CAF_CHECK_EQUAL(rescans(), 2u);
+  // Another overflow right after the second rescan ended waits for the
+  // doubled pause (400ms).
+  demand();
+  self->send(deb, atom::resync_v);
+  sched.run();
+  CAF_CHECK_EQUAL(rescans(), 2u);
+  advance_time(395ms);
+  sched.run();
+  CAF_CHECK_EQUAL(rescans(), 2u);
+  advance_time(5ms);
+  sched.run();
+  CAF_CHECK_EQUAL(rescans(), 3u);
+  // Nothing else was pending: no fourth rescan, however long we wait.
+  demand();
+  advance_time(5s);
+  sched.run();
+  CAF_CHECK_EQUAL(rescans(), 3u);
+  auto& st = deref<debouncer_actor::stateful_base<debouncer_state>>(deb).state;
+  CAF_CHECK_EQUAL(st.backoff.overflows(), 51u);
+  CAF_CHECK_EQUAL(st.backoff.rescans(), 3u);
+}
+
+CAF_TEST(after a quiet period an overflow rescans at once) {
+  demand();
+  self->send(deb, atom::resync_v);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
+  demand(); // rescan over; pause 200ms from now
+  self->send(deb, atom::resync_v);
+  sched.run();
+  CAF_CHECK_EQUAL(got->size(), 1u);
+  advance_time(200ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 2u);
+  demand();
+  advance_time(11s); // longer than quiet_reset
+  sched.run();
+  self->send(deb, atom::resync_v);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 3u);
+  CAF_CHECK(got->back().rescan);
+}
+
+CAF_TEST(a flush barrier waits for the rescan that overflows still owe) {
+  demand();
+  self->send(deb, atom::resync_v);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 1u); // The first rescan, at once.
+  demand();                           // ... is over; a pause follows.
+  self->send(deb, atom::resync_v);    // Events lost again: a rescan is owed.
+  changes({dirty("a")});
+  self->send(deb, atom::barrier_v, uint64_t{4});
+  sched.run();
+  // The pending path goes at once, but not the barrier: the lost changes
+  // are only known after the owed rescan.
+  CAF_REQUIRE_EQUAL(got->size(), 2u);
+  CAF_CHECK_EQUAL(got->back().barrier, 0u);
+  demand();
+  advance_time(200ms);
+  sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 3u);
+  CAF_CHECK(got->back().rescan);
+  CAF_CHECK_EQUAL(got->back().barrier, 4u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -3,7 +3,10 @@
 
 #include "actors/watcher/tracker.hpp"
 
+#include <filesystem>
+
 #include <sys/inotify.h>
+#include <unistd.h>
 
 using namespace livesync;
 using namespace std::chrono_literals;
@@ -43,6 +46,33 @@ inotify_record ev(int32_t wd, uint32_t mask, std::string name,
   return inotify_record{wd, mask, cookie, std::move(name)};
 }
 
+tracker_config test_config() {
+  tracker_config cfg;
+  cfg.unwatched_scan_interval = 2s;
+  cfg.rewalk.first_pause = 500ms;
+  cfg.rewalk.max_pause = 4s;
+  cfg.rewalk.quiet_reset = 30s;
+  return cfg;
+}
+
+/// A temporary directory tree, removed at the end.
+struct temp_tree {
+  std::string root;
+  temp_tree() {
+    char buf[] = "/tmp/livesync-tracker-XXXXXX";
+    if (::mkdtemp(buf) == nullptr)
+      CAF_FAIL("mkdtemp failed");
+    root = buf;
+  }
+  ~temp_tree() {
+    std::error_code ec;
+    std::filesystem::remove_all(root, ec);
+  }
+  void mkdir(const std::string& rel) {
+    std::filesystem::create_directories(root + "/" + rel);
+  }
+};
+
 struct fixture : test::fixture_base {
   std::shared_ptr<std::vector<change>> got
     = std::make_shared<std::vector<change>>();
@@ -59,7 +89,7 @@ struct fixture : test::fixture_base {
     // No inotify descriptor: the tracker's own watch calls fail harmlessly,
     // which these tests do not exercise (see core.watch_setup).
     trk = sys.spawn(tracker, -1, std::string{"/nonexistent-root"}, table, rec,
-                    -1, std::shared_ptr<const ignore_rules>{});
+                    -1, std::shared_ptr<const ignore_rules>{}, test_config());
     sched.run();
   }
 
@@ -139,10 +169,101 @@ CAF_TEST(an overflow requests a rescan) {
   CAF_CHECK_EQUAL(*rescans, 1);
 }
 
+CAF_TEST(a storm of overflows is coalesced and paced) {
+  // A burst: three reads in a row each carrying an overflow.
+  for (int i = 0; i < 3; ++i)
+    feed({ev(-1, IN_Q_OVERFLOW, ""), ev(3, IN_CREATE, "f")});
+  CAF_CHECK_EQUAL(*rescans, 1);
+  // Ordinary events still flow meanwhile.
+  CAF_CHECK_EQUAL(got->size(), 3u);
+  // More overflows within the pause (500ms after the first walk): still
+  // one more walk at most, when the pause is over.
+  for (int i = 0; i < 5; ++i) {
+    advance_time(50ms);
+    feed({ev(-1, IN_Q_OVERFLOW, "")});
+  }
+  CAF_CHECK_EQUAL(*rescans, 1);
+  advance_time(250ms); // 500ms since the walk
+  sched.run();
+  CAF_CHECK_EQUAL(*rescans, 2);
+  // Nothing pending: no further walk.
+  advance_time(10s);
+  sched.run();
+  CAF_CHECK_EQUAL(*rescans, 2);
+  // Within 30s of the last overflow the storm goes on: the next walk waits
+  // the doubled pause (1s from the last walk, long past): at once.
+  feed({ev(-1, IN_Q_OVERFLOW, "")});
+  CAF_CHECK_EQUAL(*rescans, 3);
+  feed({ev(-1, IN_Q_OVERFLOW, "")});
+  CAF_CHECK_EQUAL(*rescans, 3);
+  advance_time(1999ms); // pause now 2s
+  sched.run();
+  CAF_CHECK_EQUAL(*rescans, 3);
+  advance_time(1ms);
+  sched.run();
+  CAF_CHECK_EQUAL(*rescans, 4);
+  auto& st = deref<tracker_actor::stateful_base<tracker_state>>(trk).state;
+  CAF_CHECK_EQUAL(st.rewalk.overflows(), 10u);
+  CAF_CHECK_EQUAL(st.rewalk.rescans(), 4u);
+}
+
 CAF_TEST(the state folder at the root is ignored) {
   feed({ev(1, IN_CREATE, ".livesync"), ev(2, IN_CREATE, ".livesync")});
   CAF_REQUIRE_EQUAL(got->size(), 1u);
   CAF_CHECK_EQUAL((*got)[0].path, "d/.livesync");
+}
+
+CAF_TEST(unwatched directories are scanned periodically until watched) {
+  temp_tree tree;
+  tree.mkdir("w");
+  tree.mkdir("u/sub");
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  CAF_REQUIRE(fd >= 0);
+  watch_table table;
+  table.add(::inotify_add_watch(fd, tree.root.c_str(), IN_CREATE), "");
+  table.add(::inotify_add_watch(fd, (tree.root + "/w").c_str(), IN_CREATE),
+            "w");
+  // As if the limit had left "u" and "gone" unwatched at start.
+  auto cfg = test_config();
+  cfg.unwatched = {"u", "gone"};
+  auto t2 = sys.spawn(tracker, fd, tree.root, table, rec, -1,
+                      std::shared_ptr<const ignore_rules>{}, cfg);
+  sched.run();
+  auto& st = deref<tracker_actor::stateful_base<tracker_state>>(t2).state;
+  CAF_CHECK_EQUAL(st.unwatched.size(), 2u);
+  advance_time(1999ms);
+  sched.run();
+  CAF_CHECK(got->empty());
+  advance_time(1ms);
+  sched.run();
+  // One scan: both compared deep (the sender removes "gone"), and "u" is
+  // watched now (this process is far from the limit), with its subtree.
+  CAF_REQUIRE_EQUAL(got->size(), 2u);
+  CAF_CHECK((*got)[0] == change::make_dirty("gone", change_content
+                                                      | change_deep));
+  CAF_CHECK((*got)[1] == change::make_dirty("u", change_content
+                                                   | change_deep));
+  CAF_CHECK_EQUAL(st.unwatched.size(), 0u);
+  CAF_CHECK_EQUAL(st.unwatched_scans, 1u);
+  CAF_CHECK(st.table.wd_of("u").has_value());
+  CAF_CHECK(st.table.wd_of("u/sub").has_value());
+  // No directory left unwatched: no timer, no more scans.
+  got->clear();
+  advance_time(10s);
+  sched.run();
+  CAF_CHECK(got->empty());
+  CAF_CHECK_EQUAL(st.unwatched_scans, 1u);
+  anon_send_exit(t2, caf::exit_reason::user_shutdown);
+  sched.run();
+  ::close(fd);
+}
+
+CAF_TEST(unwatched directories follow renames) {
+  auto& st = deref<tracker_actor::stateful_base<tracker_state>>(trk).state;
+  st.unwatched.add("d/u");
+  feed({ev(1, IN_MOVED_FROM | IN_ISDIR, "d", 7),
+        ev(1, IN_MOVED_TO | IN_ISDIR, "x", 7)});
+  CAF_CHECK_EQUAL(st.unwatched.list(), std::vector<std::string>{"x/u"});
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

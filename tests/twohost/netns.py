@@ -286,24 +286,50 @@ def _check_tls(node, line):
 
 
 def start_reference(env, net, port=0, extra=(), timeout=15.0):
-    """A reference in the reference namespace, bound to its veth address."""
-    argv = net.exec_prefix(net.ref_ns) + entrypoint_argv(
-        env, "reference", LIVESYNC_ROOT=env.ref, LIVESYNC_BIND=net.ref_ip,
+    """A reference in the reference namespace, bound to its veth address (on
+    loopback when `net` is None: tests that can run without root), started
+    through the container's entrypoint."""
+    prefix = [] if net is None else net.exec_prefix(net.ref_ns)
+    argv = prefix + entrypoint_argv(
+        env, "reference", LIVESYNC_ROOT=env.ref,
+        LIVESYNC_BIND=harness.LOOPBACK if net is None else net.ref_ip,
         LIVESYNC_PORT=port) + list(extra)
     node = env.start_reference(argv=argv, timeout=timeout)
     _check_tls(node, node.matching(harness.LISTENING_RE)[0])
     return node
 
 
-def start_watcher(env, net, port, extra=(), wait_sync=True, timeout=30.0):
-    """A watcher in the watcher namespace, connecting over the veth pair."""
-    argv = net.exec_prefix(net.wat_ns) + entrypoint_argv(
-        env, "watcher", LIVESYNC_ROOT=env.src, LIVESYNC_HOST=net.ref_ip,
+def start_watcher(env, net, port, extra=(), wait_sync=True, timeout=30.0, wrap=()):
+    """A watcher in the watcher namespace, connecting over the veth pair (on
+    loopback when `net` is None), started through the container's
+    entrypoint. `wrap` goes between the namespace prefix and the program
+    (e.g. userns_watch_limit())."""
+    prefix = [] if net is None else net.exec_prefix(net.wat_ns)
+    argv = prefix + list(wrap) + entrypoint_argv(
+        env, "watcher", LIVESYNC_ROOT=env.src,
+        LIVESYNC_HOST=harness.LOOPBACK if net is None else net.ref_ip,
         LIVESYNC_PORT=port) + list(extra)
     node = env.start_watcher(argv=argv, wait_sync=wait_sync, timeout=timeout)
     if wait_sync:
         _check_tls(node, node.matching(TLS_RE)[0])
     return node
+
+
+def watcher_command(env, net, name, *args, timeout=20.0):
+    """Runs `livesync-watcher NAME` (status, flush) where the watcher runs
+    (its namespace, its TLS credentials) against its control port, which
+    docker/watcher.ini sets. Returns (rc, stdout, stderr)."""
+    prefix = [] if net is None else net.exec_prefix(net.wat_ns)
+    if INSECURE:
+        tls = ["--insecure"]
+    else:
+        d = cert_dir(env)
+        tls = ["--openssl.certificate=%s" % os.path.join(d, "watcher.pem"),
+               "--openssl.key=%s" % os.path.join(d, "watcher.key"),
+               "--openssl.cafile=%s" % os.path.join(d, "ca.pem")]
+    argv = prefix + [harness.binary(harness.WATCHER), name,
+                     "--control-port=4243"] + tls + list(args)
+    return env.run_cli(argv, timeout=timeout, name=name)
 
 
 def healthy(node):
@@ -314,6 +340,31 @@ def healthy(node):
         raise RuntimeError("healthcheck.sh %s: exit %d: %s" % (node.role, rc, out))
     log("healthcheck %s: %s" % (node.name, out))
     return rc == 0
+
+
+# -- inotify watch limit in a user namespace ---------------------------------------
+
+USERNS_LIMIT_FILE = "/proc/sys/user/max_inotify_watches"
+
+
+def userns_watch_limit(limit):
+    """A command prefix that runs the program in a new user namespace whose
+    inotify watch limit is `limit`. The limit is per user namespace (and
+    counts against every ancestor's too), so the host's
+    fs.inotify.max_user_watches and every other process are untouched: no
+    global sysctl to lower and restore. Raises Skip where user namespaces
+    or that file are unavailable."""
+    unshare = shutil.which("unshare")
+    if not unshare:
+        raise Skip("`unshare` not found (util-linux)")
+    script = 'echo %d > %s && exec "$0" "$@"' % (limit, USERNS_LIMIT_FILE)
+    probe = [unshare, "--user", "--map-root-user", "sh", "-c",
+             script.replace('exec "$0" "$@"', "cat %s" % USERNS_LIMIT_FILE)]
+    rc, out = _run(probe, check=False)
+    if rc != 0 or out.strip() != str(limit):
+        raise Skip("cannot set an inotify watch limit in a user namespace (%s: exit %d: %s)"
+                   % (" ".join(probe), rc, out))
+    return [unshare, "--user", "--map-root-user", "sh", "-c", script]
 
 
 # -- log timestamps --------------------------------------------------------------

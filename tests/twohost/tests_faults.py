@@ -20,9 +20,13 @@ import workload
 TESTS = {}  # name -> (function, ctest timeout in s)
 
 
-def twohost_test(timeout):
+def twohost_test(timeout, needs_net=True):
+    """Registers `test_<name>`. With needs_net=False the test also runs
+    where network namespaces cannot be made (not root): both nodes on
+    loopback, t.net is None (no link faults)."""
     def register(fn):
         name = fn.__name__[len("test_"):]
+        fn.needs_net = needs_net
         TESTS[name] = (fn, timeout)
         return fn
     return register
