@@ -15,6 +15,7 @@ packages=(
   procps                    # pgrep/ps for scripts
   openssl                   # scripts/make-certs.sh (private CA for mutual TLS)
   iproute2                  # two-host tests: ip netns, veth, tc netem
+  clang libclang-rt-14-dev  # fuzz targets (tests/fuzz): clang 14 + libFuzzer
 )
 
 missing=()
