@@ -91,7 +91,8 @@ chunked chunk(const std::vector<char>& data, const chunker_params& p,
                          uint64_t offset) {
                     FUZZ_CHECK(offset == next);
                     next += len;
-                    out.r.push_back(chunk_ref{hash, static_cast<uint32_t>(len)});
+                    out.r.push_back(
+                      chunk_ref{hash, static_cast<uint32_t>(len)});
                     out.pieces.emplace_back(d, d + len);
                   }};
   size_t pos = 0;

@@ -98,7 +98,8 @@ inline void snapshot_into(int dir_fd, const std::string& prefix,
       FUZZ_CHECK(n >= 0);
       e.text.assign(buf, static_cast<size_t>(n));
     } else if (S_ISREG(st.st_mode) && contents) {
-      int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int fd = ::openat(dir_fd, name.c_str(),
+                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       FUZZ_CHECK(fd >= 0);
       e.text = read_all(fd);
       ::close(fd);

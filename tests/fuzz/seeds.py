@@ -95,6 +95,17 @@ def tree_writer_seeds():
         + begin(path("b"), 5, xfer=2) + copy(0, 5, path("up", "secret"), 2)
         + bytes([REMOVE, 0]) + path("up", "sub")
         + write_file(path(".livesync", "staging"), b"x"),
+        # A commit whose parent went away; four copy sources; five
+        # transfers; a recipe with unusable parameters.
+        "limits": none + begin(path("d", "x"), 6, 5) + bytes([REMOVE, 0])
+        + path("d") + copy(0, 2, path("base"), 5) + chunk(b"1234", 5)
+        + commit(5)
+        + write_file(path("f1"), b"ab") + write_file(path("f2"), b"cd")
+        + begin(path("b"), 8, 0) + copy(0, 2, path("base"), 0)
+        + copy(0, 2, path("f1"), 0) + copy(0, 2, path("f2"), 0)
+        + copy(0, 1, path("up"), 0)
+        + b"".join(begin(path(n), 10, i + 1) for i, n in enumerate("acegh"))
+        + bytes([RECIPE, 0]) + path("base") + b"\x01" + bytes(7),
         "transfers": none + begin(path("a"), 10) + chunk(b"12345")
         + bytes([REOPEN, 0]) + begin(path("a"), 10, 2) + chunk(b"12345", 2)
         + bytes([ABORT_ALL, 0]) + begin(path("b"), 3, 3)

@@ -209,7 +209,8 @@ public:
   session(sandbox& box, writer_limits limits)
     : box_(box), limits_(limits) {
     open_writer();
-    root_fd_.reset(::open(box.root().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    root_fd_.reset(
+      ::open(box.root().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     FUZZ_CHECK(root_fd_.valid());
     state_fd_.reset(::openat(root_fd_.get(), ".livesync",
                              O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -222,12 +223,20 @@ public:
     auto sel = in.u8() % 16;
     auto flags = in.u8();
     switch (sel) {
-      case 11: // the reference restarts: staging is cleaned at open
+      case 11: { // the reference dies and restarts: open cleans staging
         writer_.reset();
         shadow_.clear();
         FUZZ_CHECK(staging_count() == 0);
+        // What a killed process leaves behind: a half-built file.
+        unique_fd staging{::openat(state_fd_.get(), "staging",
+                                   O_PATH | O_DIRECTORY | O_NOFOLLOW
+                                     | O_CLOEXEC)};
+        unique_fd stale{::openat(staging.get(), "7.tmp",
+                                 O_CREAT | O_WRONLY | O_CLOEXEC, 0600)};
+        FUZZ_CHECK(stale.valid());
         open_writer();
         return after(false);
+      }
       case 12: // the peer is lost
         writer_->abort_all();
         shadow_.clear();
@@ -286,8 +295,9 @@ public:
         x.mode = read_mode(in);
         x.mtime_ns = read_mtime(in);
         read_data(in, flags, x, decoded, known);
-        x.hash = (flags & right_hash) ? hash_bytes(decoded.data(), decoded.size())
-                                      : wrong_hash(in);
+        x.hash = (flags & right_hash)
+                   ? hash_bytes(decoded.data(), decoded.size())
+                   : wrong_hash(in);
         break;
       case op_kind::chunk:
         x.xfer = read_xfer(in);
@@ -397,7 +407,8 @@ private:
     switch (x.kind) {
       case op_kind::mkdir:
         FUZZ_CHECK(lookup(root_fd_.get(), x.path, st));
-        FUZZ_CHECK(S_ISDIR(st.st_mode) && perms() == (x.mode & limits_.mode_mask));
+        FUZZ_CHECK(S_ISDIR(st.st_mode)
+                   && perms() == (x.mode & limits_.mode_mask));
         break;
       case op_kind::symlink:
         FUZZ_CHECK(lookup(root_fd_.get(), x.path, st, &content));
@@ -474,10 +485,12 @@ private:
         break;
       case op_kind::chunk:
         if (!ok) {
-          shadow_.erase(x.xfer);
+          drop(x.xfer);
         } else {
+          // Unpredicted bytes still count: an accepted zstd chunk expanded
+          // to exactly `size`, and the next offset depends on it.
           auto& t = shadow_[x.xfer];
-          t.bytes += decoded;
+          t.bytes += known ? decoded : std::string(x.size, '\0');
           t.known = t.known && known;
         }
         break;
@@ -485,7 +498,7 @@ private:
         if (ok)
           append_copy(shadow_[x.xfer], x);
         else
-          shadow_.erase(x.xfer);
+          drop(x.xfer);
         break;
       case op_kind::commit_file:
       case op_kind::abort_file:
@@ -494,6 +507,13 @@ private:
       default:
         break;
     }
+  }
+
+  /// A refused chunk or copy closes its transfer, and the writer remembers
+  /// it (so the receiver logs the later ops of it as an echo).
+  void drop(uint64_t xfer) {
+    if (shadow_.erase(xfer) != 0)
+      FUZZ_CHECK(writer_->was_dropped(xfer));
   }
 
   /// Reads the range the writer just copied, from the same inode.
@@ -536,12 +556,18 @@ private:
 
   void check_recipe(byte_reader& in) {
     auto path = read_path(in, box_.base());
+    // The peer chooses the parameters: small valid ones, or raw.
     chunker_params p{64, 256, 1024};
+    if (in.u8() & 1) {
+      p.min_size = static_cast<uint32_t>(in.le(2));
+      p.avg_size = static_cast<uint32_t>(in.le(2));
+      p.max_size = static_cast<uint32_t>(in.le(3));
+    }
     status err;
     auto r = writer_->recipe_of(path, p, err);
     struct stat st;
     if (err) {
-      FUZZ_CHECK(path_allowed(path));
+      FUZZ_CHECK(path_allowed(path) && !invalid_chunker_params(p));
       FUZZ_CHECK(lookup(root_fd_.get(), path, st) && S_ISREG(st.st_mode));
       FUZZ_CHECK(recipe_size(r) == static_cast<uint64_t>(st.st_size));
     } else {
