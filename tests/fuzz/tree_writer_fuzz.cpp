@@ -15,6 +15,8 @@
 //    bounded printable line;
 //  - open transfers are exactly the model's, with one staging file each;
 //    the state folder holds nothing else;
+//  - the tree holds only files, directories and symlinks, none setuid or
+//    setgid (the default mode mask);
 // and after each input: the manifest matches the tree, aborting and
 // closing the writer leaves staging empty, no descriptor leaked, nothing
 // outside the root changed and the root is the same directory.
