@@ -1,5 +1,7 @@
 #include "core/local_tree.hpp"
 
+#include "core/rooted_fs.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <dirent.h>
@@ -19,10 +21,8 @@ fs_stat to_fs_stat(const struct stat& st) {
   out.meta.size = out.meta.kind == entry_kind::dir
                     ? 0
                     : static_cast<uint64_t>(st.st_size);
-  out.meta.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000
-                      + st.st_mtim.tv_nsec;
-  out.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000
-                 + st.st_ctim.tv_nsec;
+  out.meta.mtime_ns = ns_since_epoch(st.st_mtim);
+  out.ctime_ns = ns_since_epoch(st.st_ctim);
   out.inode = static_cast<uint64_t>(st.st_ino);
   return out;
 }

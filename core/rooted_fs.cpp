@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include <dirent.h>
@@ -193,9 +194,29 @@ int write_all(int fd, const void* data, size_t n) {
   return 0;
 }
 
+int64_t ns_since_epoch(const timespec& ts) {
+  // A filesystem may hold times more than 292 years from 1970 (tmpfs keeps
+  // the mtime_ns INT64_MIN a peer sets as -9223372037 s + 145224192 ns),
+  // where tv_sec * 1e9 overflows. Exact whenever the result fits, so every
+  // int64_t that set_mtime_* wrote reads back the same; saturated beyond.
+  constexpr int64_t giga = 1000000000;
+  int64_t sec = ts.tv_sec;
+  int64_t nsec = ts.tv_nsec;
+  if (sec < 0 && nsec > 0) {
+    // Same sign for both parts: the product may then be one second less
+    // negative than the result, which keeps INT64_MIN reachable.
+    ++sec;
+    nsec -= giga;
+  }
+  int64_t out = 0;
+  if (__builtin_mul_overflow(sec, giga, &out)
+      || __builtin_add_overflow(out, nsec, &out))
+    return sec < 0 ? INT64_MIN : INT64_MAX;
+  return out;
+}
+
 int64_t mtime_ns_of(const struct stat& st) {
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000
-         + st.st_mtim.tv_nsec;
+  return ns_since_epoch(st.st_mtim);
 }
 
 } // namespace livesync

@@ -78,7 +78,11 @@ int set_mtime_fd(int fd, int64_t mtime_ns);
 /// Writes all of `data`, looping on short writes and EINTR.
 int write_all(int fd, const void* data, size_t n);
 
-/// st_mtim as nanoseconds since the epoch.
+/// `ts` as nanoseconds since the epoch: exact when that fits in int64_t,
+/// saturated to INT64_MIN / INT64_MAX beyond.
+int64_t ns_since_epoch(const timespec& ts);
+
+/// st_mtim as nanoseconds since the epoch (see ns_since_epoch).
 int64_t mtime_ns_of(const struct stat& st);
 
 } // namespace livesync

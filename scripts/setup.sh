@@ -17,6 +17,7 @@ packages=(
   iproute2                  # two-host tests: ip netns, veth, tc netem
   shellcheck                # docker.lint: docker/*.sh and the Dockerfile's RUN lines
   docker-compose            # docker.lint: `docker-compose config` of docker/compose.yaml
+  clang libclang-rt-14-dev  # fuzz targets (tests/fuzz): clang 14 + libFuzzer
 )
 
 missing=()
