@@ -63,8 +63,10 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   if (cfg.insecure)
     warn_insecure("start");
+  auto stopping = std::make_shared<std::atomic<bool>>(false);
   auto rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(writer)},
-                      cfg.insecure);
+                      cfg.insecure,
+                      std::shared_ptr<const std::atomic<bool>>{stopping});
   auto port = cfg.tls()
                 ? caf::openssl::publish(rx, cfg.port, cfg.bind.c_str(), true)
                 : sys.middleman().publish(rx, cfg.port, cfg.bind.c_str(),
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
                cfg.root, cfg.tls());
   auto sig = wait_for_stop_signal();
   spdlog::info("stopping signal={}", sig);
+  stopping->store(true);
   caf::anon_send_exit(rx, caf::exit_reason::user_shutdown);
   return 0;
 }

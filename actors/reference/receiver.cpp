@@ -8,9 +8,11 @@ namespace livesync {
 
 receiver_actor::behavior_type
 receiver(receiver_actor::stateful_pointer<receiver_state> self,
-         std::shared_ptr<tree_writer> writer, bool insecure) {
+         std::shared_ptr<tree_writer> writer, bool insecure,
+         std::shared_ptr<const std::atomic<bool>> stopping) {
   self->state.writer = std::move(writer);
   self->state.insecure = insecure;
+  self->state.stopping = std::move(stopping);
   self->set_down_handler([=](const caf::down_msg& msg) {
     if (msg.source != self->state.peer)
       return;
@@ -101,8 +103,21 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
         return errors;
       }
       auto& w = *self->state.writer;
+      auto& stopping = self->state.stopping;
       for (size_t i = 0; i < ops.size(); ++i) {
         auto& o = ops[i];
+        if (stopping && stopping->load(std::memory_order_relaxed)) {
+          spdlog::info("batch-interrupted reason=stopping applied={} "
+                       "not_applied={}",
+                       i, ops.size() - i);
+          for (; i < ops.size(); ++i)
+            errors.push_back({static_cast<uint32_t>(i),
+                              ops[i].path.size() <= max_path_bytes
+                                ? ops[i].path
+                                : std::string{},
+                              "the reference is stopping"});
+          break;
+        }
         // Ops of a transfer that already failed echo that one failure:
         // logged at info, so one full disk is one warning, not dozens.
         bool echo = (o.kind == op_kind::chunk || o.kind == op_kind::copy_range

@@ -6,6 +6,7 @@
 #include "core/tree_writer.hpp"
 #include "messages/actors.hpp"
 
+#include <atomic>
 #include <memory>
 
 namespace livesync {
@@ -19,11 +20,17 @@ struct receiver_state {
   caf::actor_addr peer;
   /// Plain TCP: say so loudly on every connection.
   bool insecure = false;
+  /// Set by main on SIGINT/SIGTERM (may be null): a batch being applied
+  /// stops between two operations, so the node exits promptly however much
+  /// is queued; what was not applied is reported as failed and the watcher
+  /// compares again after it reconnects.
+  std::shared_ptr<const std::atomic<bool>> stopping;
   static inline const char* name = "receiver";
 };
 
 receiver_actor::behavior_type
 receiver(receiver_actor::stateful_pointer<receiver_state> self,
-         std::shared_ptr<tree_writer> writer, bool insecure);
+         std::shared_ptr<tree_writer> writer, bool insecure,
+         std::shared_ptr<const std::atomic<bool>> stopping);
 
 } // namespace livesync

@@ -45,6 +45,8 @@ op simple_op(op_kind kind, std::string path, std::string target = {}) {
 struct fixture : test::fixture_base {
   std::string dir;
   std::string root;
+  std::shared_ptr<std::atomic<bool>> stopping
+    = std::make_shared<std::atomic<bool>>(false);
   receiver_actor rx;
 
   fixture() {
@@ -54,7 +56,8 @@ struct fixture : test::fixture_base {
     status err;
     auto w = tree_writer::open(root, writer_limits{}, err);
     CAF_REQUIRE(w != nullptr);
-    rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(w)}, true);
+    rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(w)}, true,
+                   std::shared_ptr<const std::atomic<bool>>{stopping});
     sched.run();
     CAF_CHECK_EQUAL(request<uint32_t>(rx, atom::hello_v, protocol_version),
                     protocol_version);
@@ -153,6 +156,20 @@ CAF_TEST(a chunked transfer commits only when complete and verified) {
   c2.data[0] = 'X';
   CAF_CHECK_EQUAL(apply({begin, c1, c2, commit}).size(), 1u);
   CAF_CHECK_EQUAL(read_file(root + "/big"), content);
+}
+
+CAF_TEST(a stopping reference applies nothing more and says so) {
+  auto errs = apply({simple_op(op_kind::mkdir, "before")});
+  CAF_CHECK(errs.empty());
+  stopping->store(true);
+  errs = apply({simple_op(op_kind::mkdir, "a"), simple_op(op_kind::mkdir, "b")});
+  CAF_REQUIRE_EQUAL(errs.size(), 2u);
+  CAF_CHECK_EQUAL(errs[0].index, 0u);
+  CAF_CHECK_EQUAL(errs[1].path, "b");
+  CAF_CHECK_EQUAL(errs[1].reason, "the reference is stopping");
+  struct stat st;
+  CAF_CHECK_EQUAL(::lstat((root + "/before").c_str(), &st), 0);
+  CAF_CHECK_NOT_EQUAL(::lstat((root + "/a").c_str(), &st), 0);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
