@@ -1,7 +1,5 @@
 #include "core/file_upload.hpp"
 
-#include "core/compress.hpp"
-
 namespace livesync {
 
 file_upload::file_upload(std::string path, uint64_t xfer, const recipe* base,
@@ -60,15 +58,9 @@ op file_upload::to_op(delta_instr& instr) {
   o.size = instr.data.size();
   stats_.literal_bytes += instr.data.size();
   out_offset_ += instr.data.size();
-  std::vector<char> packed;
-  if (settings_.zstd_level > 0
-      && compress_if_smaller(instr.data.data(), instr.data.size(),
-                             settings_.zstd_level, packed)) {
-    o.data = std::move(packed);
-    o.encoding = data_encoding::zstd;
-  } else {
-    o.data = std::move(instr.data);
-  }
+  // Raw: the sender compresses whole batches in its link's zstd stream,
+  // where a chunk is coded against everything sent before it.
+  o.data = std::move(instr.data);
   stats_.payload_bytes += o.data.size();
   return o;
 }

@@ -1,11 +1,12 @@
 // One file on its way to the reference, as a sequence of operations:
 // begin_file, then copy_range (bytes the reference already holds, found
-// through the recipe of its version) and chunk (literal bytes, zstd where it
-// helps), then commit_file with the strong hash of what was read. Reads the
-// file in blocks, chunks it as it goes (building the recipe of the new
-// version for next time), and never holds more than one block plus one
-// pending instruction. A file that changes while it is read ends as "torn":
-// the caller sends abort_file instead of commit_file.
+// through the recipe of its version) and chunk (literal bytes, raw: the
+// sender compresses whole batches), then commit_file with the strong hash
+// of what was read. Reads the file in blocks, chunks it as it goes
+// (building the recipe of the new version for next time), and never holds
+// more than one block plus one pending instruction. A file that changes
+// while it is read ends as "torn": the caller sends abort_file instead of
+// commit_file.
 #pragma once
 
 #include "core/chunker.hpp"
@@ -22,8 +23,10 @@ namespace livesync {
 
 struct upload_settings {
   chunker_params chunking;
-  /// zstd level for literal bytes; 0 sends them raw.
-  int zstd_level = 1;
+  /// zstd level of the link stream that carries the ops (0: none). Not
+  /// used by file_upload: literal chunks go raw into ops, and the sender
+  /// compresses whole batches (core/batch_codec.hpp).
+  int zstd_level = 3;
   /// Bytes read from the file at a time, and the largest literal op.
   uint64_t block_bytes = 1u << 20;
 };
@@ -35,7 +38,7 @@ struct upload_stats {
   uint64_t copied_bytes = 0;
   /// Of copied_bytes, those copied from other files than the base.
   uint64_t reused_bytes = 0;
-  /// Bytes of op payload (literal data after compression).
+  /// Bytes of op payload (literal data; compressed later, per batch).
   uint64_t payload_bytes = 0;
 };
 

@@ -11,7 +11,7 @@
 namespace livesync {
 
 /// The protocol version exchanged in the hello; bump on any wire change.
-inline constexpr uint32_t protocol_version = 2;
+inline constexpr uint32_t protocol_version = 3;
 
 /// The reference node's one published actor.
 using receiver_actor = caf::typed_actor<
@@ -27,7 +27,12 @@ using receiver_actor = caf::typed_actor<
     std::vector<chunk_ref>>,
   // Applies a batch in order; replies with the ops that failed (empty when
   // all succeeded). A failed op changes nothing and does not stop the batch.
-  caf::replies_to<atom::apply, std::vector<op>>::with<std::vector<op_error>>>;
+  caf::replies_to<atom::apply, std::vector<op>>::with<std::vector<op_error>>,
+  // The same, as the next message of the link's zstd stream (see
+  // core/batch_codec.hpp; the stream starts at each hello). A message that
+  // cannot be unpacked is an error reply, and so is every later one until
+  // the next hello: the watcher reconnects.
+  caf::replies_to<atom::apply, packed_batch>::with<std::vector<op_error>>>;
 
 /// The watcher's tracker: owns the watch table, interprets raw events.
 using tracker_actor = caf::typed_actor<

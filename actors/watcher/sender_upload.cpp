@@ -1,9 +1,8 @@
-// The sender turning an upload action into operations: a small file whole
-// (zstd), a large one as a file_upload (delta against the cached or fetched
+// The sender turning an upload action into operations: a small file whole,
+// a large one as a file_upload (delta against the cached or fetched
 // recipe, reuse through the chunk index), one operation per pump step.
 #include "actors/watcher/sender_detail.hpp"
 
-#include "core/compress.hpp"
 #include "core/path_rules.hpp"
 
 #include <spdlog/spdlog.h>
@@ -55,13 +54,9 @@ void send_small_file(self_ptr self, const action& a) {
   o.mtime_ns = meta.mtime_ns;
   o.size = meta.size;
   st.stats.literal_bytes += data.size();
-  if (st.cfg.upload.zstd_level > 0
-      && compress_if_smaller(data.data(), data.size(),
-                             st.cfg.upload.zstd_level, o.data))
-    o.encoding = data_encoding::zstd;
-  else
-    o.data = std::move(data);
-  st.stats.payload_bytes += o.data.size();
+  // Raw: flush() compresses the whole batch in the link's zstd stream,
+  // where this file is coded against every file sent before it.
+  o.data = std::move(data);
   ++st.stats.files;
   append(self, std::move(o));
   st.planner->uploaded(a.path, meta);
@@ -162,7 +157,6 @@ void stream_step(self_ptr self) {
       auto& us = up.stats();
       st.stats.literal_bytes += us.literal_bytes;
       st.stats.copied_bytes += us.copied_bytes;
-      st.stats.payload_bytes += us.payload_bytes;
       ++st.stats.files;
       spdlog::debug("file-sent path={} size={} literal={} copied={} "
                     "reused={} payload={}",
