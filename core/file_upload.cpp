@@ -48,6 +48,7 @@ op file_upload::to_op(delta_instr& instr) {
     o.offset = instr.base_offset;
     o.size = instr.length;
     stats_.copied_bytes += instr.length;
+    copies_pending_ += instr.length;
     if (!o.target.empty())
       stats_.reused_bytes += instr.length;
     out_offset_ += instr.length;

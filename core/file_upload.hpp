@@ -72,6 +72,13 @@ public:
   /// The recipe of the version sent (complete after step::done).
   recipe take_recipe() { return std::move(recipe_); }
 
+  /// Bytes of copy_range ops made since the last copies_handed_over():
+  /// work for the reference that is tiny on the wire. The sender hands such
+  /// ops over in slices, so the reference copies while this side still
+  /// reads, instead of after the whole file.
+  uint64_t copies_pending() const noexcept { return copies_pending_; }
+  void copies_handed_over() noexcept { copies_pending_ = 0; }
+
   const upload_stats& stats() const noexcept { return stats_; }
   const std::string& path() const noexcept { return path_; }
   uint64_t xfer() const noexcept { return xfer_; }
@@ -92,6 +99,7 @@ private:
   recipe recipe_;
   uint64_t out_offset_ = 0;
   bool chunking_done_ = false;
+  uint64_t copies_pending_ = 0;
   upload_stats stats_;
 };
 

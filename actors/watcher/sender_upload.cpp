@@ -11,6 +11,9 @@ namespace livesync::sender_detail {
 
 namespace {
 
+/// Copy work (bytes of copy_range) handed to the reference at a time.
+constexpr uint64_t copy_slice_bytes = 32u << 20;
+
 // What to do with a file that could not be read as a consistent version:
 // gone or no longer a file -> look again now; changed while read -> look
 // again once settled; unreadable -> say so (the next event retries).
@@ -150,6 +153,13 @@ void stream_step(self_ptr self) {
   switch (up.next(o, reason)) {
     case file_upload::step::op:
       append(self, std::move(o));
+      // Copies cost the reference time, not the wire bytes: without this
+      // a 1 GiB file with a few edits would go as one batch at the end,
+      // and the reference would start copying only then.
+      if (up.copies_pending() >= copy_slice_bytes) {
+        up.copies_handed_over();
+        flush(self);
+      }
       return;
     case file_upload::step::done: {
       auto path = up.path();
