@@ -74,13 +74,12 @@ file_upload::step file_upload::next(op& out, std::string& reason) {
       return step::op;
     }
     if (!in_.at_end()) {
-      std::vector<char> block;
-      auto r = in_.next(settings_.block_bytes, block, reason);
+      auto r = in_.next(settings_.block_bytes, block_, reason);
       if (r == read_outcome::failed)
         return step::failed;
       if (r != read_outcome::ok)
         return step::torn;
-      chunks_.add(block.data(), block.size());
+      chunks_.add(block_.data(), block_.size());
       continue;
     }
     if (!chunking_done_) {

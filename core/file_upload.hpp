@@ -94,6 +94,9 @@ private:
   delta_encoder encoder_;
   chunk_stream chunks_;
   file_stream in_;
+  /// One block of the file; reused (a fresh 1 MiB vector per block cost a
+  /// zeroing and, above malloc's mmap threshold, an mmap + munmap each).
+  std::vector<char> block_;
   std::deque<delta_instr> pending_;
   std::vector<delta_instr> scratch_;
   recipe recipe_;
