@@ -15,6 +15,7 @@ packages=(
   procps                    # pgrep/ps for scripts
   openssl                   # scripts/make-certs.sh (private CA for mutual TLS)
   iproute2                  # two-host tests: ip netns, veth, tc netem
+  rsync                     # bench/ anchors (delta_vs_rsync.py, convergence.py)
 )
 
 missing=()
