@@ -40,7 +40,8 @@ public:
       .add(window_mib, "window-mib",
            "MiB sent and not yet acknowledged, at most (default: 16)")
       .add(zstd_level, "compression-level",
-           "zstd level for file content, 0 = off (default: 1)")
+           "zstd level of the link's one compression stream, 0 = off "
+           "(default: 3)")
       .add(small_file_kib, "small-file-kib",
            "files up to this size travel whole; larger ones as deltas "
            "(default: 64)")
@@ -87,7 +88,7 @@ public:
   caf::timespan quiet = std::chrono::milliseconds(5);
   caf::timespan max_delay = std::chrono::milliseconds(500);
   uint32_t window_mib = 16;
-  int32_t zstd_level = 1;
+  int32_t zstd_level = 3;
   uint32_t small_file_kib = 64;
   uint32_t chunk_min = 1024;
   uint32_t chunk_avg = 4096;

@@ -57,6 +57,7 @@ Workloads (sizes at --scale=0.25, the default; --full = the issue's sizes):
 
 Usage: python3 bench/delta_vs_rsync.py [--scale=0.25 | --full] [--seed=N]
                                        [--skip-big] [--skip-tree] [--tree-from=DIR]
+                                       [--edit-repeats=N] [--edits-only]
                                        [--watcher-arg=--OPTION=VALUE ...]
                                        [--json=PATH] [--bin-dir=DIR] [--keep]
 The binaries (default build/) are copied to a temp dir first (a rebuild
@@ -939,12 +940,22 @@ def run_big(args, sizes, rsyncd, rows, timeout):
                         note="time: watcher start -> in-sync (process start included)"))
         report_row(rows[-1])
 
-        # 1: 100 edits of 16 bytes
-        ls = live_step(pair, big, lambda: edit_in_place(env.S(big), 100, 16, rng), timeout)
-        rs = rsyncd.run(env.src, "big") if rsyncd else None
-        rows.append(row("1", "100 x 16 B edits in big (%s)" % fmt_bytes(sizes["big"]), ls, rs,
-                        byte_target=("ratio", 0.5), time_target=1.0, rt_target=0))
-        report_row(rows[-1])
+        # 1: 100 edits of 16 bytes (--edit-repeats times, each livesync step
+        # followed by its rsync anchor on the same data)
+        for rep in range(args.edit_repeats):
+            ls = live_step(pair, big, lambda: edit_in_place(env.S(big), 100, 16, rng), timeout)
+            rs = rsyncd.run(env.src, "big") if rsyncd else None
+            rows.append(row("1" if rep == 0 else "1.%d" % (rep + 1),
+                            "100 x 16 B edits in big (%s)%s" % (
+                                fmt_bytes(sizes["big"]),
+                                "" if args.edit_repeats == 1 else " #%d" % (rep + 1)),
+                            ls, rs, byte_target=("ratio", 0.5), time_target=1.0, rt_target=0))
+            report_row(rows[-1])
+        if args.edits_only:
+            stats, problem = pair.stop_watcher()
+            say("watcher stopped: sender-stats %s%s"
+                % (stats, (" PROBLEM: " + problem) if problem else ""))
+            return pair.sender_stats
 
         # 2a: append 10 MiB random
         data = random.Random(args.seed + 2).randbytes(sizes["append"])
@@ -1230,6 +1241,10 @@ def main():
     ap.add_argument("--timeout", type=float, default=300.0, help="per step, seconds")
     ap.add_argument("--skip-tree", action="store_true")
     ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--edit-repeats", type=int, default=1,
+                    help="run workload 1 (100 x 16 B edits) this many times, each with its anchor")
+    ap.add_argument("--edits-only", action="store_true",
+                    help="of the big-file workloads, run only 0 (initial sync) and 1")
     ap.add_argument("--json", help="write all figures to this file")
     ap.add_argument("--bin-dir", default=None)
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs")

@@ -8,21 +8,51 @@ namespace livesync {
 // -- recipe_index -----------------------------------------------------------------
 
 recipe_index::recipe_index(const recipe& base) {
-  map_.reserve(base.size());
+  if (base.empty() || base.size() >= UINT32_MAX / 2)
+    return; // (4 billion chunks: no such file; stay an empty index)
+  hashes_.reserve(base.size());
+  chunks_.reserve(base.size());
   uint64_t offset = 0;
   for (auto& c : base) {
-    // emplace keeps an existing entry: the first occurrence wins.
-    map_.emplace(c.hash, location{offset, c.length});
+    hashes_.push_back(c.hash);
+    chunks_.push_back(location{offset, c.length});
     offset += c.length;
+  }
+  size_t slots = 16;
+  while (slots < 2 * base.size()) // at most half full: short probes
+    slots *= 2;
+  table_.assign(slots, 0);
+  mask_ = slots - 1;
+  for (uint32_t i = 0; i < hashes_.size(); ++i) {
+    // The hashes are XXH3: their low bits are already well spread.
+    for (auto s = hashes_[i] & mask_;; s = (s + 1) & mask_) {
+      if (table_[s] == 0) {
+        table_[s] = i + 1;
+        break;
+      }
+      if (hashes_[table_[s] - 1] == hashes_[i])
+        break; // The first occurrence wins.
+    }
   }
 }
 
 const recipe_index::location* recipe_index::find(uint64_t hash,
                                                  uint32_t length) const {
-  auto i = map_.find(hash);
-  if (i == map_.end() || i->second.length != length)
+  if (chunks_.empty())
     return nullptr;
-  return &i->second;
+  if (next_ < chunks_.size() && hashes_[next_] == hash
+      && chunks_[next_].length == length)
+    return &chunks_[next_++];
+  for (auto s = hash & mask_; table_[s] != 0; s = (s + 1) & mask_) {
+    auto i = table_[s] - 1;
+    if (hashes_[i] == hash) {
+      if (chunks_[i].length != length)
+        return nullptr;
+      next_ = i + 1;
+      return &chunks_[i];
+    }
+  }
+  return nullptr;
 }
 
 // -- delta_encoder ----------------------------------------------------------------

@@ -1,7 +1,5 @@
 #include "core/file_upload.hpp"
 
-#include "core/compress.hpp"
-
 namespace livesync {
 
 file_upload::file_upload(std::string path, uint64_t xfer, const recipe* base,
@@ -50,6 +48,7 @@ op file_upload::to_op(delta_instr& instr) {
     o.offset = instr.base_offset;
     o.size = instr.length;
     stats_.copied_bytes += instr.length;
+    copies_pending_ += instr.length;
     if (!o.target.empty())
       stats_.reused_bytes += instr.length;
     out_offset_ += instr.length;
@@ -60,15 +59,9 @@ op file_upload::to_op(delta_instr& instr) {
   o.size = instr.data.size();
   stats_.literal_bytes += instr.data.size();
   out_offset_ += instr.data.size();
-  std::vector<char> packed;
-  if (settings_.zstd_level > 0
-      && compress_if_smaller(instr.data.data(), instr.data.size(),
-                             settings_.zstd_level, packed)) {
-    o.data = std::move(packed);
-    o.encoding = data_encoding::zstd;
-  } else {
-    o.data = std::move(instr.data);
-  }
+  // Raw: the sender compresses whole batches in its link's zstd stream,
+  // where a chunk is coded against everything sent before it.
+  o.data = std::move(instr.data);
   stats_.payload_bytes += o.data.size();
   return o;
 }
@@ -81,13 +74,12 @@ file_upload::step file_upload::next(op& out, std::string& reason) {
       return step::op;
     }
     if (!in_.at_end()) {
-      std::vector<char> block;
-      auto r = in_.next(settings_.block_bytes, block, reason);
+      auto r = in_.next(settings_.block_bytes, block_, reason);
       if (r == read_outcome::failed)
         return step::failed;
       if (r != read_outcome::ok)
         return step::torn;
-      chunks_.add(block.data(), block.size());
+      chunks_.add(block_.data(), block_.size());
       continue;
     }
     if (!chunking_done_) {

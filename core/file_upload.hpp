@@ -1,11 +1,12 @@
 // One file on its way to the reference, as a sequence of operations:
 // begin_file, then copy_range (bytes the reference already holds, found
-// through the recipe of its version) and chunk (literal bytes, zstd where it
-// helps), then commit_file with the strong hash of what was read. Reads the
-// file in blocks, chunks it as it goes (building the recipe of the new
-// version for next time), and never holds more than one block plus one
-// pending instruction. A file that changes while it is read ends as "torn":
-// the caller sends abort_file instead of commit_file.
+// through the recipe of its version) and chunk (literal bytes, raw: the
+// sender compresses whole batches), then commit_file with the strong hash
+// of what was read. Reads the file in blocks, chunks it as it goes
+// (building the recipe of the new version for next time), and never holds
+// more than one block plus one pending instruction. A file that changes
+// while it is read ends as "torn": the caller sends abort_file instead of
+// commit_file.
 #pragma once
 
 #include "core/chunker.hpp"
@@ -22,8 +23,10 @@ namespace livesync {
 
 struct upload_settings {
   chunker_params chunking;
-  /// zstd level for literal bytes; 0 sends them raw.
-  int zstd_level = 1;
+  /// zstd level of the link stream that carries the ops (0: none). Not
+  /// used by file_upload: literal chunks go raw into ops, and the sender
+  /// compresses whole batches (core/batch_codec.hpp).
+  int zstd_level = 3;
   /// Bytes read from the file at a time, and the largest literal op.
   uint64_t block_bytes = 1u << 20;
 };
@@ -35,7 +38,7 @@ struct upload_stats {
   uint64_t copied_bytes = 0;
   /// Of copied_bytes, those copied from other files than the base.
   uint64_t reused_bytes = 0;
-  /// Bytes of op payload (literal data after compression).
+  /// Bytes of op payload (literal data; compressed later, per batch).
   uint64_t payload_bytes = 0;
 };
 
@@ -69,6 +72,13 @@ public:
   /// The recipe of the version sent (complete after step::done).
   recipe take_recipe() { return std::move(recipe_); }
 
+  /// Bytes of copy_range ops made since the last copies_handed_over():
+  /// work for the reference that is tiny on the wire. The sender hands such
+  /// ops over in slices, so the reference copies while this side still
+  /// reads, instead of after the whole file.
+  uint64_t copies_pending() const noexcept { return copies_pending_; }
+  void copies_handed_over() noexcept { copies_pending_ = 0; }
+
   const upload_stats& stats() const noexcept { return stats_; }
   const std::string& path() const noexcept { return path_; }
   uint64_t xfer() const noexcept { return xfer_; }
@@ -84,11 +94,15 @@ private:
   delta_encoder encoder_;
   chunk_stream chunks_;
   file_stream in_;
+  /// One block of the file; reused (a fresh 1 MiB vector per block cost a
+  /// zeroing and, above malloc's mmap threshold, an mmap + munmap each).
+  std::vector<char> block_;
   std::deque<delta_instr> pending_;
   std::vector<delta_instr> scratch_;
   recipe recipe_;
   uint64_t out_offset_ = 0;
   bool chunking_done_ = false;
+  uint64_t copies_pending_ = 0;
   upload_stats stats_;
 };
 

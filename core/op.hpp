@@ -81,6 +81,20 @@ struct op_error {
   std::string reason;
 };
 
+/// A batch of ops as one message of a link's compression stream: the ops
+/// encoded (core/batch_codec) and compressed with the history of every
+/// earlier batch since the link's hello.
+struct packed_batch {
+  /// Position in the stream: 0 for the first batch after hello, then +1.
+  /// A gap or repeat means the two sides' histories differ.
+  uint64_t seq = 0;
+  /// Bytes `frame` expands to (bounded by the receiver before decoding).
+  uint64_t raw_size = 0;
+  /// XXH3-64 of those bytes: a stream out of step is caught, not applied.
+  uint64_t checksum = 0;
+  std::vector<char> frame;
+};
+
 /// The payload bytes an op puts on the wire, for flow control.
 inline uint64_t wire_size(const op& x) {
   return 64 + x.path.size() + x.target.size() + x.data.size();

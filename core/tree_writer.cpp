@@ -648,7 +648,11 @@ status tree_writer::copy_into(int src_fd, uint64_t offset, uint64_t len,
   // page cache, in file order. Where the kernel cannot copy between these
   // files, fall back to read + write through a buffer.
   auto out_fd = t.file.fd();
-  std::vector<char> buf(std::min<uint64_t>(len, 1u << 20));
+  // One buffer for every copy: a fresh 1 MiB vector per copy_range op cost
+  // an mmap, page faults and zeroing each (a few edits in a 1 GiB file are
+  // hundreds of copy ops).
+  auto& buf = copy_buf_;
+  buf.resize(1u << 20);
   uint64_t done = 0;
   bool kernel_copy = true;
   while (done < len) {

@@ -148,6 +148,7 @@ private:
   uint64_t next_staging_id_ = 0;
   std::map<uint64_t, std::unique_ptr<transfer>> transfers_;
   std::deque<uint64_t> dropped_;
+  std::vector<char> copy_buf_;
 };
 
 } // namespace livesync

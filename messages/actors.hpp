@@ -28,6 +28,11 @@ using receiver_actor = caf::typed_actor<
   // Applies a batch in order; replies with the ops that failed (empty when
   // all succeeded). A failed op changes nothing and does not stop the batch.
   caf::replies_to<atom::apply, std::vector<op>>::with<std::vector<op_error>>,
+  // The same, as the next message of the link's zstd stream (see
+  // core/batch_codec.hpp; the stream starts at each hello). A message that
+  // cannot be unpacked is an error reply, and so is every later one until
+  // the next hello: the watcher reconnects.
+  caf::replies_to<atom::apply, packed_batch>::with<std::vector<op_error>>,
   // The content hashes (XXH3-128) of the regular files at these paths, in
   // order (`livesync-watcher verify`); at most max_digest_paths per request.
   // A path that is not a readable regular file fails the request.

@@ -54,6 +54,12 @@ typename Inspector::result_type inspect(Inspector& f, op& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, packed_batch& x) {
+  return f(caf::meta::type_name("livesync.packed_batch"), x.seq, x.raw_size,
+           x.checksum, x.frame);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, op_error& x) {
   return f(caf::meta::type_name("livesync.op_error"), x.index, x.path,
            x.reason);
@@ -101,6 +107,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(livesync, (livesync::chunker_params))
   CAF_ADD_TYPE_ID(livesync, (livesync::op))
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::op>))
+  CAF_ADD_TYPE_ID(livesync, (livesync::packed_batch))
   CAF_ADD_TYPE_ID(livesync, (livesync::op_error))
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::op_error>))
   CAF_ADD_TYPE_ID(livesync, (livesync::change))

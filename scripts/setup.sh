@@ -18,6 +18,7 @@ packages=(
   shellcheck                # docker.lint: docker/*.sh and the Dockerfile's RUN lines
   docker-compose            # docker.lint: `docker-compose config` of docker/compose.yaml
   clang libclang-rt-14-dev  # fuzz targets (tests/fuzz): clang 14 + libFuzzer
+  rsync                     # bench/ anchors (delta_vs_rsync.py, convergence.py)
 )
 
 missing=()

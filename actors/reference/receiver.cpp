@@ -6,6 +6,69 @@
 
 namespace livesync {
 
+namespace {
+
+using self_ptr = receiver_actor::stateful_pointer<receiver_state>;
+
+// Applies a batch in order; the ops that failed, by index.
+std::vector<op_error> apply_batch(self_ptr self, const std::vector<op>& ops) {
+  std::vector<op_error> errors;
+  if (ops.size() > max_ops_per_batch) {
+    spdlog::warn("batch-refused ops={} max={}", ops.size(),
+                 max_ops_per_batch);
+    errors.push_back({0, {}, "batch larger than "
+                               + std::to_string(max_ops_per_batch)
+                               + " operations"});
+    return errors;
+  }
+  auto& w = *self->state.writer;
+  auto& stopping = self->state.stopping;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    auto& o = ops[i];
+    if (stopping && stopping->load(std::memory_order_relaxed)) {
+      spdlog::info("batch-interrupted reason=stopping applied={} "
+                   "not_applied={}",
+                   i, ops.size() - i);
+      for (; i < ops.size(); ++i)
+        errors.push_back({static_cast<uint32_t>(i),
+                          ops[i].path.size() <= max_path_bytes ? ops[i].path
+                                                               : std::string{},
+                          "the reference is stopping"});
+      break;
+    }
+    // Ops of a transfer that already failed echo that one failure:
+    // logged at info, so one full disk is one warning, not dozens.
+    bool echo = (o.kind == op_kind::chunk || o.kind == op_kind::copy_range
+                 || o.kind == op_kind::commit_file)
+                && w.was_dropped(o.xfer);
+    if (auto st = w.apply(o); !st) {
+      if (echo)
+        spdlog::info("op-refused kind={} path={} reason={} echo=true",
+                     to_string(o.kind), printable(o.path), st.reason());
+      else
+        spdlog::warn("op-refused kind={} path={} reason={}",
+                     to_string(o.kind), printable(o.path), st.reason());
+      errors.push_back({static_cast<uint32_t>(i),
+                        o.path.size() <= max_path_bytes ? o.path
+                                                        : std::string{},
+                        st.reason()});
+    } else {
+      spdlog::debug("op-applied kind={} path={}", to_string(o.kind),
+                    printable(o.path));
+    }
+  }
+  if (auto st = w.end_batch(); !st) {
+    // Nothing of this batch is known to be durable: say so for all.
+    spdlog::error("sync-failed reason={}", st.reason());
+    for (size_t i = 0; i < ops.size(); ++i)
+      errors.push_back({static_cast<uint32_t>(i), ops[i].path,
+                        st.reason()});
+  }
+  return errors;
+}
+
+} // namespace
+
 receiver_actor::behavior_type
 receiver(receiver_actor::stateful_pointer<receiver_state> self,
          std::shared_ptr<tree_writer> writer, bool insecure,
@@ -39,6 +102,9 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
         self->state.peer = peer;
         self->monitor(peer);
       }
+      // Every hello starts a new compression stream: the watcher's packer
+      // is new for each connection.
+      self->state.unpacker.reset();
       spdlog::info("peer-connected protocol={} tls={}", version,
                    !self->state.insecure);
       if (self->state.insecure)
@@ -93,60 +159,22 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       return out;
     },
     [=](atom::apply, const std::vector<op>& ops) -> std::vector<op_error> {
-      std::vector<op_error> errors;
-      if (ops.size() > max_ops_per_batch) {
-        spdlog::warn("batch-refused ops={} max={}", ops.size(),
-                     max_ops_per_batch);
-        errors.push_back({0, {}, "batch larger than "
-                                   + std::to_string(max_ops_per_batch)
-                                   + " operations"});
-        return errors;
+      return apply_batch(self, ops);
+    },
+    [=](atom::apply, const packed_batch& batch)
+      -> caf::result<std::vector<op_error>> {
+      auto& st = self->state;
+      if (caf::actor_cast<caf::actor_addr>(self->current_sender()) != st.peer)
+        // The stream belongs to the peer of the last hello.
+        return caf::make_error(caf::sec::unexpected_message,
+                               "packed batch without a hello");
+      std::vector<op> ops;
+      if (auto err = st.unpacker.unpack(batch, max_ops_per_batch, ops); !err) {
+        spdlog::warn("batch-refused packed=true seq={} bytes={} reason={}",
+                     batch.seq, batch.frame.size(), err.reason());
+        return caf::make_error(caf::sec::invalid_argument, err.reason());
       }
-      auto& w = *self->state.writer;
-      auto& stopping = self->state.stopping;
-      for (size_t i = 0; i < ops.size(); ++i) {
-        auto& o = ops[i];
-        if (stopping && stopping->load(std::memory_order_relaxed)) {
-          spdlog::info("batch-interrupted reason=stopping applied={} "
-                       "not_applied={}",
-                       i, ops.size() - i);
-          for (; i < ops.size(); ++i)
-            errors.push_back({static_cast<uint32_t>(i),
-                              ops[i].path.size() <= max_path_bytes
-                                ? ops[i].path
-                                : std::string{},
-                              "the reference is stopping"});
-          break;
-        }
-        // Ops of a transfer that already failed echo that one failure:
-        // logged at info, so one full disk is one warning, not dozens.
-        bool echo = (o.kind == op_kind::chunk || o.kind == op_kind::copy_range
-                     || o.kind == op_kind::commit_file)
-                    && w.was_dropped(o.xfer);
-        if (auto st = w.apply(o); !st) {
-          if (echo)
-            spdlog::info("op-refused kind={} path={} reason={} echo=true",
-                         to_string(o.kind), printable(o.path), st.reason());
-          else
-            spdlog::warn("op-refused kind={} path={} reason={}",
-                         to_string(o.kind), printable(o.path), st.reason());
-          errors.push_back({static_cast<uint32_t>(i),
-                            o.path.size() <= max_path_bytes ? o.path
-                                                            : std::string{},
-                            st.reason()});
-        } else {
-          spdlog::debug("op-applied kind={} path={}", to_string(o.kind),
-                        printable(o.path));
-        }
-      }
-      if (auto st = w.end_batch(); !st) {
-        // Nothing of this batch is known to be durable: say so for all.
-        spdlog::error("sync-failed reason={}", st.reason());
-        for (size_t i = 0; i < ops.size(); ++i)
-          errors.push_back({static_cast<uint32_t>(i), ops[i].path,
-                            st.reason()});
-      }
-      return errors;
+      return apply_batch(self, ops);
     },
   };
 }

@@ -3,6 +3,7 @@
 // tree_writer; replies with the operations that failed.
 #pragma once
 
+#include "core/batch_codec.hpp"
 #include "core/tree_writer.hpp"
 #include "messages/actors.hpp"
 
@@ -18,6 +19,8 @@ struct receiver_state {
   std::shared_ptr<tree_writer> writer;
   /// The watcher whose transfers are open; they die with it.
   caf::actor_addr peer;
+  /// The peer's compression stream (packed batches); restarts at hello.
+  batch_unpacker unpacker;
   /// Plain TCP: say so loudly on every connection.
   bool insecure = false;
   /// Set by main on SIGINT/SIGTERM (may be null): a batch being applied

@@ -250,26 +250,47 @@ void flush(self_ptr self) {
   auto ops = std::move(st.batch);
   st.batch.clear();
   st.batch_bytes = 0;
+  auto on_errors = [=](std::vector<op_error>& errors) {
+    auto& st = self->state;
+    if (epoch != st.epoch)
+      return;
+    st.in_flight_bytes -= bytes;
+    --st.in_flight_requests;
+    st.outstanding.erase(seq);
+    if (!errors.empty())
+      on_reply(self, *sent, errors);
+    settle_marks(self);
+    pump(self);
+  };
+  // Any failed request ends the link (and with it the zstd stream: the
+  // next connection's hello starts both sides' streams anew).
+  auto on_failure = [=](caf::error& err) {
+    if (epoch != self->state.epoch)
+      return;
+    link_lost(self, self->system().render(err));
+  };
+  // The whole batch as the next message of the link's zstd stream: each
+  // file is coded against everything sent before it on this link.
+  if (st.cfg.upload.zstd_level > 0
+      && (!st.packer || st.packer_epoch != st.epoch)) {
+    st.packer = std::make_unique<batch_packer>(st.cfg.upload.zstd_level);
+    st.packer_epoch = st.epoch;
+  }
+  packed_batch packed;
+  if (st.packer && st.packer->pack(ops, packed)) {
+    st.stats.payload_bytes += packed.frame.size();
+    self->request(st.peer, st.cfg.request_timeout, atom::apply_v,
+                  std::move(packed))
+      .then(on_errors, on_failure);
+    return;
+  }
+  // Compression off, or this batch cannot be packed (too large, or the
+  // stream failed): as it is.
+  for (auto& o : ops)
+    st.stats.payload_bytes += o.data.size();
   self->request(st.peer, st.cfg.request_timeout, atom::apply_v,
                 std::move(ops))
-    .then(
-      [=](std::vector<op_error>& errors) {
-        auto& st = self->state;
-        if (epoch != st.epoch)
-          return;
-        st.in_flight_bytes -= bytes;
-        --st.in_flight_requests;
-        st.outstanding.erase(seq);
-        if (!errors.empty())
-          on_reply(self, *sent, errors);
-        settle_marks(self);
-        pump(self);
-      },
-      [=](caf::error& err) {
-        if (epoch != self->state.epoch)
-          return;
-        link_lost(self, self->system().render(err));
-      });
+    .then(on_errors, on_failure);
 }
 
 void append(self_ptr self, op o) {

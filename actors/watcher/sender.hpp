@@ -14,6 +14,7 @@
 // window of bytes in flight (CAF's middleman has no backpressure).
 #pragma once
 
+#include "core/batch_codec.hpp"
 #include "core/file_reader.hpp"
 #include "core/file_upload.hpp"
 #include "core/latency_histogram.hpp"
@@ -80,7 +81,8 @@ struct sender_stats {
   uint64_t literal_bytes = 0;
   /// Bytes of file content the reference copied from what it held.
   uint64_t copied_bytes = 0;
-  /// Literal bytes as they went on the wire (after compression).
+  /// Op payload as it went on the wire: packed batches after compression
+  /// (their op fields included), else the ops' data.
   uint64_t payload_bytes = 0;
   /// Recipe requests: the only round trips besides connecting.
   uint64_t round_trips = 0;
@@ -143,6 +145,11 @@ struct sender_state {
   bool recheck_all = false;
   bool root_missing_logged = false;
   bool stats_armed = false;
+  /// The link's zstd stream (flush() packs every batch into it); a new one
+  /// for each epoch, as each connection starts with a hello, which starts
+  /// the receiver's stream anew.
+  std::unique_ptr<batch_packer> packer;
+  uint64_t packer_epoch = 0;
   sender_stats stats;
   // Requests in flight by sequence number, for marks.
   uint64_t next_seq = 1;

@@ -14,6 +14,9 @@ using self_ptr = sender_actor::stateful_pointer<sender_state>;
 /// Queues one operation for the reference (flushes a full batch).
 void append(self_ptr self, op o);
 
+/// Sends the batch queued so far as one request.
+void flush(self_ptr self);
+
 /// Looks at `path` again once it has settled (a read was torn).
 void retry_read(self_ptr self, const std::string& path);
 

@@ -1,9 +1,8 @@
-// The sender turning an upload action into operations: a small file whole
-// (zstd), a large one as a file_upload (delta against the cached or fetched
+// The sender turning an upload action into operations: a small file whole,
+// a large one as a file_upload (delta against the cached or fetched
 // recipe, reuse through the chunk index), one operation per pump step.
 #include "actors/watcher/sender_detail.hpp"
 
-#include "core/compress.hpp"
 #include "core/path_rules.hpp"
 
 #include <spdlog/spdlog.h>
@@ -11,6 +10,9 @@
 namespace livesync::sender_detail {
 
 namespace {
+
+/// Copy work (bytes of copy_range) handed to the reference at a time.
+constexpr uint64_t copy_slice_bytes = 32u << 20;
 
 // What to do with a file that could not be read as a consistent version:
 // gone or no longer a file -> look again now; changed while read -> look
@@ -55,13 +57,9 @@ void send_small_file(self_ptr self, const action& a) {
   o.mtime_ns = meta.mtime_ns;
   o.size = meta.size;
   st.stats.literal_bytes += data.size();
-  if (st.cfg.upload.zstd_level > 0
-      && compress_if_smaller(data.data(), data.size(),
-                             st.cfg.upload.zstd_level, o.data))
-    o.encoding = data_encoding::zstd;
-  else
-    o.data = std::move(data);
-  st.stats.payload_bytes += o.data.size();
+  // Raw: flush() compresses the whole batch in the link's zstd stream,
+  // where this file is coded against every file sent before it.
+  o.data = std::move(data);
   ++st.stats.files;
   append(self, std::move(o));
   st.planner->uploaded(a.path, meta);
@@ -155,6 +153,13 @@ void stream_step(self_ptr self) {
   switch (up.next(o, reason)) {
     case file_upload::step::op:
       append(self, std::move(o));
+      // Copies cost the reference time, not the wire bytes: without this
+      // a 1 GiB file with a few edits would go as one batch at the end,
+      // and the reference would start copying only then.
+      if (up.copies_pending() >= copy_slice_bytes) {
+        up.copies_handed_over();
+        flush(self);
+      }
       return;
     case file_upload::step::done: {
       auto path = up.path();
@@ -162,7 +167,6 @@ void stream_step(self_ptr self) {
       auto& us = up.stats();
       st.stats.literal_bytes += us.literal_bytes;
       st.stats.copied_bytes += us.copied_bytes;
-      st.stats.payload_bytes += us.payload_bytes;
       ++st.stats.files;
       spdlog::debug("file-sent path={} size={} literal={} copied={} "
                     "reused={} payload={}",

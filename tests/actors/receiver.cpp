@@ -2,6 +2,7 @@
 #include "fixture.hpp"
 
 #include "actors/reference/receiver.hpp"
+#include "core/batch_codec.hpp"
 #include "core/content_hash.hpp"
 
 #include <cstdlib>
@@ -72,6 +73,27 @@ struct fixture : test::fixture_base {
 
   std::vector<op_error> apply(std::vector<op> ops) {
     return request<std::vector<op_error>>(rx, atom::apply_v, std::move(ops));
+  }
+
+  /// Sends one packed batch from `from`: true when applied (its op errors
+  /// in `errors`), false when the receiver answered with an error.
+  bool apply_packed(caf::scoped_actor& from, packed_batch b,
+                    std::vector<op_error>& errors) {
+    auto res = from->request(rx, caf::infinite, atom::apply_v, std::move(b));
+    run();
+    bool ok = false;
+    res.receive(
+      [&](std::vector<op_error>& es) {
+        errors = std::move(es);
+        ok = true;
+      },
+      [&](caf::error&) { ok = false; });
+    return ok;
+  }
+
+  bool apply_packed(packed_batch b) {
+    std::vector<op_error> errors;
+    return apply_packed(self, std::move(b), errors) && errors.empty();
   }
 };
 
@@ -170,6 +192,60 @@ CAF_TEST(a stopping reference applies nothing more and says so) {
   struct stat st;
   CAF_CHECK_EQUAL(::lstat((root + "/before").c_str(), &st), 0);
   CAF_CHECK_NOT_EQUAL(::lstat((root + "/a").c_str(), &st), 0);
+}
+
+CAF_TEST(packed batches apply in the order of the link stream) {
+  batch_packer tx{3};
+  packed_batch b1;
+  packed_batch b2;
+  CAF_REQUIRE(tx.pack({simple_op(op_kind::mkdir, "p"),
+                       write_op("p/a.c", "int a;\n")}, b1));
+  CAF_REQUIRE(tx.pack({write_op("p/b.c", "int a;\nint b;\n")}, b2));
+  CAF_CHECK(apply_packed(b1));
+  CAF_CHECK(apply_packed(b2));
+  CAF_CHECK_EQUAL(read_file(root + "/p/a.c"), "int a;\n");
+  CAF_CHECK_EQUAL(read_file(root + "/p/b.c"), "int a;\nint b;\n");
+  // Refused ops inside a packed batch are reported one by one, as unpacked.
+  packed_batch b3;
+  CAF_REQUIRE(tx.pack({write_op("../escape", "x"), write_op("p/c", "c")}, b3));
+  std::vector<op_error> errs;
+  CAF_REQUIRE(apply_packed(self, b3, errs));
+  CAF_REQUIRE_EQUAL(errs.size(), 1u);
+  CAF_CHECK_EQUAL(errs[0].index, 0u);
+  CAF_CHECK_EQUAL(read_file(root + "/p/c"), "c");
+}
+
+CAF_TEST(a bad packed batch breaks the stream until the next hello) {
+  batch_packer tx{3};
+  packed_batch good;
+  packed_batch next;
+  CAF_REQUIRE(tx.pack({write_op("one", "1")}, good));
+  CAF_REQUIRE(tx.pack({write_op("two", "2")}, next));
+  auto bad = good;
+  bad.checksum ^= 1;
+  CAF_CHECK(!apply_packed(bad));
+  CAF_CHECK(!apply_packed(good)); // broken: even the genuine message
+  CAF_CHECK_NOT_EQUAL(::access((root + "/one").c_str(), F_OK), 0);
+  // The watcher reconnects: a hello, and a new stream on both sides.
+  CAF_CHECK_EQUAL(request<uint32_t>(rx, atom::hello_v, protocol_version),
+                  protocol_version);
+  batch_packer fresh{3};
+  CAF_REQUIRE(fresh.pack({write_op("one", "1")}, good));
+  CAF_CHECK(apply_packed(good));
+  CAF_CHECK_EQUAL(read_file(root + "/one"), "1");
+}
+
+CAF_TEST(only the actor that said hello may send packed batches) {
+  caf::scoped_actor stranger{sys};
+  batch_packer tx{3};
+  packed_batch b;
+  CAF_REQUIRE(tx.pack({write_op("s", "s")}, b));
+  std::vector<op_error> errs;
+  CAF_CHECK(!apply_packed(stranger, b, errs));
+  CAF_CHECK_NOT_EQUAL(::access((root + "/s").c_str(), F_OK), 0);
+  // The peer's own stream is untouched by the stranger's attempt.
+  CAF_CHECK(apply_packed(b));
+  CAF_CHECK_EQUAL(read_file(root + "/s"), "s");
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -112,8 +112,15 @@ CAF_TEST(recipe index keeps the first occurrence and checks the length) {
   CAF_REQUIRE(c != nullptr);
   CAF_CHECK_EQUAL(c->offset, 400u);
   CAF_CHECK(index.find(1, 101) == nullptr);
-  CAF_CHECK(index.find(2, 999) == nullptr); // first occurrence has 200
   CAF_CHECK(index.find(4, 100) == nullptr);
+  // Not after a hit at 3: the table's entry for hash 2 has length 200.
+  recipe_index fresh{r};
+  CAF_CHECK(fresh.find(2, 999) == nullptr);
+  // Right after the hit at 3, chunk 4 is tried first, and it fits.
+  CAF_REQUIRE(fresh.find(3, 50) != nullptr);
+  auto d = fresh.find(2, 999);
+  CAF_REQUIRE(d != nullptr);
+  CAF_CHECK_EQUAL(d->offset, 450u);
   CAF_CHECK(recipe_index{}.empty());
   CAF_CHECK(recipe_index{recipe{}}.empty());
   CAF_CHECK(recipe_index{}.find(1, 100) == nullptr);
@@ -263,19 +270,44 @@ CAF_TEST(one hundred small edits) {
   CAF_CHECK_LESS_OR_EQUAL(d.literal, 100u * p.max_size);
 }
 
-CAF_TEST(a file of zeros maps repeated chunks to the first occurrence) {
+CAF_TEST(a file of zeros is copied in order and then from the first chunk) {
+  // Every chunk has the same hash: the one after the last hit is taken
+  // (one contiguous copy of the base), then the first occurrence again.
   chunker_params p;
   std::vector<char> base(1 << 20, 0);
   std::vector<char> next((1 << 20) + 4 * p.max_size, 0);
   auto d = encode(base, next, p);
   check_delta(base, next, d);
   CAF_CHECK_EQUAL(d.literal, 0u);
-  CAF_REQUIRE_EQUAL(d.instrs.size(), next.size() / p.max_size);
-  for (auto& in : d.instrs) {
-    CAF_CHECK_EQUAL(in.kind, delta_instr::copy);
-    CAF_CHECK_EQUAL(in.base_offset, 0u);
-    CAF_CHECK_EQUAL(in.length, p.max_size);
+  CAF_REQUIRE_EQUAL(d.instrs.size(), 2u);
+  CAF_CHECK_EQUAL(d.instrs[0].kind, delta_instr::copy);
+  CAF_CHECK_EQUAL(d.instrs[0].base_offset, 0u);
+  CAF_CHECK_EQUAL(d.instrs[0].length, base.size());
+  CAF_CHECK_EQUAL(d.instrs[1].kind, delta_instr::copy);
+  CAF_CHECK_EQUAL(d.instrs[1].base_offset, 0u);
+  CAF_CHECK_EQUAL(d.instrs[1].length, 4u * p.max_size);
+}
+
+CAF_TEST(the index finds every chunk of a large recipe) {
+  // Enough chunks for many collisions in the table's low bits.
+  recipe r;
+  uint64_t state = 77;
+  for (int i = 0; i < 100000; ++i)
+    r.push_back({splitmix64(state), static_cast<uint32_t>(1000 + i % 7)});
+  recipe_index index{r};
+  for (size_t i = 0; i < r.size(); i += 3) { // out of order: table lookups
+    auto* at = index.find(r[i].hash, r[i].length);
+    CAF_REQUIRE(at != nullptr);
+    CAF_CHECK_EQUAL(at->length, r[i].length);
   }
+  uint64_t pos = 0;
+  for (auto& c : r) { // in order: the fast path
+    auto* at = index.find(c.hash, c.length);
+    CAF_REQUIRE(at != nullptr);
+    CAF_CHECK_EQUAL(at->offset, pos);
+    pos += c.length;
+  }
+  CAF_CHECK(index.find(12345, 1000) == nullptr);
 }
 
 CAF_TEST(a reordered file is copied) {

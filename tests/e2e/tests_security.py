@@ -24,7 +24,7 @@ HOSTILE = "livesync-hostile-client"
 ATTACKS = ("dotdot", "absolute", "malformed_paths", "bad_fields",
            "symlink_escape", "dir_swap_setup", "dir_swap",
            "dir_swap_commit_setup", "dir_swap_commit", "rename_through_symlink",
-           "state_folder", "copy_range", "zstd", "claim_4gib", "chunk_over_8mib",
+           "state_folder", "copy_range", "zstd", "packed", "claim_4gib", "chunk_over_8mib",
            "too_many_transfers", "batch_16385", "flood", "path_1mb",
            "good_write", "good_manifest", "left_open")
 
@@ -49,6 +49,7 @@ EXPECTED_ROOT = {
     "r.txt": "file",
     "suid.bin": "file",
     "zstd-ok.txt": "file",       # a good compressed write
+    "packed-ok.txt": "file",     # a good write in a packed batch (zstd stream)
 }
 EXPECTED_ROOT.update({"flood/f%d" % k: "file" for k in range(8)})
 
@@ -62,6 +63,7 @@ ENOSPC_RE = re.compile(r"\bop-failed .*No space left on device")
 RETRY_BEGIN_RE = re.compile(r"\bop-sent kind=begin_file path=big\.bin\b")
 LEVEL_ERROR_RE = re.compile(r"^\S+ (error|critical) ")
 BATCH_REFUSED_RE = re.compile(r"\bwarn\w*\b.*\bbatch-refused ops=16385\b")
+PACKED_REFUSED_RE = re.compile(r"\bwarn\w*\b.*\bbatch-refused packed=true\b")
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -312,6 +314,14 @@ def test_security_hostile_client(env):
               "lnk -> %r" % os.readlink(os.path.join(root, "lnk")))
         with open(os.path.join(root, "zstd-ok.txt"), "rb") as f:
             check(f.read() == b"z" * 4000, "zstd-ok.txt has the wrong content")
+        with open(os.path.join(root, "packed-ok.txt"), "rb") as f:
+            check(f.read() == b"a packed write lands " * 191,  # 4011 bytes
+                  "packed-ok.txt has the wrong content")
+        # Six refusals by the stream (bomb, after it, 4 GiB, replay, garbage,
+        # hidden bomb) are warnings; the stranger's is refused before that.
+        check(ref.count(PACKED_REFUSED_RE) == 6,
+              "packed batches refused: %d batch-refused packed=true warnings, expected 6"
+              % ref.count(PACKED_REFUSED_RE))
         with open(os.path.join(root, "good.txt"), "rb") as f:
             check(f.read() == GOOD_TEXT, "good.txt has the wrong content")
         mode = stat.S_IMODE(os.lstat(os.path.join(root, "suid.bin")).st_mode)

@@ -22,11 +22,13 @@
 // Exit codes: 0 ran to the end (every request got a reply, mismatches or
 // not: see the summary), 1 could not connect or hello failed, 2 usage,
 // 3 ran to the end but some request failed (timeout, lost connection).
+#include "core/batch_codec.hpp"
 #include "core/content_hash.hpp"
 #include "messages/actors.hpp"
 #include "messages/register.hpp"
 
 #include <caf/io/all.hpp>
+#include <xxhash.h>
 #include <zstd.h>
 
 #include <cerrno>
@@ -316,6 +318,76 @@ public:
     for (size_t i = 0; i < errors.size(); ++i)
       line << (i ? "|" : "") << errors[i].index << ":"
            << short_text(errors[i].reason);
+    line << "]";
+    if (!problems.empty()) {
+      line << " problems=[";
+      for (size_t i = 0; i < problems.size(); ++i)
+        line << (i ? "|" : "") << problems[i];
+      line << "]";
+    }
+    std::cout << line.str() << std::endl;
+  }
+
+  /// One packed batch (a message of the link's zstd stream), sent after a
+  /// new hello when `hello_first`; `applies`: a reply with no op refused,
+  /// else an error reply (the whole batch refused, nothing applied).
+  struct packed_step {
+    std::string what;
+    packed_batch batch;
+    bool hello_first = false;
+    bool applies = false;
+    /// Sent by another actor than the one that said hello.
+    bool stranger = false;
+  };
+
+  void packed(const std::string& name, const std::vector<packed_step>& steps) {
+    if (!opts_.selected(name))
+      return;
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::string> results;
+    std::vector<std::string> problems;
+    caf::scoped_actor stranger{self_->system()};
+    for (auto& s : steps) {
+      if (s.hello_first)
+        self_
+          ->request(rx_, std::chrono::seconds(opts_.timeout_s), atom::hello_v,
+                    protocol_version)
+          .receive([](uint32_t) {},
+                   [&](caf::error& err) {
+                     problems.push_back("hello failed: "
+                                        + self_->system().render(err));
+                   });
+      auto& who = s.stranger ? stranger : self_;
+      bool replied = false;
+      size_t refused = 0;
+      std::string failure;
+      who
+        ->request(rx_, std::chrono::seconds(opts_.timeout_s), atom::apply_v,
+                  s.batch)
+        .receive(
+          [&](std::vector<op_error>& es) {
+            replied = true;
+            refused = es.size();
+          },
+          [&](caf::error& err) { failure = self_->system().render(err); });
+      results.push_back(s.what + ":"
+                        + (replied ? "applied,refused_ops="
+                                       + std::to_string(refused)
+                                   : "refused," + short_text(failure, 80)));
+      if (s.applies && (!replied || refused != 0))
+        problems.push_back(s.what + " was not applied");
+      if (!s.applies && replied)
+        problems.push_back(s.what + " was NOT refused");
+    }
+    ++attacks_;
+    if (!problems.empty())
+      ++mismatches_;
+    std::ostringstream line;
+    line << "attack=" << name << " batches=" << steps.size()
+         << " expect=" << (problems.empty() ? "ok" : "MISMATCH")
+         << " ms=" << ms_since(t0) << " results=[";
+    for (size_t i = 0; i < results.size(); ++i)
+      line << (i ? "|" : "") << results[i];
     line << "]";
     if (!problems.empty()) {
       line << " problems=[";
@@ -710,6 +782,68 @@ void run_attacks(client& c, const options& o) {
     // The codec itself works: a good compressed write applies.
     s.push_back({zstd_write("zstd-ok.txt", ok_frame, ok_raw.size(), ok_hash),
                  want::applied});
+    return s;
+  }());
+
+  // Packed batches (one zstd stream per hello): a bomb inside a valid
+  // stream, lies about the size, replays, garbage, a stranger's batch. A
+  // refused batch breaks the stream until the next hello.
+  c.packed("packed", [] {
+    using ps = client::packed_step;
+    // A message of `z`'s stream: the ops encoded, then compressed.
+    auto message = [](stream_compressor& z, uint64_t seq,
+                      const std::vector<op>& ops) {
+      std::vector<char> raw;
+      encode_ops(ops, raw);
+      packed_batch b;
+      b.seq = seq;
+      b.raw_size = raw.size();
+      b.checksum = XXH3_64bits(raw.data(), raw.size());
+      if (!z.compress(raw.data(), raw.size(), b.frame).ok())
+        b.frame.clear();
+      return b;
+    };
+    std::string text;
+    while (text.size() < 4000)
+      text += "a packed write lands ";
+    std::vector<op> good{write_op("packed-ok.txt", text)};
+    std::vector<ps> s;
+    // The stream of the client's first hello (said in main()).
+    stream_compressor z1{3};
+    s.push_back({"good", message(z1, 0, good), true, true});
+    // 64 MiB of zeros in the same stream, stated as 1 MiB.
+    auto bomb = message(z1, 1, {write_op("bomb.bin", std::string(64u << 20, '\0'))});
+    bomb.raw_size = 1u << 20;
+    s.push_back({"bomb-in-stream", bomb, false, false});
+    // The stream is broken now: even a well-formed next message is refused.
+    stream_compressor z1b{3};
+    s.push_back({"after-refusal", message(z1b, 1, good), false, false});
+    // A new hello, a new stream.
+    stream_compressor z2{3};
+    s.push_back({"good-after-hello", message(z2, 0, good), true, true});
+    auto huge = message(z2, 1, good);
+    huge.raw_size = uint64_t{4} << 30;
+    s.push_back({"claims-4gib", huge, false, false});
+    stream_compressor z3{3};
+    auto first = message(z3, 0, good);
+    s.push_back({"first", first, true, true});
+    s.push_back({"replay", first, false, false});
+    packed_batch garbage;
+    garbage.frame = {'n', 'o', 't', 'z', 's', 't', 'd'};
+    garbage.raw_size = 7;
+    s.push_back({"garbage", garbage, true, false});
+    // One frame that hides 64 MiB, stated as 1 MiB, on a fresh stream.
+    packed_batch hidden;
+    hidden.frame = zstd_zeros(size_t{64} << 20, false);
+    hidden.raw_size = 1u << 20;
+    s.push_back({"hidden-bomb", hidden, true, false});
+    stream_compressor z4{3};
+    s.push_back({"good-again", message(z4, 0, good), true, true});
+    // Another actor of this node, which never said hello.
+    stream_compressor z5{3};
+    ps stranger{"stranger", message(z5, 0, good), false, false};
+    stranger.stranger = true;
+    s.push_back(stranger);
     return s;
   }());
 
