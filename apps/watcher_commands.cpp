@@ -172,8 +172,15 @@ int run_verify(caf::actor_system& sys, const command_target& reference,
   for (auto& e : mine)
     if (e.meta.kind == entry_kind::file)
       sizes[e.path] = e.meta.size;
-  for (size_t i = 0; i < cmp.to_hash.size(); i += max_digest_paths) {
-    auto end = std::min(cmp.to_hash.size(), i + max_digest_paths);
+  // Batches bounded by bytes too: the reference hashes a request in one go,
+  // and its link to the watcher waits meanwhile.
+  constexpr uint64_t digest_batch_bytes = uint64_t{256} << 20;
+  for (size_t i = 0, end = 0; i < cmp.to_hash.size(); i = end) {
+    uint64_t batch_bytes = 0;
+    for (end = i; end < cmp.to_hash.size() && end - i < max_digest_paths
+                  && (end == i || batch_bytes < digest_batch_bytes);
+         ++end)
+      batch_bytes += sizes[cmp.to_hash[end]];
     std::vector<std::string> paths(cmp.to_hash.begin() + i,
                                    cmp.to_hash.begin() + end);
     std::vector<hash128> ours(paths.size());
@@ -195,7 +202,10 @@ int run_verify(caf::actor_system& sys, const command_target& reference,
       std::cerr << "livesync-watcher: error: verify: the reference could not "
                    "hash its copy: "
                 << (why.empty() ? std::string{"short reply"} : why)
-                << " (a file changed or vanished meanwhile? run flush first)"
+                << (why.find("timeout") != std::string::npos
+                      ? " (raise --timeout for very large files)"
+                      : " (a file changed or vanished meanwhile? run flush "
+                        "first)")
                 << std::endl;
       return exit_failed;
     }

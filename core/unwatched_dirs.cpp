@@ -4,18 +4,38 @@
 
 namespace livesync {
 
+namespace {
+
+/// The entries of `dirs` strictly beneath `dir`: one ordered range, since
+/// every such path starts with "dir/" ('0' follows '/'). The root ("")
+/// holds everything else.
+std::pair<std::set<std::string>::const_iterator,
+          std::set<std::string>::const_iterator>
+beneath(const std::set<std::string>& dirs, const std::string& dir) {
+  if (dir.empty())
+    return {dirs.upper_bound(dir), dirs.end()};
+  return {dirs.lower_bound(dir + "/"), dirs.lower_bound(dir + "0")};
+}
+
+} // namespace
+
 bool unwatched_dirs::covered(const std::string& dir) const {
-  for (auto& d : dirs_)
-    if (is_within(dir, d))
+  // `dir` itself or one of its ancestors: depth lookups, not a scan.
+  std::string_view p = dir;
+  for (;;) {
+    if (dirs_.count(std::string{p}) != 0)
       return true;
-  return false;
+    if (p.empty())
+      return false;
+    p = parent_of(p);
+  }
 }
 
 void unwatched_dirs::add(const std::string& dir) {
   if (covered(dir))
     return;
-  for (auto i = dirs_.begin(); i != dirs_.end();)
-    i = is_within(*i, dir) ? dirs_.erase(i) : std::next(i);
+  auto [first, last] = beneath(dirs_, dir);
+  dirs_.erase(first, last);
   dirs_.insert(dir);
 }
 
@@ -25,14 +45,14 @@ void unwatched_dirs::remove(const std::string& dir) {
 
 void unwatched_dirs::rename(const std::string& from, const std::string& to) {
   std::vector<std::string> moved;
-  for (auto i = dirs_.begin(); i != dirs_.end();) {
-    if (is_within(*i, from)) {
-      moved.push_back(rebase_path(*i, from, to));
-      i = dirs_.erase(i);
-    } else {
-      ++i;
-    }
+  if (auto i = dirs_.find(from); i != dirs_.end()) {
+    moved.push_back(to);
+    dirs_.erase(i);
   }
+  auto [first, last] = beneath(dirs_, from);
+  for (auto i = first; i != last; ++i)
+    moved.push_back(rebase_path(*i, from, to));
+  dirs_.erase(first, last);
   for (auto& d : moved)
     add(d);
 }

@@ -147,6 +147,9 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       std::vector<hash128> out;
       out.reserve(paths.size());
       for (auto& p : paths) {
+        if (self->state.stopping && self->state.stopping->load())
+          return caf::make_error(caf::sec::runtime_error,
+                                 "the reference is stopping");
         status err;
         out.push_back(self->state.writer->content_hash(p, err));
         if (!err) {

@@ -18,8 +18,10 @@ void deliver(self_ptr self) {
   if (!st.demand)
     return;
   auto now = self->clock().now();
-  // The rescan starts when it is handed to the sender, with this batch.
-  if (st.backoff.due(now)) {
+  // The rescan starts when it is handed to the sender, with this batch. A
+  // flush does not wait for the pause: it is an explicit request.
+  if (st.backoff.due(now)
+      || (st.barrier > 0 && st.backoff.pending() && !st.backoff.running())) {
     st.backoff.started(now);
     st.policy.request_rescan();
     spdlog::info("rescan-start reason=queue-overflow overflows={} rescans={} "

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <vector>
 
@@ -14,18 +15,21 @@ namespace livesync {
 
 namespace {
 
-/// Reads once; sends what it decoded. False on a fatal error; `drained` is
-/// set when nothing more is queued (EAGAIN or an empty read).
+/// Reads once; sends what it decoded. False on a fatal error. Returns the
+/// bytes read in `got` (0: nothing was queued).
 bool read_once(caf::blocking_actor* self, const tracker_actor& tracker,
-               int inotify_fd, std::vector<char>& buf, bool& drained) {
-  auto n = ::read(inotify_fd, buf.data(), buf.size());
-  drained = n <= 0;
-  if (n < 0 && errno != EAGAIN && errno != EINTR) {
+               int inotify_fd, std::vector<char>& buf, size_t& got) {
+  ssize_t n;
+  do
+    n = ::read(inotify_fd, buf.data(), buf.size());
+  while (n < 0 && errno == EINTR);
+  got = n > 0 ? static_cast<size_t>(n) : 0;
+  if (n < 0 && errno != EAGAIN) {
     spdlog::error("inotify-read-failed reason={}", std::strerror(errno));
     return false;
   }
   if (n > 0) {
-    auto records = decode_inotify(buf.data(), static_cast<size_t>(n));
+    auto records = decode_inotify(buf.data(), got);
     if (!records.empty())
       self->send(tracker, atom::events_v, std::move(records));
   }
@@ -54,9 +58,9 @@ void inotify_reader(caf::blocking_actor* self, tracker_actor tracker,
     }
     if (fds[1].revents & POLLIN)
       break;
-    bool drained = false;
+    size_t got = 0;
     if ((fds[0].revents & POLLIN)
-        && !read_once(self, tracker, inotify_fd, buf, drained))
+        && !read_once(self, tracker, inotify_fd, buf, got))
       break;
     if (barrier_fd >= 0 && (fds[2].revents & POLLIN)) {
       uint64_t requested = 0;
@@ -64,10 +68,19 @@ void inotify_reader(caf::blocking_actor* self, tracker_actor tracker,
           == static_cast<ssize_t>(sizeof requested)) {
         // The kernel queues an inotify event inside the syscall that
         // causes it, so every change made before the flush was requested
-        // is in the queue now: read all of it, then mark the barrier.
+        // is in the queue now. Read what is queued at this moment (not
+        // until empty: a busy tree could keep it from ever emptying), then
+        // mark the barrier.
+        int queued = 0;
+        if (::ioctl(inotify_fd, FIONREAD, &queued) != 0)
+          queued = 0;
         bool ok = true;
-        for (drained = false; ok && !drained;)
-          ok = read_once(self, tracker, inotify_fd, buf, drained);
+        for (size_t done = 0; ok && done < static_cast<size_t>(queued);) {
+          ok = read_once(self, tracker, inotify_fd, buf, got);
+          if (got == 0)
+            break;
+          done += got;
+        }
         if (!ok)
           break;
         barriers += requested;

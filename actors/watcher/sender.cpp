@@ -67,7 +67,8 @@ void complete_barrier(self_ptr self, uint64_t id) {
   auto done = [&](flush_waiter& w) {
     if (w.id > st.barrier_done)
       return false;
-    w.promise.deliver(st.stats.errors - w.errors_before);
+    w.promise.deliver(st.stats.errors - w.errors_before + st.stats.unreadable
+                      - w.unreadable_before);
     return true;
   };
   st.flush_waiters.erase(std::remove_if(st.flush_waiters.begin(),
@@ -332,6 +333,11 @@ void retry_read(self_ptr self, const std::string& path) {
   auto& st = self->state;
   std::vector<change> again{change::make_dirty(path, change_content)};
   self->send(st.debouncer, std::move(again));
+  // A flush barrier of the batch being planned must not pass before this
+  // path is sent: it goes back to the debouncer behind it.
+  if (st.mark_open && st.open_mark.barrier > 0)
+    self->send(st.debouncer, atom::barrier_v,
+               std::exchange(st.open_mark.barrier, 0));
 }
 
 void execute(self_ptr self, action& a) {
@@ -367,6 +373,10 @@ void maybe_in_sync(self_ptr self) {
     spdlog::warn("sync-incomplete failed_ops={} retry_in={}ms",
                  st.round_errors,
                  millis(st.cfg.error_retry));
+    // The comparison covered what barriers lost with the link were for:
+    // their flushes end now, reporting the refusals.
+    if (st.barrier_at_sync > 0)
+      complete_barrier(self, std::exchange(st.barrier_at_sync, 0));
     st.round_errors = 0;
     st.recheck_all = true;
     if (!st.retry_armed) {
@@ -424,7 +434,12 @@ void pump(self_ptr self) {
   if (st.planner->idle() && !st.upload && !st.awaiting_recipe)
     close_open_mark(self);
   maybe_in_sync(self);
-  if (st.state == phase::live && st.planner->idle() && !st.upload
+  // Live, one batch at a time; while comparing, only when a flush waits
+  // (its barrier is in the debouncer, and a comparison that keeps failing
+  // must not hold it back for ever).
+  bool want = st.state == phase::live
+              || (st.state == phase::reconciling && !st.flush_waiters.empty());
+  if (want && st.planner->idle() && !st.upload
       && !st.awaiting_recipe && !st.demand_sent) {
     st.demand_sent = true;
     self->send(st.debouncer, atom::demand_v);
@@ -657,19 +672,35 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
     },
     [=](atom::flush) -> caf::result<uint64_t> {
       auto& st = self->state;
-      auto id = ++st.flush_requested;
+      // Paths waiting to be retried after a refusal are changes made
+      // before this flush: they go to the debouncer ahead of the barrier.
+      if (!st.retry_paths.empty()) {
+        std::vector<change> again;
+        for (auto& p : st.retry_paths)
+          again.push_back(change::make_dirty(p, change_content | change_deep));
+        st.retry_paths.clear();
+        self->send(st.debouncer, std::move(again));
+      }
       auto rp = self->make_response_promise<uint64_t>();
-      st.flush_waiters.push_back(flush_waiter{id, st.stats.errors, rp});
       if (st.cfg.barrier_fd >= 0) {
         uint64_t one = 1;
         if (::write(st.cfg.barrier_fd, &one, sizeof one)
-            != static_cast<ssize_t>(sizeof one))
-          spdlog::error("flush-failed reason=cannot signal the reader: {}",
-                        std::strerror(errno));
-      } else {
+            != static_cast<ssize_t>(sizeof one)) {
+          auto why = std::string{"cannot signal the inotify reader: "}
+                     + std::strerror(errno);
+          spdlog::error("flush-failed reason={}", why);
+          rp.deliver(caf::make_error(caf::sec::runtime_error, why));
+          return rp;
+        }
+      }
+      auto id = ++st.flush_requested;
+      st.flush_waiters.push_back(
+        flush_waiter{id, st.stats.errors, st.stats.unreadable, rp});
+      if (st.cfg.barrier_fd < 0) {
         self->send(st.debouncer, atom::barrier_v, id);
       }
       spdlog::debug("flush-requested id={}", id);
+      pump(self); // A comparison that waits for its retry may now demand.
       return rp;
     },
     [=](atom::status) { return make_status(self); },

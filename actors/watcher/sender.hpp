@@ -89,6 +89,8 @@ struct sender_stats {
   /// Deltas that fell back to full content (no recipe, hash mismatch).
   uint64_t fallbacks = 0;
   uint64_t errors = 0;
+  /// Files that could not be read (permissions, I/O errors): not sent.
+  uint64_t unreadable = 0;
   uint64_t reconnects = 0;
 };
 
@@ -105,8 +107,10 @@ struct sender_mark {
 /// A `flush` request waiting for its barrier.
 struct flush_waiter {
   uint64_t id = 0;
-  /// Operation errors counted when the flush was asked for.
+  /// Operation errors and unreadable files counted when the flush was
+  /// asked for: what is counted later is what the flush reports.
   uint64_t errors_before = 0;
+  uint64_t unreadable_before = 0;
   caf::typed_response_promise<uint64_t> promise;
 };
 

@@ -31,6 +31,10 @@ bool readable(self_ptr self, const std::string& path, read_outcome r,
       return false;
     case read_outcome::failed:
       spdlog::warn("read-failed path={} reason={}", printable(path), reason);
+      ++self->state.stats.unreadable;
+      self->state.last_error = "read-failed path=" + printable(path)
+                               + " reason=" + reason;
+      self->state.last_error_at = std::chrono::steady_clock::now();
       return false;
   }
   return false;

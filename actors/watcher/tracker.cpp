@@ -211,6 +211,11 @@ tracker(tracker_actor::stateful_pointer<tracker_state> self, int inotify_fd,
       auto& st = self->state;
       if (st.interpreter.has_pending())
         handle(self, st.interpreter.expire(st.table));
+      // Events were lost and the re-walk (with the rescan it asks for) waits
+      // for its pause: a flush is an explicit request, so it runs now, and
+      // the debouncer then holds the barrier until that rescan starts.
+      if (st.rewalk.pending() && !st.rewalk.running())
+        rewalk(self);
       // Directories without a watch raise no events: compare them now, so
       // the flush covers them too.
       if (!st.unwatched.empty()) {

@@ -96,7 +96,8 @@ bool parse_config(node_config& cfg, int argc, char** argv,
                       + "' (options take the form --key=value)"};
   bool policy_given = false;
   for (int i = 1; i < argc; ++i)
-    if (std::string{argv[i]}.rfind("--scheduler.policy=", 0) == 0)
+    if (std::string{argv[i]}.rfind("--scheduler.policy=", 0) == 0
+        || std::string{argv[i]}.rfind("--caf#scheduler.policy=", 0) == 0)
       policy_given = true;
   // CAF's INI parser drops a value of the wrong type or out of range
   // without a word: the option keeps its default. Parse the file again

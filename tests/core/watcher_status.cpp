@@ -35,8 +35,13 @@ CAF_TEST(json escapes quotes and backslashes and control bytes) {
   CAF_CHECK_EQUAL(json_escape("plain"), "plain");
   CAF_CHECK_EQUAL(json_escape("a\"b\\c"), "a\\\"b\\\\c");
   CAF_CHECK_EQUAL(json_escape("l1\nl2\t\x01"), "l1\\nl2\\t\\u0001");
-  // UTF-8 passes through as is.
+  // UTF-8 passes through as is; bytes that are not UTF-8 (a path need not
+  // be) become U+FFFD, so the output stays valid JSON.
   CAF_CHECK_EQUAL(json_escape("\xc3\xa9"), "\xc3\xa9");
+  CAF_CHECK_EQUAL(json_escape("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");
+  CAF_CHECK_EQUAL(json_escape("a\xff" "b"), "a\\ufffdb");
+  CAF_CHECK_EQUAL(json_escape("\xc3"), "\\ufffd");
+  CAF_CHECK_EQUAL(json_escape("\xc3("), "\\ufffd(");
 }
 
 CAF_TEST(json has every field once) {
