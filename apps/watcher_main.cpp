@@ -160,7 +160,7 @@ std::string take_command(int& argc, char**& argv) {
 int run_command(const std::string& command, watcher_config& cfg) {
   using namespace livesync;
   command_target t;
-  t.tls = command == "verify" && cfg.tls(); // the control port is plain
+  t.tls = cfg.tls();
   t.timeout = cfg.timeout;
   std::string root;
   std::shared_ptr<const ignore_rules> excludes;
@@ -324,14 +324,15 @@ int main(int argc, char** argv) {
                                        stop_fd, barrier_fd);
     auto snd = sys.spawn(sender, scfg, deb);
     auto ctl = sys.spawn(control, snd, deb, trk);
-    // Plain BASP, even when the link is TLS: in CAF 0.17 a TLS connection
-    // that ends abruptly (a status command exiting) while the link to the
-    // reference is busy made the middleman drop that link too (measured:
-    // 3 of 3 status calls during a transfer cost a reconnect and a full
-    // comparison; 0 of 3 over plain TCP). Bound to loopback by default; the
-    // control actor can only report and flush.
-    auto cport = sys.middleman().publish(ctl, cfg.control_port,
-                                         cfg.control_bind.c_str(), true);
+    // With the link's mutual TLS when it is configured (any certificate of
+    // the CA may ask for the status or a flush); bound to loopback by
+    // default. The control actor can only report and flush.
+    auto cport = cfg.tls() ? caf::openssl::publish(ctl, cfg.control_port,
+                                                   cfg.control_bind.c_str(),
+                                                   true)
+                           : sys.middleman().publish(ctl, cfg.control_port,
+                                                     cfg.control_bind.c_str(),
+                                                     true);
     if (cport)
       spdlog::info("control-listening bind={} port={} (livesync-watcher "
                    "status|flush --control-port={})",
