@@ -99,21 +99,22 @@ std::string render_text(const watcher_status& s) {
   line("last error", s.last_error.empty()
                        ? std::string{"none"}
                        : s.last_error + " (" + age(s.last_error_age_s) + ")");
-  line("sent", grouped(s.ops) + " ops in " + grouped(s.requests)
+  line("sent", grouped(s.counters.ops) + " ops in " + grouped(s.counters.requests)
                  + " requests, "
-                 + human_bytes(static_cast<double>(s.wire_bytes))
+                 + human_bytes(static_cast<double>(s.counters.bytes))
                  + " on the wire");
-  line("files", grouped(s.files) + " sent: "
-                  + human_bytes(static_cast<double>(s.literal_bytes))
+  line("files", grouped(s.counters.files) + " sent: "
+                  + human_bytes(static_cast<double>(s.counters.literal_bytes))
                   + " literal ("
-                  + human_bytes(static_cast<double>(s.payload_bytes))
+                  + human_bytes(static_cast<double>(s.counters.payload_bytes))
                   + " compressed), "
-                  + human_bytes(static_cast<double>(s.copied_bytes))
+                  + human_bytes(static_cast<double>(s.counters.copied_bytes))
                   + " copied by the reference");
-  line("round trips", grouped(s.round_trips) + " (fallbacks "
-                        + grouped(s.fallbacks) + ", errors "
-                        + grouped(s.errors) + ", reconnects "
-                        + grouped(s.reconnects) + ")");
+  line("round trips", grouped(s.counters.round_trips) + " (fallbacks "
+                        + grouped(s.counters.fallbacks) + ", errors "
+                        + grouped(s.counters.errors) + ", unreadable "
+                        + grouped(s.counters.unreadable) + ", reconnects "
+                        + grouped(s.counters.reconnects) + ")");
   if (s.latency_samples == 0)
     line("latency", "no samples yet");
   else
@@ -158,17 +159,18 @@ std::string render_json(const watcher_status& s) {
   num("unwatched_dirs", s.unwatched_dirs);
   str("last_error", s.last_error);
   num("last_error_age_s", s.last_error_age_s);
-  num("ops", s.ops);
-  num("requests", s.requests);
-  num("wire_bytes", s.wire_bytes);
-  num("files", s.files);
-  num("literal_bytes", s.literal_bytes);
-  num("copied_bytes", s.copied_bytes);
-  num("payload_bytes", s.payload_bytes);
-  num("round_trips", s.round_trips);
-  num("fallbacks", s.fallbacks);
-  num("errors", s.errors);
-  num("reconnects", s.reconnects);
+  num("ops", s.counters.ops);
+  num("requests", s.counters.requests);
+  num("wire_bytes", s.counters.bytes);
+  num("files", s.counters.files);
+  num("literal_bytes", s.counters.literal_bytes);
+  num("copied_bytes", s.counters.copied_bytes);
+  num("payload_bytes", s.counters.payload_bytes);
+  num("round_trips", s.counters.round_trips);
+  num("fallbacks", s.counters.fallbacks);
+  num("errors", s.counters.errors);
+  num("unreadable", s.counters.unreadable);
+  num("reconnects", s.counters.reconnects);
   num("latency_samples", s.latency_samples);
   num("latency_p50_us", s.latency_p50_us);
   num("latency_p90_us", s.latency_p90_us);

@@ -3,6 +3,8 @@
 // data, so the wire form (messages/types.hpp) and the tests see one struct.
 #pragma once
 
+#include "core/link_counters.hpp"
+
 #include <cstdint>
 #include <string>
 
@@ -29,18 +31,8 @@ struct watcher_status {
   uint64_t unwatched_dirs = 0;
   std::string last_error; // empty: none since start
   int64_t last_error_age_s = -1;
-  // Counters since start.
-  uint64_t ops = 0;
-  uint64_t requests = 0;
-  uint64_t wire_bytes = 0;
-  uint64_t files = 0;
-  uint64_t literal_bytes = 0;
-  uint64_t copied_bytes = 0;
-  uint64_t payload_bytes = 0;
-  uint64_t round_trips = 0;
-  uint64_t fallbacks = 0;
-  uint64_t errors = 0;
-  uint64_t reconnects = 0;
+  /// Counters since start (reconnects: connections after the first).
+  link_counters counters;
   // Latency from the first event on a path to the reference's
   // acknowledgement of its commit, in microseconds.
   uint64_t latency_samples = 0;

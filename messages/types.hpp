@@ -84,15 +84,20 @@ typename Inspector::result_type inspect(Inspector& f, inotify_record& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_counters& x) {
+  return f(caf::meta::type_name("livesync.link_counters"), x.ops, x.requests,
+           x.bytes, x.files, x.literal_bytes, x.copied_bytes, x.payload_bytes,
+           x.round_trips, x.fallbacks, x.errors, x.unreadable, x.reconnects);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, watcher_status& x) {
   return f(caf::meta::type_name("livesync.watcher_status"), x.state, x.root,
            x.reference, x.tls, x.uptime_s, x.since_in_sync_s,
            x.pending_paths, x.queued_checks, x.in_flight_bytes,
-           x.unwatched_dirs, x.last_error, x.last_error_age_s, x.ops,
-           x.requests, x.wire_bytes, x.files, x.literal_bytes,
-           x.copied_bytes, x.payload_bytes, x.round_trips, x.fallbacks,
-           x.errors, x.reconnects, x.latency_samples, x.latency_p50_us,
-           x.latency_p90_us, x.latency_p99_us, x.latency_max_us, x.progress);
+           x.unwatched_dirs, x.last_error, x.last_error_age_s, x.counters,
+           x.latency_samples, x.latency_p50_us, x.latency_p90_us,
+           x.latency_p99_us, x.latency_max_us, x.progress);
 }
 
 } // namespace livesync

@@ -557,18 +557,10 @@ watcher_status make_status(self_ptr self) {
   out.in_flight_bytes = st.in_flight_bytes;
   out.last_error = st.last_error;
   out.last_error_age_s = st.last_error.empty() ? -1 : secs(st.last_error_at);
-  auto& c = st.stats;
-  out.ops = c.ops;
-  out.requests = c.requests;
-  out.wire_bytes = c.bytes;
-  out.files = c.files;
-  out.literal_bytes = c.literal_bytes;
-  out.copied_bytes = c.copied_bytes;
-  out.payload_bytes = c.payload_bytes;
-  out.round_trips = c.round_trips;
-  out.fallbacks = c.fallbacks;
-  out.errors = c.errors;
-  out.reconnects = c.reconnects > 0 ? c.reconnects - 1 : 0;
+  out.counters = st.stats;
+  // Connections after the first.
+  out.counters.reconnects = st.stats.reconnects > 0 ? st.stats.reconnects - 1
+                                                    : 0;
   auto us = [](std::chrono::nanoseconds d) {
     return static_cast<uint64_t>(d.count() / 1000);
   };

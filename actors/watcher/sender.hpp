@@ -18,6 +18,7 @@
 #include "core/file_reader.hpp"
 #include "core/file_upload.hpp"
 #include "core/latency_histogram.hpp"
+#include "core/link_counters.hpp"
 #include "core/progress_meter.hpp"
 #include "core/recipe_cache.hpp"
 #include "core/local_tree.hpp"
@@ -71,28 +72,8 @@ struct sender_config {
   int barrier_fd = -1;
 };
 
-struct sender_stats {
-  uint64_t ops = 0;
-  uint64_t requests = 0;
-  /// Bytes of operations sent (payload plus per-op overhead).
-  uint64_t bytes = 0;
-  uint64_t files = 0;
-  /// Bytes of file content sent as literals (before compression).
-  uint64_t literal_bytes = 0;
-  /// Bytes of file content the reference copied from what it held.
-  uint64_t copied_bytes = 0;
-  /// Op payload as it went on the wire: packed batches after compression
-  /// (their op fields included), else the ops' data.
-  uint64_t payload_bytes = 0;
-  /// Recipe requests: the only round trips besides connecting.
-  uint64_t round_trips = 0;
-  /// Deltas that fell back to full content (no recipe, hash mismatch).
-  uint64_t fallbacks = 0;
-  uint64_t errors = 0;
-  /// Files that could not be read (permissions, I/O errors): not sent.
-  uint64_t unreadable = 0;
-  uint64_t reconnects = 0;
-};
+/// The sender's counters (core/link_counters.hpp).
+using sender_stats = link_counters;
 
 /// Closes the work of settled batches: once every request sent for them is
 /// acknowledged, their latency is recorded and their flush barrier is done.
