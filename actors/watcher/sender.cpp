@@ -120,9 +120,16 @@ void start_progress(self_ptr self) {
 
 const progress_meter& current_progress(self_ptr self) {
   auto& st = self->state;
+  // Bytes of the file being streamed count as they go, so a large file
+  // shows progress before it is done.
+  uint64_t streaming = 0;
+  if (st.upload) {
+    auto& us = st.upload->stats();
+    streaming = us.literal_bytes + us.copied_bytes;
+  }
   st.progress.update(st.stats.files - st.progress_files_base,
                      st.stats.literal_bytes + st.stats.copied_bytes
-                       - st.progress_bytes_base,
+                       + streaming - st.progress_bytes_base,
                      st.planner->stats().checks, st.planner->queued());
   return st.progress;
 }
