@@ -14,7 +14,9 @@ packages=(
   python3                   # end-to-end tests
   procps                    # pgrep/ps for scripts
   openssl                   # scripts/make-certs.sh (private CA for mutual TLS)
-  iproute2                  # two-host tests: ip netns, veth, tc netem
+  iproute2                  # two-host tests: ip netns, veth, tc netem; ss (bench byte counts)
+  rsync                     # bench: the rsync daemon anchor
+  lsyncd                    # bench/suite.py: the latency anchor (lsyncd + rsync daemon)
 )
 
 missing=()
