@@ -3,7 +3,7 @@
 next to its anchor from the same run, in one table.
 
   python3 bench/suite.py [--quick] [--only=NAME[,NAME...]] [--json=PATH]
-                         [--bin-dir=DIR] [--list]
+                         [--bin-dir=DIR] [--node-arg=ARG ...] [--list]
 
   1 latency     4 KiB write -> committed on the reference (inotify there),
                 p50/p99/max; anchor lsyncd (delay=0) into an rsync daemon
@@ -68,6 +68,7 @@ class Report:
 
     def __init__(self):
         self.rows = []
+        self.notes = []
         self.mismatches = []
 
     def row(self, n, what, livesync, anchor, unit, anchor_name, target=None, met=None, ratio=None):
@@ -76,6 +77,11 @@ class Report:
         self.rows.append({"n": n, "what": what, "livesync": livesync, "anchor": anchor,
                           "anchor_name": anchor_name, "unit": unit, "ratio": ratio,
                           "target": target, "met": met})
+
+    def note(self, text):
+        """A line printed under the table (what a row is made of)."""
+        self.notes.append(text)
+        print("[suite] %s" % text, flush=True)
 
     def mismatch(self, msg):
         self.mismatches.append(msg)
@@ -121,6 +127,9 @@ def parse_args(argv):
     ap.add_argument("--only", default="", help="comma-separated workloads: " + ",".join(WORKLOADS))
     ap.add_argument("--json", help="also write every figure and detail as JSON here")
     ap.add_argument("--bin-dir", help="dir of the binaries (default: build/)")
+    ap.add_argument("--node-arg", action="append", default=[], metavar="ARG",
+                    help="one more option for both nodes of every pair, e.g. "
+                         "--node-arg=--scheduler.max-threads=2 (repeatable; experiments)")
     ap.add_argument("--list", action="store_true",
                     help="print the workloads and sizes that would run, and exit")
     args = ap.parse_args(argv)
@@ -147,12 +156,14 @@ def main(argv):
               % ", ".join(missing), file=sys.stderr)
         return 2
     import suite_workloads as wl  # after the checks: it imports the other benches
+    wl.NODE_ARGS.extend(args.node_arg)
     report = Report()
     details = {}
     with common.BinarySnapshot(args.bin_dir) as snap, common.Scratch() as scratch:
         facts = common.host_facts(snap)
         facts["scratch"] = scratch.dir
         facts["scale"] = "quick" if args.quick else "full"
+        facts["node_args"] = args.node_arg
         print("suite: %s, %s scale, %s cpus, load %s, data in %s, binaries %s" % (
             facts["date"], facts["scale"], facts["cpus"], " ".join(facts["loadavg_at_start"] or []),
             scratch.dir, " ".join("%s=%s" % (n.split("-")[-1], f["sha256_16"][:8])
@@ -174,12 +185,15 @@ def main(argv):
     with open("/proc/loadavg") as f:
         facts["loadavg_at_end"] = f.read().split()[:3]
     print()
-    print("livesync suite, %s, %s scale, %s (%s cpus), load %s -> %s, git %s, binaries %s" % (
-        facts["date"], facts["scale"], facts["host"], facts["cpus"],
+    print("livesync suite, %s, %s scale%s, %s (%s cpus), load %s -> %s, git %s, binaries %s" % (
+        facts["date"], facts["scale"],
+        ", node args %s" % " ".join(args.node_arg) if args.node_arg else "", facts["host"], facts["cpus"],
         " ".join(facts["loadavg_at_start"] or []), " ".join(facts["loadavg_at_end"]),
         facts["git_head"], " ".join("%s=%s" % (n.split("-")[-1], f["sha256_16"][:8])
                                     for n, f in snap.facts.items())))
     print(table(report.rows))
+    for n in report.notes:
+        print("- %s" % n)
     for m in report.mismatches:
         print("MISMATCH: %s" % m)
     if args.json:

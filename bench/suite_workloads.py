@@ -16,7 +16,6 @@ import anchors
 import common
 import treegen
 from common import harness
-from large_file_rss import make_file
 
 MiB = 1 << 20
 REPO = common.REPO
@@ -35,12 +34,15 @@ def tls_args(certs, role):
             "--openssl.cafile=%s/ca.pem" % certs]
 
 
+NODE_ARGS = []  # suite.py --node-arg values, given to both nodes of every pair
+
+
 def _argv(argv, certs, role):
-    """The harness's command line, with mutual TLS instead of --insecure
-    when `certs` is a make-certs.sh dir."""
-    if not certs:
-        return argv
-    return [a for a in argv if a != "--insecure"] + tls_args(certs, role)
+    """The harness's command line plus NODE_ARGS, with mutual TLS instead
+    of --insecure when `certs` is a make-certs.sh dir."""
+    if certs:
+        argv = [a for a in argv if a != "--insecure"] + tls_args(certs, role)
+    return argv + NODE_ARGS
 
 
 def start_reference(env, root=None, certs=None):
@@ -84,6 +86,20 @@ def sha256(path):
     with open(path, "rb") as f:
         for b in iter(lambda: f.read(4 * MiB), b""):
             h.update(b)
+    return h.hexdigest()
+
+
+def make_random_file(path, size):
+    """`size` bytes of os.urandom (nothing repeats: no chunk can be found
+    twice, nothing compresses); returns their sha256."""
+    h = hashlib.sha256()
+    with open(path, "wb") as f:
+        left = size
+        while left > 0:
+            b = os.urandom(min(left, 4 * MiB))
+            h.update(b)
+            f.write(b)
+            left -= len(b)
     return h.hexdigest()
 
 
@@ -208,6 +224,12 @@ def bulk_and_noop(sz, report, do_bulk=True, do_noop=True):
         line = in_sync_line(w, 0, sz["sync_timeout"])
         ls_s = time.perf_counter() - t0
         ls_b = wire_bytes(env)
+        watching = w.matching(r"\bwatching root=")
+        start_s = common.log_wall(watching[0]) - common.log_wall(w.lines()[0]) if watching else None
+        report.note("2: livesync initial sync %.2f s from the watcher's start: its first log line ->"
+                    " `watching` (watches added) %s s, reconcile (in-sync elapsed_ms) %s ms" % (
+                        ls_s, "%.3f" % start_s if start_s is not None else "?",
+                        common.log_fields(line).get("elapsed_ms")))
         verify(env, report, "bulk initial sync")
         say("bulk: livesync %.2f s %s B, rsync %.2f s %d B%s" % (
             ls_s, ls_b, rs["seconds"], rs["bytes"], ", cp %.2f s" % cp_s if do_bulk else ""))
@@ -331,7 +353,7 @@ def burst(sz, report):
         what = "burst %d files %.0f MiB: last write -> identical" % (plan.files, plan.bytes / MiB)
         report.row(4, what, after_s, rs["seconds"], "s", "rsync -a daemon",
                    target="ratio <= 1.5", met=after_s is not None and after_s <= 1.5 * rs["seconds"])
-        report.row(4, "burst: untar under the pair (alone)", t_last - t0, untar_alone_s, "s",
+        report.row(4, "burst: the untar itself, pair running", t_last - t0, untar_alone_s, "s",
                    "untar, no pair")
         report.row(4, "burst: bytes", ls_b, rs["bytes"], "B", "rsync -a daemon")
         return {"tree": plan.as_dict(), "untar_s": t_last - t0, "untar_alone_s": untar_alone_s,
@@ -442,7 +464,7 @@ def scale(sz, report):
         time.sleep(1.0)
         base_w, base_r = _rss(env.watcher), _rss(env.reference)
         empty_pids = {"watcher": env.watcher.proc.pid, "reference": env.reference.proc.pid}
-        idle_empty = _idle(list(empty_pids.values()), sz["idle_s"])
+        idle_empty = _idle(list(empty_pids.values()), min(5.0, sz["idle_s"]))
         env.stop_all()
         daemon = anchors.RsyncDaemon(env.O("rsyncd"))
         rs_empty = anchors.rsync_push(daemon, empty_src, "empty")
@@ -479,7 +501,11 @@ def scale(sz, report):
             " %d -> %d KiB, reference %d -> %d KiB; rsync %d -> %d KiB; diff %.1f s"
             % (watched, setup_s, sync_s, rs["seconds"], base_w, rss_w, base_r, rss_r,
                rs_empty["peak_rss_kib"], rs["peak_rss_kib"], cmp_s))
-        say("scale: idle %.0f s: watcher %s; reference %s" % (sz["idle_s"], iw, ir))
+        for who, s in (("watcher", iw), ("reference", ir)):
+            report.note("6: idle %.0f s, %s: %d threads, CPU %.2f ms, %d wake-ups (+%d involuntary "
+                        "switches); by thread: %s" % (sz["idle_s"], who, s["threads"], s["cpu_ms"],
+                                                      s["wakeups"], s["involuntary"],
+                                                      ", ".join(s["by_thread"]) or "none"))
         what = "scale %d files/%d dirs" % (n, dirs)
         report.row(6, what + ": watcher RSS per file", per_w, per_rsync, "B", "rsync client",
                    target="<= 200 B", met=per_w <= 200)
@@ -514,7 +540,7 @@ def scale(sz, report):
 
 
 def throughput(sz, report):
-    """One big file (random 1 MiB blocks) renamed into the watched root of
+    """One big file (random bytes) renamed into the watched root of
     an in-sync pair (no write happens under the watcher: the timing is the
     streaming alone), until the reference's IN_MOVED_TO of it; plain TCP,
     then mutual TLS (scripts/make-certs.sh). Anchor: the same file copied
@@ -524,8 +550,7 @@ def throughput(sz, report):
     size = sz["throughput_bytes"]
     try:
         big = env.O("big.bin")
-        make_file(big, size)
-        want = sha256(big)
+        want = make_random_file(big, size)
         certs = env.O("certs")
         subprocess.run(["bash", os.path.join(REPO, "scripts", "make-certs.sh"), certs],
                        check=True, stdout=subprocess.DEVNULL)
