@@ -24,7 +24,8 @@ targets are the issue's, meant for the full sizes). Data lives in a fresh
 dir under /work (or $LIVESYNC_BENCH_DIR), removed at the end. The two
 binaries (default build/) are copied first, so a rebuild during the run
 cannot mix builds. Exit code 1 if any livesync result differed from its
-source (a product bug), 2 on bad arguments, 0 otherwise (targets missed
+source (a product bug) or a workload could not finish (the table has the
+others), 2 on bad arguments or a missing command, 0 otherwise (targets missed
 are in the table, not in the exit code).
 """
 
@@ -33,6 +34,7 @@ import json
 import os
 import shutil
 import sys
+import traceback
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -70,6 +72,7 @@ class Report:
         self.rows = []
         self.notes = []
         self.mismatches = []
+        self.errors = []  # a workload that could not finish (the suite's or the product's fault)
 
     def row(self, n, what, livesync, anchor, unit, anchor_name, target=None, met=None, ratio=None):
         if ratio is None and livesync is not None and anchor:
@@ -170,18 +173,20 @@ def main(argv):
                                   for n, f in snap.facts.items())), flush=True)
         sz = args.sizes
         sel = args.selected
-        if "latency" in sel:
-            details["latency"] = wl.latency(sz, report)
-        if "bulk" in sel or "noop" in sel:
-            details["bulk_noop"] = wl.bulk_and_noop(sz, report, "bulk" in sel, "noop" in sel)
-        if "burst" in sel:
-            details["burst"] = wl.burst(sz, report)
-        if "rename" in sel:
-            details["rename"] = wl.dir_rename(sz, report)
-        if "scale" in sel:
-            details["scale"] = wl.scale(sz, report)
-        if "throughput" in sel:
-            details["throughput"] = wl.throughput(sz, report)
+        steps = [("latency", lambda: wl.latency(sz, report)),
+                 ("bulk_noop", lambda: wl.bulk_and_noop(sz, report, "bulk" in sel, "noop" in sel)),
+                 ("burst", lambda: wl.burst(sz, report)),
+                 ("rename", lambda: wl.dir_rename(sz, report)),
+                 ("scale", lambda: wl.scale(sz, report)),
+                 ("throughput", lambda: wl.throughput(sz, report))]
+        for name, step in steps:
+            if not [w for w in name.split("_") if w in sel]:
+                continue
+            try:
+                details[name] = step()
+            except Exception as e:  # one broken workload must not lose the others' figures
+                traceback.print_exc()
+                report.errors.append("%s: %s: %s" % (name, type(e).__name__, e))
     with open("/proc/loadavg") as f:
         facts["loadavg_at_end"] = f.read().split()[:3]
     print()
@@ -196,12 +201,14 @@ def main(argv):
         print("- %s" % n)
     for m in report.mismatches:
         print("MISMATCH: %s" % m)
+    for e in report.errors:
+        print("ERROR (no figures for it): %s" % e)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"facts": facts, "rows": report.rows, "mismatches": report.mismatches,
-                       "details": details}, f, indent=1, default=str)
+                       "errors": report.errors, "notes": report.notes, "details": details}, f, indent=1, default=str)
         print("suite: results written to %s" % args.json)
-    return 1 if report.mismatches else 0
+    return 1 if report.mismatches or report.errors else 0
 
 
 if __name__ == "__main__":
