@@ -64,6 +64,10 @@ SIZES = {
 }
 
 
+def say(msg):
+    print("[suite] %s" % msg, flush=True)
+
+
 class Report:
     """The table's rows and any mismatch (a livesync result that was not
     identical to its source)."""
@@ -187,27 +191,30 @@ def main(argv):
             except Exception as e:  # one broken workload must not lose the others' figures
                 traceback.print_exc()
                 report.errors.append("%s: %s: %s" % (name, type(e).__name__, e))
-    with open("/proc/loadavg") as f:
-        facts["loadavg_at_end"] = f.read().split()[:3]
-    print()
-    print("livesync suite, %s, %s scale%s, %s (%s cpus), load %s -> %s, git %s, binaries %s" % (
-        facts["date"], facts["scale"],
-        ", node args %s" % " ".join(args.node_arg) if args.node_arg else "", facts["host"], facts["cpus"],
-        " ".join(facts["loadavg_at_start"] or []), " ".join(facts["loadavg_at_end"]),
-        facts["git_head"], " ".join("%s=%s" % (n.split("-")[-1], f["sha256_16"][:8])
-                                    for n, f in snap.facts.items())))
-    print(table(report.rows))
-    for n in report.notes:
-        print("- %s" % n)
-    for m in report.mismatches:
-        print("MISMATCH: %s" % m)
-    for e in report.errors:
-        print("ERROR (no figures for it): %s" % e)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"facts": facts, "rows": report.rows, "mismatches": report.mismatches,
-                       "errors": report.errors, "notes": report.notes, "details": details}, f, indent=1, default=str)
-        print("suite: results written to %s" % args.json)
+        with open("/proc/loadavg") as f:
+            facts["loadavg_at_end"] = f.read().split()[:3]
+        print()
+        print("livesync suite, %s, %s scale%s, %s (%s cpus), load %s -> %s, git %s, binaries %s" % (
+            facts["date"], facts["scale"],
+            ", node args %s" % " ".join(args.node_arg) if args.node_arg else "",
+            facts["host"], facts["cpus"],
+            " ".join(facts["loadavg_at_start"] or []), " ".join(facts["loadavg_at_end"]),
+            facts["git_head"], " ".join("%s=%s" % (n.split("-")[-1], f["sha256_16"][:8])
+                                        for n, f in snap.facts.items())))
+        print(table(report.rows))
+        for n in report.notes:
+            print("- %s" % n)
+        for m in report.mismatches:
+            print("MISMATCH: %s" % m)
+        for e in report.errors:
+            print("ERROR (no figures for it): %s" % e)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"facts": facts, "rows": report.rows, "mismatches": report.mismatches,
+                           "errors": report.errors, "notes": report.notes, "details": details},
+                          f, indent=1, default=str)
+            print("suite: results written to %s" % args.json)
+        say("removing %s" % scratch.dir)
     return 1 if report.mismatches or report.errors else 0
 
 

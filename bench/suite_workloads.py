@@ -25,6 +25,14 @@ def say(msg):
     print("[suite] %s" % msg, flush=True)
 
 
+def new_env(name):
+    """A harness Env whose files stay until the suite's scratch dir is
+    removed at the end: deleting a tree of 100,000 files takes minutes on
+    this disk, and must not run into the next workload's timing. (Single
+    big files are still removed as soon as they are done with.)"""
+    return harness.Env(name, keep=True)
+
+
 # -- pairs ---------------------------------------------------------------------------
 
 
@@ -125,7 +133,7 @@ def latency(sz, report):
     daemon target) running side by side on their own dirs, alternating
     which goes first, one write at a time."""
     n, size = sz["latency_writes"], 4096
-    env = harness.Env("suite-latency")
+    env = new_env("suite-latency")
     daemon = lsy = ino_ls = ino_ly = None
     try:
         start_reference(env)
@@ -202,7 +210,7 @@ def bulk_and_noop(sz, report, do_bulk=True, do_noop=True):
     start -> in-sync), one after the other, sync(2) between them. 3: then
     alternately a watcher restart over the unchanged tree (start ->
     in-sync) and rsync of the unchanged tree again, median of N each."""
-    env = harness.Env("suite-bulk")
+    env = new_env("suite-bulk")
     daemon = None
     out = {}
     try:
@@ -214,7 +222,6 @@ def bulk_and_noop(sz, report, do_bulk=True, do_noop=True):
         daemon = anchors.RsyncDaemon(env.O("rsyncd"))
         if do_bulk:
             cp_s = anchors.timed(["cp", "-a", env.src, env.O("cp-dst")])
-            common.rm_tree(env.O("cp-dst"))
             settle_disk()
         rs = anchors.rsync_push(daemon, env.src, "bulk")
         settle_disk()
@@ -302,7 +309,7 @@ def burst(sz, report):
     with sha256). Anchor: rsync -a of the same finished tree to the
     daemon, after the pair has stopped; also the same untar into an
     unwatched dir with no pair running (what the writer alone costs)."""
-    env = harness.Env("suite-burst")
+    env = new_env("suite-burst")
     daemon = None
     try:
         stage = env.O("stage")
@@ -310,13 +317,11 @@ def burst(sz, report):
         plan = treegen.make_tree(stage, sz["burst_files"], sz["burst_bytes"], seed=2, large_files=0)
         tarball = env.O("stage.tar")
         subprocess.run(["tar", "-cf", tarball, "-C", stage, "."], check=True)
-        common.rm_tree(stage)
         say("burst tree: %s" % plan.describe())
         settle_disk()
         plain = env.O("plain")
         os.mkdir(plain)
         untar_alone_s = anchors.timed(["tar", "-xf", tarball, "-C", plain])
-        common.rm_tree(plain)
         settle_disk()
         start_reference(env)
         start_watcher(env)
@@ -378,7 +383,7 @@ def dir_rename(sz, report):
     until the reference's IN_MOVED_TO of the new name (its rename(2)).
     Anchor: rsync -a --delete of the renamed tree to the daemon, which
     held the tree before the rename."""
-    env = harness.Env("suite-rename")
+    env = new_env("suite-rename")
     daemon = ino = None
     try:
         os.mkdir(env.S("moved"))
@@ -453,7 +458,7 @@ def scale(sz, report):
     base, per file; then CPU time and wake-ups of every thread of both
     nodes over an idle period. Anchor: the rsync client's peak RSS beyond
     its own base (an empty tree), per file, and its time for the tree."""
-    env = harness.Env("suite-scale")
+    env = new_env("suite-scale")
     daemon = None
     try:
         files, dirs = sz["scale_files"], sz["scale_dirs"]
@@ -547,7 +552,7 @@ def throughput(sz, report):
     then mutual TLS (scripts/make-certs.sh). Anchor: the same file copied
     over a raw loopback socket (bench/tcp_copy.py) before and after; the
     ratios are against their mean."""
-    env = harness.Env("suite-throughput")
+    env = new_env("suite-throughput")
     size = sz["throughput_bytes"]
     try:
         big = env.O("big.bin")
