@@ -3,7 +3,8 @@
 next to its anchor from the same run, in one table.
 
   python3 bench/suite.py [--quick] [--only=NAME[,NAME...]] [--json=PATH]
-                         [--bin-dir=DIR] [--node-arg=ARG ...] [--list]
+                         [--bin-dir=DIR] [--node-arg=ARG ...] [--detach-cleanup]
+                         [--list]
 
   1 latency     4 KiB write -> committed on the reference (inotify there),
                 p50/p99/max; anchor lsyncd (delay=0) into an rsync daemon
@@ -137,6 +138,9 @@ def parse_args(argv):
     ap.add_argument("--node-arg", action="append", default=[], metavar="ARG",
                     help="one more option for both nodes of every pair, e.g. "
                          "--node-arg=--scheduler.max-threads=2 (repeatable; experiments)")
+    ap.add_argument("--detach-cleanup", action="store_true",
+                    help="leave the removal of the data to a detached, idle-priority rm -rf "
+                         "(a full run leaves ~500,000 files)")
     ap.add_argument("--list", action="store_true",
                     help="print the workloads and sizes that would run, and exit")
     args = ap.parse_args(argv)
@@ -166,7 +170,8 @@ def main(argv):
     wl.NODE_ARGS.extend(args.node_arg)
     report = Report()
     details = {}
-    with common.BinarySnapshot(args.bin_dir) as snap, common.Scratch() as scratch:
+    with common.BinarySnapshot(args.bin_dir) as snap, \
+            common.Scratch(detach=args.detach_cleanup) as scratch:
         facts = common.host_facts(snap)
         facts["scratch"] = scratch.dir
         facts["scale"] = "quick" if args.quick else "full"
@@ -214,7 +219,8 @@ def main(argv):
                            "errors": report.errors, "notes": report.notes, "details": details},
                           f, indent=1, default=str)
             print("suite: results written to %s" % args.json)
-        say("removing %s" % scratch.dir)
+        if not args.detach_cleanup:
+            say("removing %s" % scratch.dir)
     return 1 if report.mismatches or report.errors else 0
 
 
