@@ -43,8 +43,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 WORKLOADS = ["latency", "bulk", "noop", "burst", "rename", "scale", "throughput"]
-NEEDS = {"latency": ["rsync", "lsyncd"], "bulk": ["rsync", "cp"], "noop": ["rsync"],
-         "burst": ["rsync", "tar"], "rename": ["rsync"], "scale": ["rsync", "ss"],
+NEEDS = {"latency": ["rsync", "lsyncd"], "bulk": ["rsync", "cp", "ss"], "noop": ["rsync", "ss"],
+         "burst": ["rsync", "tar", "ss"], "rename": ["rsync", "ss"], "scale": ["rsync"],
          "throughput": ["openssl", "ss"]}
 GiB = 1 << 30
 MiB = 1 << 20
