@@ -128,6 +128,13 @@ def table(rows):
     return "\n".join(out)
 
 
+def write_json(path, facts, report, details):
+    with open(path, "w") as f:
+        json.dump({"facts": facts, "rows": report.rows, "mismatches": report.mismatches,
+                   "errors": report.errors, "notes": report.notes, "details": details},
+                  f, indent=1, default=str)
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -191,11 +198,15 @@ def main(argv):
         for name, step in steps:
             if not [w for w in name.split("_") if w in sel]:
                 continue
+            first = len(report.rows)
             try:
                 details[name] = step()
             except Exception as e:  # one broken workload must not lose the others' figures
                 traceback.print_exc()
                 report.errors.append("%s: %s: %s" % (name, type(e).__name__, e))
+            if args.json:  # so far: an interrupted run keeps what it measured
+                write_json(args.json, facts, report, details)
+            print(table(report.rows[first:]), flush=True)  # this workload's rows, as they come
         with open("/proc/loadavg") as f:
             facts["loadavg_at_end"] = f.read().split()[:3]
         print()
@@ -214,10 +225,7 @@ def main(argv):
         for e in report.errors:
             print("ERROR (no figures for it): %s" % e)
         if args.json:
-            with open(args.json, "w") as f:
-                json.dump({"facts": facts, "rows": report.rows, "mismatches": report.mismatches,
-                           "errors": report.errors, "notes": report.notes, "details": details},
-                          f, indent=1, default=str)
+            write_json(args.json, facts, report, details)
             print("suite: results written to %s" % args.json)
         if not args.detach_cleanup:
             say("removing %s" % scratch.dir)
