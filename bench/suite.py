@@ -3,7 +3,8 @@
 next to its anchor from the same run, in one table.
 
   python3 bench/suite.py [--quick] [--only=NAME[,NAME...]] [--json=PATH]
-                         [--bin-dir=DIR] [--node-arg=ARG ...] [--detach-cleanup]
+                         [--set=SIZE=VALUE ...] [--bin-dir=DIR] [--node-arg=ARG ...]
+                         [--detach-cleanup]
                          [--list]
 
   1 latency     4 KiB write -> committed on the reference (inotify there),
@@ -145,6 +146,9 @@ def parse_args(argv):
     ap.add_argument("--node-arg", action="append", default=[], metavar="ARG",
                     help="one more option for both nodes of every pair, e.g. "
                          "--node-arg=--scheduler.max-threads=2 (repeatable; experiments)")
+    ap.add_argument("--set", action="append", default=[], metavar="SIZE=VALUE",
+                    help="override one size of the chosen scale, e.g. --set=throughput_bytes=1073741824 "
+                         "(names: --list); the table's header names it")
     ap.add_argument("--detach-cleanup", action="store_true",
                     help="leave the removal of the data to a detached, idle-priority rm -rf "
                          "(a full run leaves ~500,000 files)")
@@ -156,7 +160,18 @@ def parse_args(argv):
     if bad:
         ap.error("unknown workload(s) %s; choose from %s" % (", ".join(bad), ", ".join(WORKLOADS)))
     args.selected = [w for w in WORKLOADS if not only or w in only]
-    args.sizes = SIZES["quick" if args.quick else "full"]
+    args.sizes = dict(SIZES["quick" if args.quick else "full"])
+    for kv in args.set:
+        k, eq, v = kv.partition("=")
+        if not eq or k not in args.sizes:
+            ap.error("--set=%s: expected SIZE=VALUE with SIZE one of %s" % (kv, ", ".join(args.sizes)))
+        kind = type(args.sizes[k])
+        try:
+            args.sizes[k] = kind(v)
+        except ValueError:
+            ap.error("--set=%s: %s must be %s" % (kv, k, "an integer" if kind is int else "a number"))
+        if not args.sizes[k] > 0:
+            ap.error("--set=%s: must be > 0" % kv)
     return args
 
 
@@ -183,6 +198,8 @@ def main(argv):
         facts["scratch"] = scratch.dir
         facts["scale"] = "quick" if args.quick else "full"
         facts["node_args"] = args.node_arg
+        facts["sizes"] = args.sizes
+        facts["set"] = args.set
         print("suite: %s, %s scale, %s cpus, load %s, data in %s, binaries %s" % (
             facts["date"], facts["scale"], facts["cpus"], " ".join(facts["loadavg_at_start"] or []),
             scratch.dir, " ".join("%s=%s" % (n.split("-")[-1], f["sha256_16"][:8])
@@ -210,8 +227,8 @@ def main(argv):
         with open("/proc/loadavg") as f:
             facts["loadavg_at_end"] = f.read().split()[:3]
         print()
-        print("livesync suite, %s, %s scale%s, %s (%s cpus), load %s -> %s, git %s, binaries %s" % (
-            facts["date"], facts["scale"],
+        print("livesync suite, %s, %s scale%s%s, %s (%s cpus), load %s -> %s, git %s, binaries %s" % (
+            facts["date"], facts["scale"], ", " + " ".join(args.set) if args.set else "",
             ", node args %s" % " ".join(args.node_arg) if args.node_arg else "",
             facts["host"], facts["cpus"],
             " ".join(facts["loadavg_at_start"] or []), " ".join(facts["loadavg_at_end"]),
