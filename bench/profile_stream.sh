@@ -2,7 +2,8 @@
 # Profiles both nodes while one file streams (what workload 7 of suite.py
 # times), to see where the time goes:
 #   bash bench/profile_stream.sh perf|strace plain|tls [MIB=256] [BIN_DIR=build]
-# perf: `perf record -g` of each node (reports: perf report -i DIR/{w,r}.data);
+# perf: `perf record -g` of each node (reports: perf report -i DIR/{w,r}.data;
+#   PERF_CALLGRAPH=dwarf for call stacks through libc, which has no frame pointers);
 # strace: `strace -c -f` of each node (syscall counts, printed).
 # A pair runs on a temp dir under /work, in sync on an empty tree; MIB of
 # /dev/urandom are renamed into the watched root; the profilers stop when
@@ -42,8 +43,9 @@ wp=$!; pids+=("$wp")
 for _ in $(seq 200); do grep -q 'in-sync' w.log && break; sleep 0.05; done
 sync
 if [ "$tool" = perf ]; then
-  perf record -F 999 -g -o w.data -p "$wp" 2>/dev/null & sw=$!
-  perf record -F 999 -g -o r.data -p "$rp" 2>/dev/null & sr=$!
+  cg=${PERF_CALLGRAPH:-fp}
+  perf record -F 999 --call-graph="$cg" -o w.data -p "$wp" 2>/dev/null & sw=$!
+  perf record -F 999 --call-graph="$cg" -o r.data -p "$rp" 2>/dev/null & sr=$!
 else
   strace -c -f -o w.strace -p "$wp" 2>/dev/null & sw=$!
   strace -c -f -o r.strace -p "$rp" 2>/dev/null & sr=$!
