@@ -66,8 +66,7 @@ def start_watcher(env, root=None, certs=None, wait_sync=True, timeout=60.0):
 
 def in_sync_line(node, since, timeout):
     """Waits for the next `in-sync` line from log line `since`; returns it."""
-    i = node.wait_line(harness.IN_SYNC_RE, timeout=timeout, since=since, what="in-sync")
-    return i
+    return node.wait_line(harness.IN_SYNC_RE, timeout=timeout, since=since, what="in-sync")
 
 
 def wire_bytes(env):
@@ -172,6 +171,10 @@ def latency(sz, report):
         if missing["livesync"] or [w for w in wrong if w[0] == "livesync"]:
             report.mismatch("latency: livesync missed %d commits, wrong content %s"
                             % (missing["livesync"], [w for w in wrong if w[0] == "livesync"]))
+        if missing["lsyncd"] or [w for w in wrong if w[0] == "lsyncd"]:
+            report.note("1: lsyncd missed %d of %d commits (%.0f s each), wrong content %s"
+                        % (missing["lsyncd"], n, sz["latency_timeout"],
+                           [w for w in wrong if w[0] == "lsyncd"]))
         env.wait_converged(timeout=30)
         verify(env, report, "latency")
         ls, ly = common.summary_ms(got["livesync"]), common.summary_ms(got["lsyncd"])
