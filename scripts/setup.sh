@@ -14,11 +14,12 @@ packages=(
   python3                   # end-to-end tests
   procps                    # pgrep/ps for scripts
   openssl                   # scripts/make-certs.sh (private CA for mutual TLS)
-  iproute2                  # two-host tests: ip netns, veth, tc netem
+  iproute2                  # two-host tests: ip netns, veth, tc netem; ss (bench byte counts)
   shellcheck                # docker.lint: docker/*.sh and the Dockerfile's RUN lines
   docker-compose            # docker.lint: `docker-compose config` of docker/compose.yaml
   clang libclang-rt-14-dev  # fuzz targets (tests/fuzz): clang 14 + libFuzzer
-  rsync                     # bench/ anchors (delta_vs_rsync.py, convergence.py)
+  rsync                     # bench/ anchors: the rsync daemon (delta_vs_rsync.py, suite.py)
+  lsyncd                    # bench/suite.py: the latency anchor (lsyncd + rsync daemon)
 )
 
 missing=()
