@@ -76,35 +76,18 @@ void complete_barrier(self_ptr self, uint64_t id) {
                          st.flush_waiters.end());
 }
 
-/// Closes the marks whose requests are all acknowledged.
-void settle_marks(self_ptr self) {
-  auto& st = self->state;
-  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-               self->clock().now().time_since_epoch())
-               .count();
-  while (!st.marks.empty()
-         && (st.outstanding.empty()
-             || *st.outstanding.begin() > st.marks.front().seq)) {
-    auto m = st.marks.front();
-    st.marks.pop_front();
-    if (m.first_event_ns > 0)
-      st.latency.record(std::chrono::nanoseconds{now - m.first_event_ns});
-    if (m.barrier > 0)
-      complete_barrier(self, m.barrier);
-  }
+int64_t now_ns(self_ptr self) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           self->clock().now().time_since_epoch())
+    .count();
 }
 
-/// The planner has turned every settled batch received so far into
-/// requests: their mark waits for the last of those.
-void close_open_mark(self_ptr self) {
-  auto& st = self->state;
-  if (!st.mark_open)
-    return;
-  st.mark_open = false;
-  auto m = std::exchange(st.open_mark, sender_mark{});
-  m.seq = st.next_seq - 1;
-  st.marks.push_back(m);
-  settle_marks(self);
+/// Records what the marks completed: latency samples, a flush barrier.
+void marks_done(self_ptr self, const ack_marks::done& d) {
+  for (auto ns : d.latency_ns)
+    self->state.latency.record(std::chrono::nanoseconds{ns});
+  if (d.barrier > 0)
+    complete_barrier(self, d.barrier);
 }
 
 void start_progress(self_ptr self) {
@@ -162,13 +145,7 @@ void link_lost(self_ptr self, const std::string& reason) {
   ++st.epoch;
   // What was in flight may or may not have been committed: barriers wait
   // for the full comparison after reconnect. Latency samples are dropped.
-  for (auto& m : st.marks)
-    st.barrier_at_sync = std::max(st.barrier_at_sync, m.barrier);
-  st.barrier_at_sync = std::max(st.barrier_at_sync, st.open_mark.barrier);
-  st.marks.clear();
-  st.mark_open = false;
-  st.open_mark = sender_mark{};
-  st.outstanding.clear();
+  st.marks.link_lost();
   if (st.peer)
     self->demonitor(st.peer.address());
   st.peer = nullptr;
@@ -182,6 +159,18 @@ void link_lost(self_ptr self, const std::string& reason) {
   // Everything queued is covered by the full comparison after reconnect.
   st.planner->clear();
   schedule_connect(self);
+}
+
+/// Hands the paths waiting for a retry to the debouncer now.
+void redirty_retry_paths(self_ptr self) {
+  auto& st = self->state;
+  if (st.retry_paths.empty())
+    return;
+  std::vector<change> again;
+  for (auto& p : st.retry_paths)
+    again.push_back(change::make_dirty(p, change_content | change_deep));
+  st.retry_paths.clear();
+  self->send(st.debouncer, std::move(again));
 }
 
 void redirty_later(self_ptr self, std::string path) {
@@ -247,8 +236,7 @@ void flush(self_ptr self) {
   ++st.stats.requests;
   st.stats.bytes += bytes;
   auto epoch = st.epoch;
-  auto seq = st.next_seq++;
-  st.outstanding.insert(seq);
+  auto seq = st.marks.sent();
   // Error replies name an op by index and carry its path; keep only the
   // kinds, not a second copy of the content.
   auto sent = std::make_shared<std::vector<op_kind>>();
@@ -264,10 +252,11 @@ void flush(self_ptr self) {
       return;
     st.in_flight_bytes -= bytes;
     --st.in_flight_requests;
-    st.outstanding.erase(seq);
     if (!errors.empty())
       on_reply(self, *sent, errors);
-    settle_marks(self);
+    ack_marks::done d;
+    st.marks.acked(seq, now_ns(self), d);
+    marks_done(self, d);
     pump(self);
   };
   // Any failed request ends the link (and with it the zstd stream: the
@@ -342,9 +331,8 @@ void retry_read(self_ptr self, const std::string& path) {
   self->send(st.debouncer, std::move(again));
   // A flush barrier of the batch being planned must not pass before this
   // path is sent: it goes back to the debouncer behind it.
-  if (st.mark_open && st.open_mark.barrier > 0)
-    self->send(st.debouncer, atom::barrier_v,
-               std::exchange(st.open_mark.barrier, 0));
+  if (auto b = st.marks.take_open_barrier(); b > 0)
+    self->send(st.debouncer, atom::barrier_v, b);
 }
 
 void execute(self_ptr self, action& a) {
@@ -382,8 +370,8 @@ void maybe_in_sync(self_ptr self) {
                  millis(st.cfg.error_retry));
     // The comparison covered what barriers lost with the link were for:
     // their flushes end now, reporting the refusals.
-    if (st.barrier_at_sync > 0)
-      complete_barrier(self, std::exchange(st.barrier_at_sync, 0));
+    if (auto b = st.marks.take_at_sync(); b > 0)
+      complete_barrier(self, b);
     st.round_errors = 0;
     st.recheck_all = true;
     if (!st.retry_armed) {
@@ -395,8 +383,8 @@ void maybe_in_sync(self_ptr self) {
   st.state = phase::live;
   st.ever_in_sync = true;
   st.last_in_sync = std::chrono::steady_clock::now();
-  if (st.barrier_at_sync > 0)
-    complete_barrier(self, std::exchange(st.barrier_at_sync, 0));
+  if (auto b = st.marks.take_at_sync(); b > 0)
+    complete_barrier(self, b);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
               std::chrono::steady_clock::now() - st.reconcile_start)
               .count();
@@ -438,8 +426,13 @@ void pump(self_ptr self) {
     }
   }
   flush(self);
-  if (st.planner->idle() && !st.upload && !st.awaiting_recipe)
-    close_open_mark(self);
+  if (st.planner->idle() && !st.upload && !st.awaiting_recipe) {
+    // Every settled batch received so far is planned: its mark waits for
+    // the requests sent so far.
+    ack_marks::done d;
+    st.marks.planned(now_ns(self), d);
+    marks_done(self, d);
+  }
   maybe_in_sync(self);
   // Live, one batch at a time; while comparing, only when a flush waits
   // (its barrier is in the debouncer, and a comparison that keeps failing
@@ -610,15 +603,10 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
       st.demand_sent = false;
       if (st.state != phase::live && st.state != phase::reconciling) {
         // The comparison after reconnect covers these paths.
-        st.barrier_at_sync = std::max(st.barrier_at_sync, batch.barrier);
+        st.marks.settled_unlinked(batch.barrier);
         return;
       }
-      st.mark_open = true;
-      if (batch.first_event_ns > 0
-          && (st.open_mark.first_event_ns == 0
-              || batch.first_event_ns < st.open_mark.first_event_ns))
-        st.open_mark.first_event_ns = batch.first_event_ns;
-      st.open_mark.barrier = std::max(st.open_mark.barrier, batch.barrier);
+      st.marks.settled(batch.first_event_ns, batch.barrier);
       for (auto& c : batch.renames)
         st.planner->push(c);
       for (auto& c : batch.paths)
@@ -644,12 +632,7 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
           return;
         }
       }
-      std::vector<change> again;
-      for (auto& p : st.retry_paths)
-        again.push_back(change::make_dirty(p, change_content | change_deep));
-      st.retry_paths.clear();
-      if (!again.empty())
-        self->send(st.debouncer, std::move(again));
+      redirty_retry_paths(self);
     },
     [=](atom::pump) {
       self->state.pump_scheduled = false;
@@ -673,13 +656,7 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
       auto& st = self->state;
       // Paths waiting to be retried after a refusal are changes made
       // before this flush: they go to the debouncer ahead of the barrier.
-      if (!st.retry_paths.empty()) {
-        std::vector<change> again;
-        for (auto& p : st.retry_paths)
-          again.push_back(change::make_dirty(p, change_content | change_deep));
-        st.retry_paths.clear();
-        self->send(st.debouncer, std::move(again));
-      }
+      redirty_retry_paths(self);
       auto rp = self->make_response_promise<uint64_t>();
       if (st.cfg.barrier_fd >= 0) {
         uint64_t one = 1;

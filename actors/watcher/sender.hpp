@@ -16,6 +16,7 @@
 
 #include "core/batch_codec.hpp"
 #include "core/file_reader.hpp"
+#include "core/ack_marks.hpp"
 #include "core/file_upload.hpp"
 #include "core/latency_histogram.hpp"
 #include "core/link_counters.hpp"
@@ -75,16 +76,6 @@ struct sender_config {
 /// The sender's counters (core/link_counters.hpp).
 using sender_stats = link_counters;
 
-/// Closes the work of settled batches: once every request sent for them is
-/// acknowledged, their latency is recorded and their flush barrier is done.
-struct sender_mark {
-  /// The last request that carries their operations (0: none was needed).
-  uint64_t seq = 0;
-  /// When their oldest change was seen (0: unknown).
-  int64_t first_event_ns = 0;
-  uint64_t barrier = 0;
-};
-
 /// A `flush` request waiting for its barrier.
 struct flush_waiter {
   uint64_t id = 0;
@@ -136,17 +127,9 @@ struct sender_state {
   std::unique_ptr<batch_packer> packer;
   uint64_t packer_epoch = 0;
   sender_stats stats;
-  // Requests in flight by sequence number, for marks.
-  uint64_t next_seq = 1;
-  std::set<uint64_t> outstanding;
-  /// Settled batches received but not yet fully planned, merged into one.
-  bool mark_open = false;
-  sender_mark open_mark;
-  /// Planned, waiting for acknowledgements.
-  std::deque<sender_mark> marks;
-  /// A barrier whose batches were lost with the link: done at the next
-  /// in-sync, which compares the whole tree.
-  uint64_t barrier_at_sync = 0;
+  /// Which settled batches the reference has fully acknowledged
+  /// (latency, flush barriers).
+  ack_marks marks;
   uint64_t barrier_done = 0;
   uint64_t flush_requested = 0;
   std::vector<flush_waiter> flush_waiters;
