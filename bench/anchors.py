@@ -77,13 +77,7 @@ class Lsyncd:
             time.sleep(0.05)
 
     def close(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        common.stop_process(self.proc)
         self.proc = None
 
 
