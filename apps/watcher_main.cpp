@@ -70,6 +70,9 @@ public:
            "127.0.0.1)")
       .add(control_port, "control-port",
            "control port; 0 picks a free one (default: 4243)")
+      .add(request_timeout, "request-timeout",
+           "a request the reference leaves unanswered this long ends the "
+           "link, which is then connected again (default: 60s; 1s to 1h)")
       .add(timeout, "timeout",
            "status/flush/verify: give up after this long (default: 60s)")
       .add(json, "json", "status: print one JSON object")
@@ -98,6 +101,7 @@ public:
   caf::timespan progress_interval{-1};
   std::string control_bind = "127.0.0.1";
   uint16_t control_port = 4243;
+  caf::timespan request_timeout = std::chrono::seconds(60);
   caf::timespan timeout = std::chrono::seconds(60);
   bool json = false;
   std::string mode_mask = "1777";
@@ -105,6 +109,17 @@ public:
   std::vector<std::string> excludes;
   std::string ignore_file = ".livesyncignore";
 };
+
+/// Throws usage_error unless `lowest` <= `value` <= 1h.
+void check_duration(const char* name, caf::timespan value,
+                    caf::timespan lowest, const char* lowest_text) {
+  if (value >= lowest && value <= std::chrono::hours(1))
+    return;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(value);
+  throw livesync::usage_error{std::string{"invalid value for '"} + name
+                              + "': " + std::to_string(ms.count())
+                              + "ms (expected " + lowest_text + " to 1h)"};
+}
 
 /// The exclude rules: --exclude patterns, then the ignore file's lines
 /// (later lines win, as in gitignore). Throws usage_error on a bad pattern.
@@ -254,14 +269,10 @@ int main(int argc, char** argv) {
       cfg.progress_interval = ::isatty(STDOUT_FILENO)
                                 ? caf::timespan{std::chrono::seconds(1)}
                                 : caf::timespan{std::chrono::seconds(10)};
-    if (cfg.unwatched_scan_interval < std::chrono::milliseconds(100)
-        || cfg.unwatched_scan_interval > std::chrono::hours(1))
-      throw usage_error{"invalid value for 'unwatched-scan-interval': "
-                        + std::to_string(
-                          std::chrono::duration_cast<std::chrono::milliseconds>(
-                            cfg.unwatched_scan_interval)
-                            .count())
-                        + "ms (expected 100ms to 1h)"};
+    check_duration("request-timeout", cfg.request_timeout,
+                   std::chrono::seconds(1), "1s");
+    check_duration("unwatched-scan-interval", cfg.unwatched_scan_interval,
+                   std::chrono::milliseconds(100), "100ms");
     if (cfg.quiet.count() < 0 || cfg.max_delay < cfg.quiet)
       throw usage_error{"invalid 'debounce'/'max-delay': need 0 <= debounce "
                         "<= max-delay"};
@@ -311,6 +322,7 @@ int main(int argc, char** argv) {
     scfg.upload.chunking = {cfg.chunk_min, cfg.chunk_avg, cfg.chunk_max};
     scfg.recipe_budget_bytes = uint64_t{cfg.recipe_cache_mib} << 20;
     scfg.stats_interval = cfg.stats_interval;
+    scfg.request_timeout = cfg.request_timeout;
     scfg.excludes = excludes;
     scfg.progress_interval = cfg.progress_interval;
     scfg.barrier_fd = barrier_fd;

@@ -67,10 +67,6 @@ using sender_actor = caf::typed_actor<
   caf::reacts_to<atom::resync>,
   // Continue work that was split to keep the mailbox responsive.
   caf::reacts_to<atom::pump>,
-  // Timer: log the counters (armed only after activity).
-  caf::reacts_to<atom::stats>,
-  // Timer: show the progress of a running comparison.
-  caf::reacts_to<atom::progress>,
   // Replies once every change made before the request is committed on the
   // reference, with the number of operations the reference refused
   // meanwhile (0: all committed).

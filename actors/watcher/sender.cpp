@@ -2,6 +2,8 @@
 
 #include "actors/watcher/sender_detail.hpp"
 
+#include "actors/common/request_timeout.hpp"
+
 #include <caf/openssl/manager.hpp>
 #include "core/compress.hpp"
 #include "core/path_rules.hpp"
@@ -95,10 +97,7 @@ void start_progress(self_ptr self) {
   st.progress.start(std::chrono::steady_clock::now());
   st.progress_files_base = st.stats.files;
   st.progress_bytes_base = st.stats.literal_bytes + st.stats.copied_bytes;
-  if (!st.progress_armed && st.cfg.progress_interval.count() > 0) {
-    st.progress_armed = true;
-    self->delayed_send(self, st.cfg.progress_interval, atom::progress_v);
-  }
+  st.progress_logged_at = std::chrono::steady_clock::now();
 }
 
 const progress_meter& current_progress(self_ptr self) {
@@ -115,6 +114,32 @@ const progress_meter& current_progress(self_ptr self) {
                        + streaming - st.progress_bytes_base,
                      st.planner->stats().checks, st.planner->queued());
   return st.progress;
+}
+
+// Progress and counters are logged when work is done and they are due, not
+// by timers: an idle node must not wake up (a timer armed during the last
+// comparison would fire once more after it). A comparison that stalls
+// entirely logs nothing new; `status` still shows where it is.
+void maybe_log_progress(self_ptr self) {
+  auto& st = self->state;
+  if (st.state != phase::reconciling || st.cfg.progress_interval.count() <= 0)
+    return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - st.progress_logged_at < st.cfg.progress_interval)
+    return;
+  st.progress_logged_at = now;
+  spdlog::info("progress {}", current_progress(self).render(now));
+}
+
+void maybe_log_stats(self_ptr self) {
+  auto& st = self->state;
+  if (st.cfg.stats_interval.count() <= 0)
+    return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - st.stats_logged_at < st.cfg.stats_interval)
+    return;
+  st.stats_logged_at = now;
+  log_stats(self);
 }
 
 // -- link state ---------------------------------------------------------------
@@ -227,10 +252,7 @@ void flush(self_ptr self) {
   if (st.batch.empty() || !st.peer)
     return;
   auto bytes = st.batch_bytes;
-  if (!st.stats_armed && st.cfg.stats_interval.count() > 0) {
-    st.stats_armed = true;
-    self->delayed_send(self, st.cfg.stats_interval, atom::stats_v);
-  }
+  maybe_log_stats(self);
   st.in_flight_bytes += bytes;
   ++st.in_flight_requests;
   ++st.stats.requests;
@@ -276,18 +298,30 @@ void flush(self_ptr self) {
   packed_batch packed;
   if (st.packer && st.packer->pack(ops, packed)) {
     st.stats.payload_bytes += packed.frame.size();
-    self->request(st.peer, st.cfg.request_timeout, atom::apply_v,
-                  std::move(packed))
-      .then(on_errors, on_failure);
+    auto rh = self->request(st.peer, st.cfg.request_timeout, atom::apply_v,
+                            std::move(packed));
+    auto id = rh.id();
+    rh.then(
+      [=](std::vector<op_error>& errors) {
+        forget_request_timeout(self, id);
+        on_errors(errors);
+      },
+      on_failure);
     return;
   }
   // Compression off, or this batch cannot be packed (too large, or the
   // stream failed): as it is.
   for (auto& o : ops)
     st.stats.payload_bytes += o.data.size();
-  self->request(st.peer, st.cfg.request_timeout, atom::apply_v,
-                std::move(ops))
-    .then(on_errors, on_failure);
+  auto rh = self->request(st.peer, st.cfg.request_timeout, atom::apply_v,
+                          std::move(ops));
+  auto id = rh.id();
+  rh.then(
+    [=](std::vector<op_error>& errors) {
+      forget_request_timeout(self, id);
+      on_errors(errors);
+    },
+    on_failure);
 }
 
 void append(self_ptr self, op o) {
@@ -426,6 +460,7 @@ void pump(self_ptr self) {
     }
   }
   flush(self);
+  maybe_log_progress(self);
   if (st.planner->idle() && !st.upload && !st.awaiting_recipe) {
     // Every settled batch received so far is planned: its mark waits for
     // the requests sent so far.
@@ -466,16 +501,21 @@ void start_reconcile(self_ptr self, std::vector<manifest_entry>& entries) {
 void handshake(self_ptr self) {
   auto& st = self->state;
   auto epoch = st.epoch;
-  self->request(st.peer, st.cfg.request_timeout, atom::hello_v,
-                protocol_version)
-    .then(
+  auto hello = self->request(st.peer, st.cfg.request_timeout, atom::hello_v,
+                             protocol_version);
+  auto hello_id = hello.id();
+  hello.then(
       [=](uint32_t) {
+        forget_request_timeout(self, hello_id);
         if (epoch != self->state.epoch)
           return;
-        self->request(self->state.peer, self->state.cfg.request_timeout,
-                      atom::manifest_v)
-          .then(
+        auto rh = self->request(self->state.peer,
+                                self->state.cfg.request_timeout,
+                                atom::manifest_v);
+        auto id = rh.id();
+        rh.then(
             [=](std::vector<manifest_entry>& entries) {
+              forget_request_timeout(self, id);
               if (epoch == self->state.epoch)
                 start_reconcile(self, entries);
             },
@@ -497,11 +537,13 @@ void connect(self_ptr self) {
   st.state = phase::connecting;
   auto mm = st.cfg.tls ? self->system().openssl_manager().actor_handle()
                        : self->system().middleman().actor_handle();
-  self->request(mm, st.cfg.request_timeout, caf::connect_atom::value,
-                st.cfg.host, st.cfg.port)
-    .then(
+  auto rh = self->request(mm, st.cfg.request_timeout, caf::connect_atom::value,
+                          st.cfg.host, st.cfg.port);
+  auto id = rh.id();
+  rh.then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr,
           const std::set<std::string>& ifs) {
+        forget_request_timeout(self, id);
         auto& st = self->state;
         if (!ptr || !self->system().assignable<receiver_actor>(ifs)) {
           st.state = phase::connecting; // link_lost needs a live phase
@@ -591,6 +633,7 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
   st.recipes = recipe_cache{st.cfg.recipe_budget_bytes};
   st.debouncer = std::move(debouncer);
   st.started_at = std::chrono::steady_clock::now();
+  st.stats_logged_at = st.started_at;
   self->set_down_handler([=](const caf::down_msg& msg) {
     if (msg.source == self->state.peer)
       link_lost(self, caf::to_string(msg.reason));
@@ -637,20 +680,6 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
     [=](atom::pump) {
       self->state.pump_scheduled = false;
       pump(self);
-    },
-    [=](atom::stats) {
-      self->state.stats_armed = false;
-      log_stats(self);
-    },
-    [=](atom::progress) {
-      auto& st = self->state;
-      st.progress_armed = false;
-      if (st.state != phase::reconciling)
-        return; // No timer runs while nothing is compared.
-      spdlog::info("progress {}", current_progress(self).render(
-                                    std::chrono::steady_clock::now()));
-      st.progress_armed = true;
-      self->delayed_send(self, st.cfg.progress_interval, atom::progress_v);
     },
     [=](atom::flush) -> caf::result<uint64_t> {
       auto& st = self->state;

@@ -120,7 +120,8 @@ struct sender_state {
   /// The retry timer also restarts the full comparison.
   bool recheck_all = false;
   bool root_missing_logged = false;
-  bool stats_armed = false;
+  /// When the counters were last logged (at most every stats_interval).
+  std::chrono::steady_clock::time_point stats_logged_at{};
   /// The link's zstd stream (flush() packs every batch into it); a new one
   /// for each epoch, as each connection starts with a hello, which starts
   /// the receiver's stream anew.
@@ -138,7 +139,8 @@ struct sender_state {
   /// stats.files and content bytes when the running comparison started.
   uint64_t progress_files_base = 0;
   uint64_t progress_bytes_base = 0;
-  bool progress_armed = false;
+  /// When the last progress line was logged.
+  std::chrono::steady_clock::time_point progress_logged_at{};
   std::chrono::steady_clock::time_point started_at;
   std::chrono::steady_clock::time_point last_in_sync{};
   bool ever_in_sync = false;

@@ -3,6 +3,7 @@
 // recipe, reuse through the chunk index), one operation per pump step.
 #include "actors/watcher/sender_detail.hpp"
 
+#include "actors/common/request_timeout.hpp"
 #include "core/path_rules.hpp"
 
 #include <spdlog/spdlog.h>
@@ -92,10 +93,12 @@ void fetch_recipe_then_upload(self_ptr self, const std::string& path) {
   st.awaiting_recipe = true;
   ++st.stats.round_trips;
   auto epoch = st.epoch;
-  self->request(st.peer, st.cfg.request_timeout, atom::recipe_v, path,
-                st.cfg.upload.chunking)
-    .then(
+  auto rh = self->request(st.peer, st.cfg.request_timeout, atom::recipe_v,
+                          path, st.cfg.upload.chunking);
+  auto id = rh.id();
+  rh.then(
       [=](std::vector<chunk_ref>& r) {
+        forget_request_timeout(self, id);
         auto& st = self->state;
         if (epoch != st.epoch)
           return;

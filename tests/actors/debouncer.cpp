@@ -24,8 +24,6 @@ fake_sender(sender_actor::stateful_pointer<fake_sender_state> self,
     [=](atom::connect) {},
     [=](atom::resync) {},
     [=](atom::pump) { self->send(self->state.deb, atom::demand_v); },
-    [=](atom::stats) {},
-    [=](atom::progress) {},
     [=](atom::flush) -> uint64_t { return 0; },
     [=](atom::status) { return watcher_status{}; },
   };

@@ -467,6 +467,14 @@ class Env:
 
     # -- CLI runs ----
 
+    def check_watcher_option_rejected(self, option, values):
+        """`--option=v` for each bad v: exit 2 and one line naming it."""
+        for bad in values:
+            rc, _, err = self.run_cli(watcher_argv(
+                self.src, 1, extra=["--%s=%s" % (option, bad)]))
+            check(rc == 2 and option in err and len(err.strip().splitlines()) == 1,
+                  "--%s=%s: rc=%r stderr=%r" % (option, bad, rc, err))
+
     def run_cli(self, argv, timeout=5.0, name="cli"):
         """Runs a program to completion. Returns (rc, stdout, stderr); a
         program still running after `timeout` is killed and rc is None."""

@@ -31,6 +31,7 @@ import tests_excludes  # noqa: E402,F401
 import tests_delta  # noqa: E402,F401
 import tests_control  # noqa: E402,F401
 import tests_watch_faults  # noqa: E402,F401
+import tests_idle  # noqa: E402,F401
 
 
 def run_one(name, keep):
