@@ -11,7 +11,7 @@ import signal
 import time
 
 from harness import (CONTENT_KINDS, check, e2e_test, log, random_bytes,
-                     settle, watcher_argv, write_file)
+                     settle, write_file)
 
 QUEUE_LIMIT_PATH = "/proc/sys/fs/inotify/max_queued_events"
 
