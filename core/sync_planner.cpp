@@ -90,8 +90,9 @@ void sync_planner::push_children(const std::string& dir, uint8_t flags) {
   // model are checked too, which removes them.
   auto names = fs_.list(dir);
   if (auto* n = model_.find(dir))
-    for (auto& kv : n->children)
-      names.push_back(kv.first);
+    model_.for_each_child(*n, [&](std::string_view name, auto&) {
+      names.emplace_back(name);
+    });
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   // Push in reverse so the front of the queue is in sorted order: depth
@@ -249,7 +250,7 @@ void sync_planner::replay_rename(const std::string& from, const std::string& to,
       existing != nullptr
       && ((existing->meta.kind == entry_kind::dir
            && (node->meta.kind != entry_kind::dir
-               || !existing->children.empty()))
+               || model_.has_children(*existing)))
           || (existing->meta.kind != entry_kind::dir
               && node->meta.kind == entry_kind::dir))) {
     emit(make_op(op_kind::remove, to), out);

@@ -2,12 +2,18 @@
 // built from the reference's manifest at (re)connect and updated as each
 // operation is sent. The sender compares the filesystem against it to decide
 // what to send; a rename moves a subtree in O(depth).
+//
+// It holds one entry per file of the watched tree, so it is laid out for
+// memory (issue 7, workload 6): nodes live in fixed-size chunks indexed by
+// id (a free list reuses the ids of erased nodes), names sit in one arena,
+// and a directory's children are one sorted vector of ids. That is about
+// 80 bytes per entry instead of a heap node plus a std::map node per entry.
 #pragma once
 
 #include "core/entry.hpp"
 
 #include <cstddef>
-#include <map>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,13 +23,26 @@ namespace livesync {
 
 class tree_model {
 public:
-  struct node {
+  /// One entry. Its address is stable until the entry is erased (or the
+  /// model reset); moving it with rename() keeps the address.
+  class node {
+  public:
     entry_meta meta;
-    /// Children by name; only directories have any.
-    std::map<std::string, std::unique_ptr<node>, std::less<>> children;
+
+  private:
+    friend class tree_model;
+    /// Where the name sits in the arena; `name_off == free_slot` marks an
+    /// unused node.
+    uint32_t name_off = 0;
+    uint32_t name_len = 0;
+    /// Index of the children's list in `lists_` (no_list: none yet); in an
+    /// unused node, the next unused node's id.
+    uint32_t list = 0;
   };
 
   tree_model();
+  tree_model(tree_model&&) noexcept = default;
+  tree_model& operator=(tree_model&&) noexcept = default;
 
   /// Replaces the whole model by a manifest (parents before children).
   /// Entries whose parent is missing or not a directory are dropped.
@@ -31,6 +50,19 @@ public:
 
   /// The node at `path` ("" is the root directory), or nullptr.
   const node* find(std::string_view path) const;
+
+  /// True when `n` (a directory) has children in the model.
+  bool has_children(const node& n) const;
+
+  /// Calls `f(name, child)` for each child of `n`, in name order. `f` must
+  /// not change the model.
+  template <class F>
+  void for_each_child(const node& n, F&& f) const {
+    if (n.list == no_list)
+      return;
+    for (auto id : lists_[n.list])
+      f(name_of(at(id)), at(id));
+  }
 
   /// Sets the meta of `path`, whose parent must be a directory in the model
   /// (returns false otherwise). Turning a directory into something else
@@ -49,11 +81,51 @@ public:
   /// Number of entries, the root excluded.
   size_t size() const noexcept { return size_; }
 
-private:
-  node* find_mut(std::string_view path);
-  static size_t count(const node& n);
+  /// Bytes the model holds on the heap (nodes, names, child lists), for
+  /// tests and logs; malloc's own overhead not included.
+  size_t heap_bytes() const noexcept;
 
-  node root_;
+private:
+  using id_t = uint32_t;
+  static constexpr uint32_t no_list = UINT32_MAX;
+  static constexpr uint32_t free_slot = UINT32_MAX;
+  static constexpr id_t no_id = UINT32_MAX;
+  static constexpr id_t root_id = 0;
+  /// Nodes per chunk: chunks never move, so node addresses stay valid.
+  static constexpr unsigned chunk_bits = 10;
+  static constexpr id_t chunk_size = id_t{1} << chunk_bits;
+
+  node& at(id_t id) const {
+    return chunks_[id >> chunk_bits][id & (chunk_size - 1)];
+  }
+  std::string_view name_of(const node& n) const {
+    return {names_.data() + n.name_off, n.name_len};
+  }
+
+  /// The id at `path`, or no_id.
+  id_t find_id(std::string_view path) const;
+  /// The position of `name` in `dir`'s children, and whether it is there.
+  std::pair<size_t, bool> locate(const node& dir, std::string_view name) const;
+  id_t new_node(std::string_view name, const entry_meta& meta);
+  void set_name(node& n, std::string_view name);
+  /// Frees `id` and its subtree; returns how many nodes that was.
+  size_t free_subtree(id_t id);
+  /// Frees the children of `n` (not `n`); returns how many nodes that was.
+  size_t drop_children(node& n);
+  std::vector<id_t>& children_of(node& n);
+  void maybe_compact_names();
+
+  std::vector<std::unique_ptr<node[]>> chunks_;
+  /// Ids below this were handed out at least once.
+  id_t used_ = 0;
+  /// First unused node below `used_`, chained through node::list.
+  id_t free_head_ = no_id;
+  std::string names_;
+  /// Arena bytes no live node refers to any more.
+  size_t dead_name_bytes_ = 0;
+  /// Children of each directory that has had any, sorted by name.
+  std::vector<std::vector<id_t>> lists_;
+  std::vector<uint32_t> free_lists_;
   size_t size_ = 0;
 };
 
