@@ -129,6 +129,7 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       opts.skip_state_folder = true;
       opts.strict = true;
       std::vector<dir_listing> dirs;
+      auto t0 = std::chrono::steady_clock::now();
       if (auto err = walk_listings(self->state.writer->root_fd(), opts, dirs);
           !err) {
         spdlog::error("dir-digests-failed reason={}", err.reason());
@@ -138,7 +139,11 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       size_t entries = 0;
       for (auto& d : dirs)
         entries += d.entries.size();
-      spdlog::info("dir-digests-sent dirs={} entries={}", out.size(), entries);
+      spdlog::info("dir-digests-sent dirs={} entries={} walk_ms={}",
+                   out.size(), entries,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - t0)
+                     .count());
       return out;
     },
     [=](atom::listings, const std::vector<std::string>& dirs)

@@ -516,19 +516,24 @@ void request_manifest(self_ptr self) {
 /// planner compares the directories whose digests differ.
 void finish_digest_reconcile(self_ptr self) {
   auto& st = self->state;
+  auto t0 = std::chrono::steady_clock::now();
   build_model(st.model, st.reference_dirs, st.plan, st.snapshot, st.fetched);
   st.planner->clear();
   for (auto& dir : st.plan.check)
     st.planner->push_listing_check(dir);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-              std::chrono::steady_clock::now() - st.reconcile_start)
-              .count();
+  auto now = std::chrono::steady_clock::now();
+  auto ms = [](auto d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  // digest_ms: from the hello's answer until here (both walks, the
+  // digests, the listings); walk_ms: our own walk, part of it.
   spdlog::info("reconcile-start reference_entries={} reference_dirs={} "
                "matched_dirs={} listed_dirs={} compared_dirs={} "
-               "digest_ms={}",
+               "digest_ms={} walk_ms={} model_ms={}",
                st.model.size(), st.reference_dirs.size(),
                st.reference_dirs.size() - st.plan.fetch.size(),
-               st.plan.fetch.size(), st.plan.check.size(), ms);
+               st.plan.fetch.size(), st.plan.check.size(),
+               ms(now - st.reconcile_start), ms(st.walk_time), ms(now - t0));
   drop_digest_state(st);
   begin_reconcile(self);
 }
@@ -595,7 +600,9 @@ void take_snapshot(self_ptr self) {
   }
   walk_options opts;
   opts.excludes = st.cfg.excludes.get();
+  auto t0 = std::chrono::steady_clock::now();
   auto s = walk_listings(fd, opts, st.snapshot);
+  st.walk_time = std::chrono::steady_clock::now() - t0;
   ::close(fd);
   if (!s) {
     spdlog::warn("walk-failed root={} reason={}", st.cfg.root, s.reason());

@@ -113,6 +113,7 @@ struct sender_state {
   /// built.
   std::vector<dir_listing> snapshot;
   bool snapshot_ok = false;
+  std::chrono::steady_clock::duration walk_time{};
   std::vector<reference_dir> reference_dirs;
   digest_plan plan;
   std::vector<dir_listing> fetched;
