@@ -8,6 +8,9 @@ namespace livesync {
 
 namespace {
 
+/// Queue flag of push_listing_check (never set on changes from outside).
+constexpr uint8_t listing_only = 0x80;
+
 op make_op(op_kind kind, const std::string& path, const entry_meta& meta = {}) {
   op o;
   o.kind = kind;
@@ -32,6 +35,10 @@ void sync_planner::push(const change& c) {
 
 void sync_planner::push_full_check() {
   queue_.push_back(change::make_dirty("", change_content | change_deep));
+}
+
+void sync_planner::push_listing_check(const std::string& dir) {
+  queue_.push_back(change::make_dirty(dir, listing_only));
 }
 
 void sync_planner::clear() {
@@ -104,6 +111,11 @@ void sync_planner::push_children(const std::string& dir, uint8_t flags) {
 void sync_planner::check(const std::string& path, uint8_t flags,
                          std::vector<action>& out) {
   ++stats_.checks;
+  if (flags & listing_only) {
+    if (auto* n = model_.find(path); n != nullptr && n->meta.kind == entry_kind::dir)
+      push_children(path, change_content);
+    return;
+  }
   if (path.empty()) {
     // The root always exists on both sides and is never removed.
     if (flags & change_deep)

@@ -64,6 +64,14 @@ public:
   /// Queues a full comparison of the tree (after connect or overflow).
   void push_full_check();
 
+  /// Queues a comparison of the children of directory `dir` (not of `dir`
+  /// itself, and not deep: directories among them are compared only by
+  /// their own entry, unless new). After a digest reconcile, one per
+  /// directory whose listing differs (core/digest_plan), parents first.
+  /// Nothing is done when the model no longer holds `dir` as a directory
+  /// (an earlier check removed or replaced it, and covered its children).
+  void push_listing_check(const std::string& dir);
+
   /// Drops all queued work (on disconnect; reconnect does a full check).
   void clear();
 

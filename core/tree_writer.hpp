@@ -105,6 +105,8 @@ public:
   const writer_stats& stats() const noexcept { return stats_; }
   size_t open_transfers() const noexcept { return transfers_.size(); }
   const std::string& root() const noexcept { return root_; }
+  /// The held root directory (for read-only walks: core/tree_listing).
+  int root_fd() const noexcept { return root_fd_; }
 
 private:
   struct transfer;

@@ -11,7 +11,7 @@
 namespace livesync {
 
 /// The protocol version exchanged in the hello; bump on any wire change.
-inline constexpr uint32_t protocol_version = 3;
+inline constexpr uint32_t protocol_version = 4;
 
 /// The reference node's one published actor.
 using receiver_actor = caf::typed_actor<
@@ -19,8 +19,15 @@ using receiver_actor = caf::typed_actor<
   // the caller the receiver's current peer (its open transfers are dropped
   // when it goes away).
   caf::replies_to<atom::hello, uint32_t>::with<uint32_t>,
-  // Everything the reference holds, parents before children.
+  // Everything the reference holds, parents before children (verify).
   caf::replies_to<atom::manifest>::with<std::vector<manifest_entry>>,
+  // The reconcile's first look: one digest of each directory's listing,
+  // parents before children (core/digest_plan.hpp).
+  caf::replies_to<atom::dir_digests>::with<std::vector<dir_digest>>,
+  // The listings of these directories (at most max_listing_dirs), in order;
+  // a directory that cannot be listed fails the request.
+  caf::replies_to<atom::listings, std::vector<std::string>>::with<
+    std::vector<dir_listing>>,
   // The recipe of the file the reference holds at a path, chunked with the
   // given parameters (the watcher has none cached: one round trip).
   caf::replies_to<atom::recipe, std::string, chunker_params>::with<
@@ -41,6 +48,9 @@ using receiver_actor = caf::typed_actor<
 
 /// Paths per digest request, at most.
 inline constexpr size_t max_digest_paths = 1024;
+
+/// Directories per listings request, at most.
+inline constexpr size_t max_listing_dirs = 1024;
 
 /// The watcher's tracker: owns the watch table, interprets raw events.
 using tracker_actor = caf::typed_actor<

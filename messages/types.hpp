@@ -6,6 +6,7 @@
 #include "core/change.hpp"
 #include "core/chunker.hpp"
 #include "core/debounce_policy.hpp"
+#include "core/digest_plan.hpp"
 #include "core/entry.hpp"
 #include "core/event_interpreter.hpp"
 #include "core/op.hpp"
@@ -44,6 +45,23 @@ typename Inspector::result_type inspect(Inspector& f, chunker_params& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, manifest_entry& x) {
   return f(caf::meta::type_name("livesync.manifest_entry"), x.path, x.meta);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, listed_entry& x) {
+  return f(caf::meta::type_name("livesync.listed_entry"), x.name, x.meta);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dir_listing& x) {
+  return f(caf::meta::type_name("livesync.dir_listing"), x.path, x.entries,
+           x.complete);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dir_digest& x) {
+  return f(caf::meta::type_name("livesync.dir_digest"), x.parent, x.name,
+           x.digest);
 }
 
 template <class Inspector>
@@ -122,6 +140,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::inotify_record>))
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::hash128>))
   CAF_ADD_TYPE_ID(livesync, (livesync::watcher_status))
+  CAF_ADD_TYPE_ID(livesync, (livesync::listed_entry))
+  CAF_ADD_TYPE_ID(livesync, (livesync::dir_listing))
+  CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::dir_listing>))
+  CAF_ADD_TYPE_ID(livesync, (livesync::dir_digest))
+  CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::dir_digest>))
   CAF_ADD_ATOM(livesync, livesync::atom, apply, "apply")
   CAF_ADD_ATOM(livesync, livesync::atom, manifest, "manifest")
   CAF_ADD_ATOM(livesync, livesync::atom, hello, "hello")
@@ -136,4 +159,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_ATOM(livesync, livesync::atom, flush, "lsflush")
   CAF_ADD_ATOM(livesync, livesync::atom, status, "lsstatus")
   CAF_ADD_ATOM(livesync, livesync::atom, barrier, "barrier")
+  CAF_ADD_ATOM(livesync, livesync::atom, dir_digests, "dirdigests")
+  CAF_ADD_ATOM(livesync, livesync::atom, listings, "listings")
 CAF_END_TYPE_ID_BLOCK(livesync)

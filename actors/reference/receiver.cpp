@@ -1,6 +1,8 @@
 #include "actors/reference/receiver.hpp"
 
+#include "core/digest_plan.hpp"
 #include "core/path_rules.hpp"
+#include "core/tree_listing.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -121,6 +123,63 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       }
       spdlog::info("manifest-sent entries={}", entries.size());
       return entries;
+    },
+    [=](atom::dir_digests) -> caf::result<std::vector<dir_digest>> {
+      walk_options opts;
+      opts.skip_state_folder = true;
+      opts.strict = true;
+      std::vector<dir_listing> dirs;
+      auto t0 = std::chrono::steady_clock::now();
+      if (auto err = walk_listings(self->state.writer->root_fd(), opts, dirs);
+          !err) {
+        spdlog::error("dir-digests-failed reason={}", err.reason());
+        return caf::make_error(caf::sec::runtime_error, err.reason());
+      }
+      auto out = make_digest_list(dirs);
+      size_t entries = 0;
+      for (auto& d : dirs)
+        entries += d.entries.size();
+      spdlog::info("dir-digests-sent dirs={} entries={} walk_ms={}",
+                   out.size(), entries,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - t0)
+                     .count());
+      return out;
+    },
+    [=](atom::listings, const std::vector<std::string>& dirs)
+      -> caf::result<std::vector<dir_listing>> {
+      if (dirs.size() > max_listing_dirs) {
+        spdlog::warn("listings-refused dirs={} max={}", dirs.size(),
+                     max_listing_dirs);
+        return caf::make_error(caf::sec::runtime_error,
+                               "more than " + std::to_string(max_listing_dirs)
+                                 + " directories in one listings request");
+      }
+      walk_options opts;
+      opts.skip_state_folder = true;
+      opts.strict = true;
+      std::vector<dir_listing> out(dirs.size());
+      size_t entries = 0;
+      for (size_t i = 0; i < dirs.size(); ++i) {
+        auto& p = dirs[i];
+        if (!p.empty()) {
+          if (auto bad = invalid_path_reason(p)) {
+            spdlog::warn("listings-refused path={} reason={}", printable(p),
+                         *bad);
+            return caf::make_error(caf::sec::invalid_argument, *bad);
+          }
+        }
+        if (auto err = list_directory(self->state.writer->root_fd(), p, opts,
+                                      out[i]);
+            !err) {
+          spdlog::warn("listings-refused path={} reason={}", printable(p),
+                       err.reason());
+          return caf::make_error(caf::sec::runtime_error, err.reason());
+        }
+        entries += out[i].entries.size();
+      }
+      spdlog::info("listings-sent dirs={} entries={}", dirs.size(), entries);
+      return out;
     },
     [=](atom::recipe, const std::string& path, const chunker_params& params)
       -> caf::result<std::vector<chunk_ref>> {

@@ -7,6 +7,7 @@
 #include <caf/openssl/manager.hpp>
 #include "core/compress.hpp"
 #include "core/path_rules.hpp"
+#include "core/tree_listing.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -14,6 +15,8 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+#include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 namespace livesync::sender_detail {
@@ -160,6 +163,21 @@ void schedule_connect(self_ptr self) {
   self->delayed_send(self, st.backoff, atom::connect_v);
 }
 
+/// Frees what the digest reconcile held (the model has it now).
+void drop_digest_state(sender_state& st) {
+  bool had_walk = !st.snapshot.empty();
+  std::vector<dir_listing>{}.swap(st.snapshot);
+  std::vector<dir_listing>{}.swap(st.fetched);
+  std::vector<reference_dir>{}.swap(st.reference_dirs);
+  st.plan = digest_plan{};
+  st.snapshot_ok = false;
+  // The walk held about as much as the model (a few MB per 100,000
+  // entries), all freed at once: give the pages back rather than let the
+  // idle watcher keep them.
+  if (had_walk)
+    ::malloc_trim(0);
+}
+
 void link_lost(self_ptr self, const std::string& reason) {
   auto& st = self->state;
   if (st.state == phase::disconnected)
@@ -183,6 +201,8 @@ void link_lost(self_ptr self, const std::string& reason) {
   st.awaiting_recipe = false;
   // Everything queued is covered by the full comparison after reconnect.
   st.planner->clear();
+  st.held.clear();
+  drop_digest_state(st);
   schedule_connect(self);
 }
 
@@ -483,19 +503,153 @@ void pump(self_ptr self) {
 
 // -- connecting -----------------------------------------------------------------
 
-void start_reconcile(self_ptr self, std::vector<manifest_entry>& entries) {
+/// The comparison is set up (model and planner): run it. Changes settled
+/// while connecting are compared after it.
+void begin_reconcile(self_ptr self) {
   auto& st = self->state;
-  st.model.reset(entries);
-  st.planner->clear();
-  st.planner->push_full_check();
+  for (auto& c : st.held)
+    st.planner->push(c);
+  st.held.clear();
   st.state = phase::reconciling;
   st.round_errors = 0;
   st.recheck_all = false;
   st.backoff = caf::timespan{0};
-  st.reconcile_start = std::chrono::steady_clock::now();
   start_progress(self);
-  spdlog::info("reconcile-start reference_entries={}", entries.size());
   pump(self);
+}
+
+/// The reference's whole manifest and a full comparison: when our own
+/// walk failed (the root cannot be read), as before digests.
+void start_reconcile(self_ptr self, std::vector<manifest_entry>& entries) {
+  auto& st = self->state;
+  st.reconcile_start = std::chrono::steady_clock::now();
+  st.model.reset(entries);
+  st.planner->clear();
+  st.planner->push_full_check();
+  spdlog::info("reconcile-start reference_entries={}", entries.size());
+  begin_reconcile(self);
+}
+
+void fail_request(self_ptr self, uint64_t epoch, caf::error& err) {
+  if (epoch == self->state.epoch)
+    link_lost(self, self->system().render(err));
+}
+
+void request_manifest(self_ptr self) {
+  auto epoch = self->state.epoch;
+  auto rh = self->request(self->state.peer, self->state.cfg.request_timeout,
+                          atom::manifest_v);
+  auto id = rh.id();
+  rh.then(
+      [=](std::vector<manifest_entry>& entries) {
+        forget_request_timeout(self, id);
+        if (epoch == self->state.epoch)
+          start_reconcile(self, entries);
+      },
+      [=](caf::error& err) { fail_request(self, epoch, err); });
+}
+
+/// Every listing is here: the model is the reference's tree, and the
+/// planner compares the directories whose digests differ.
+void finish_digest_reconcile(self_ptr self) {
+  auto& st = self->state;
+  auto t0 = std::chrono::steady_clock::now();
+  build_model(st.model, st.reference_dirs, st.plan, st.snapshot, st.fetched);
+  st.planner->clear();
+  for (auto& dir : st.plan.check)
+    st.planner->push_listing_check(dir);
+  auto now = std::chrono::steady_clock::now();
+  auto ms = [](auto d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  // digest_ms: from the hello's answer until here (both walks, the
+  // digests, the listings); walk_ms: our own walk, part of it.
+  spdlog::info("reconcile-start reference_entries={} reference_dirs={} "
+               "matched_dirs={} listed_dirs={} compared_dirs={} "
+               "digest_ms={} walk_ms={} model_ms={}",
+               st.model.size(), st.reference_dirs.size(),
+               st.reference_dirs.size() - st.plan.fetch.size(),
+               st.plan.fetch.size(), st.plan.check.size(),
+               ms(now - st.reconcile_start), ms(st.walk_time), ms(now - t0));
+  drop_digest_state(st);
+  begin_reconcile(self);
+}
+
+/// Asks for the listings of plan.fetch from `from` on, a bounded number
+/// per request, one request at a time.
+void fetch_listings(self_ptr self, size_t from) {
+  auto& st = self->state;
+  if (from >= st.plan.fetch.size()) {
+    finish_digest_reconcile(self);
+    return;
+  }
+  auto n = std::min(max_listing_dirs, st.plan.fetch.size() - from);
+  std::vector<std::string> asked(st.plan.fetch.begin() + from,
+                                 st.plan.fetch.begin() + from + n);
+  auto epoch = st.epoch;
+  auto rh = self->request(st.peer, st.cfg.request_timeout, atom::listings_v,
+                          asked);
+  auto id = rh.id();
+  rh.then(
+      [=](std::vector<dir_listing>& got) {
+        forget_request_timeout(self, id);
+        auto& st = self->state;
+        if (epoch != st.epoch)
+          return;
+        std::string why;
+        if (!check_fetched(asked, got, why)) {
+          link_lost(self, "bad listings from the reference: " + why);
+          return;
+        }
+        for (auto& d : got)
+          st.fetched.push_back(std::move(d));
+        fetch_listings(self, from + n);
+      },
+      [=](caf::error& err) { fail_request(self, epoch, err); });
+}
+
+void on_digests(self_ptr self, std::vector<dir_digest>& digests) {
+  auto& st = self->state;
+  if (!st.snapshot_ok) {
+    // Our walk failed: compare everything against the whole manifest.
+    drop_digest_state(st);
+    request_manifest(self);
+    return;
+  }
+  std::string why;
+  if (!expand_digest_list(digests, st.reference_dirs, why)) {
+    link_lost(self, "bad digest list from the reference: " + why);
+    return;
+  }
+  st.plan = plan_by_digests(st.reference_dirs, st.snapshot);
+  st.fetched.clear();
+  fetch_listings(self, 0);
+}
+
+/// Walks the watched tree into st.snapshot (while the reference walks its
+/// own). Changes from now on are held and compared after the reconcile.
+void take_snapshot(self_ptr self) {
+  auto& st = self->state;
+  st.snapshot.clear();
+  st.snapshot_ok = false;
+  int fd = ::open(st.cfg.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    spdlog::warn("walk-failed root={} reason={}", st.cfg.root,
+                 std::strerror(errno));
+    return;
+  }
+  walk_options opts;
+  opts.excludes = st.cfg.excludes.get();
+  auto t0 = std::chrono::steady_clock::now();
+  auto s = walk_listings(fd, opts, st.snapshot);
+  st.walk_time = std::chrono::steady_clock::now() - t0;
+  ::close(fd);
+  if (!s) {
+    spdlog::warn("walk-failed root={} reason={}", st.cfg.root, s.reason());
+    st.snapshot.clear();
+    return;
+  }
+  st.snapshot_ok = true;
 }
 
 void handshake(self_ptr self) {
@@ -507,27 +661,25 @@ void handshake(self_ptr self) {
   hello.then(
       [=](uint32_t) {
         forget_request_timeout(self, hello_id);
-        if (epoch != self->state.epoch)
+        auto& st = self->state;
+        if (epoch != st.epoch)
           return;
-        auto rh = self->request(self->state.peer,
-                                self->state.cfg.request_timeout,
-                                atom::manifest_v);
+        st.reconcile_start = std::chrono::steady_clock::now();
+        auto rh = self->request(st.peer, st.cfg.request_timeout,
+                                atom::dir_digests_v);
         auto id = rh.id();
         rh.then(
-            [=](std::vector<manifest_entry>& entries) {
+            [=](std::vector<dir_digest>& digests) {
               forget_request_timeout(self, id);
               if (epoch == self->state.epoch)
-                start_reconcile(self, entries);
+                on_digests(self, digests);
             },
-            [=](caf::error& err) {
-              if (epoch == self->state.epoch)
-                link_lost(self, self->system().render(err));
-            });
+            [=](caf::error& err) { fail_request(self, epoch, err); });
+        // The request is out: the reference walks its tree while we walk
+        // ours.
+        take_snapshot(self);
       },
-      [=](caf::error& err) {
-        if (epoch == self->state.epoch)
-          link_lost(self, self->system().render(err));
-      });
+      [=](caf::error& err) { fail_request(self, epoch, err); });
 }
 
 void connect(self_ptr self) {
@@ -645,8 +797,16 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
       auto& st = self->state;
       st.demand_sent = false;
       if (st.state != phase::live && st.state != phase::reconciling) {
-        // The comparison after reconnect covers these paths.
+        // The comparison after reconnect covers these paths, except when
+        // it compares a walk that may be older than them: while
+        // connecting, they are held and compared after it.
         st.marks.settled_unlinked(batch.barrier);
+        if (st.state == phase::connecting) {
+          for (auto& c : batch.renames)
+            st.held.push_back(std::move(c));
+          for (auto& c : batch.paths)
+            st.held.push_back(std::move(c));
+        }
         return;
       }
       st.marks.settled(batch.first_event_ns, batch.barrier);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "core/batch_codec.hpp"
+#include "core/digest_plan.hpp"
 #include "core/file_reader.hpp"
 #include "core/ack_marks.hpp"
 #include "core/file_upload.hpp"
@@ -106,6 +107,19 @@ struct sender_state {
   bool pump_scheduled = false;
   caf::timespan backoff{0};
   std::chrono::steady_clock::time_point reconcile_start;
+  /// The reconcile by directory digests (core/digest_plan): our walk (made
+  /// while the reference walks its tree), the reference's directories,
+  /// the plan, and the listings fetched so far. Cleared once the model is
+  /// built.
+  std::vector<dir_listing> snapshot;
+  bool snapshot_ok = false;
+  std::chrono::steady_clock::duration walk_time{};
+  std::vector<reference_dir> reference_dirs;
+  digest_plan plan;
+  std::vector<dir_listing> fetched;
+  /// Changes settled while connecting: compared after the reconcile's own
+  /// checks (our walk may predate them).
+  std::vector<change> held;
   // The file being streamed, if any, and whether it waits for a recipe.
   std::unique_ptr<file_upload> upload;
   bool awaiting_recipe = false;

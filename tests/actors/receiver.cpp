@@ -4,6 +4,7 @@
 #include "actors/reference/receiver.hpp"
 #include "core/batch_codec.hpp"
 #include "core/content_hash.hpp"
+#include "core/digest_plan.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -91,6 +92,21 @@ struct fixture : test::fixture_base {
     return ok;
   }
 
+  /// Asks for listings; false when the receiver answered with an error.
+  bool listings(std::vector<std::string> dirs, std::vector<dir_listing>& out) {
+    auto res = self->request(rx, caf::infinite, atom::listings_v,
+                             std::move(dirs));
+    run();
+    bool ok = false;
+    res.receive(
+      [&](std::vector<dir_listing>& ls) {
+        out = std::move(ls);
+        ok = true;
+      },
+      [&](caf::error&) { ok = false; });
+    return ok;
+  }
+
   bool apply_packed(packed_batch b) {
     std::vector<op_error> errors;
     return apply_packed(self, std::move(b), errors) && errors.empty();
@@ -120,6 +136,38 @@ CAF_TEST(a batch is applied in order and committed) {
   CAF_CHECK_EQUAL(entries[0].path, "e");
   CAF_CHECK_EQUAL(entries[1].path, "e/f");
   CAF_CHECK_EQUAL(entries[2].path, "l");
+}
+
+CAF_TEST(directory digests and listings describe the tree) {
+  auto errs = apply({simple_op(op_kind::mkdir, "d"), write_op("d/f", "hello"),
+                     simple_op(op_kind::symlink, "l", "d")});
+  CAF_REQUIRE(errs.empty());
+  auto digests = request<std::vector<dir_digest>>(rx, atom::dir_digests_v);
+  std::vector<reference_dir> dirs;
+  std::string why;
+  CAF_REQUIRE(expand_digest_list(digests, dirs, why));
+  // The state folder is not part of the tree.
+  CAF_REQUIRE_EQUAL(dirs.size(), 2u);
+  CAF_CHECK_EQUAL(dirs[1].path, "d");
+  std::vector<dir_listing> got;
+  CAF_REQUIRE(listings({"", "d"}, got));
+  CAF_REQUIRE(check_fetched({"", "d"}, got, why));
+  CAF_REQUIRE_EQUAL(got[0].entries.size(), 2u);
+  CAF_CHECK_EQUAL(got[0].entries[0].name, "d");
+  CAF_CHECK_EQUAL(got[0].entries[1].name, "l");
+  CAF_CHECK_EQUAL(got[0].entries[1].meta.target, "d");
+  CAF_REQUIRE_EQUAL(got[1].entries.size(), 1u);
+  CAF_CHECK_EQUAL(got[1].entries[0].meta.size, 5u);
+  // Each digest is the digest of the listing.
+  CAF_CHECK(dirs[0].digest == listing_digest(got[0].entries));
+  CAF_CHECK(dirs[1].digest == listing_digest(got[1].entries));
+  // Never through a symlink, never outside, never the state folder, never
+  // too many at once.
+  CAF_CHECK(!listings({"l"}, got));
+  CAF_CHECK(!listings({"../x"}, got));
+  CAF_CHECK(!listings({".livesync"}, got));
+  CAF_CHECK(!listings({"missing"}, got));
+  CAF_CHECK(!listings(std::vector<std::string>(max_listing_dirs + 1, "d"), got));
 }
 
 CAF_TEST(bad operations are refused one by one and the rest applies) {
