@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Profiles both nodes while one file streams (what workload 7 of suite.py
 # times), to see where the time goes:
-#   bash bench/profile_stream.sh perf|strace plain|tls [MIB=256] [BIN_DIR=build]
+#   bash bench/profile_stream.sh perf|strace|cpu plain|tls [MIB=256] [BIN_DIR=build]
 # perf: `perf record -g` of each node (reports: perf report -i DIR/{w,r}.data;
 #   PERF_CALLGRAPH=dwarf for call stacks through libc, which has no frame pointers);
-# strace: `strace -c -f` of each node (syscall counts, printed).
+# strace: `strace -c -f` of each node (syscall counts, printed);
+# cpu: the CPU seconds (user + system, /proc/PID/stat) each node spent while
+#   the file streamed, and the wall time; nothing is attached to the nodes.
 # A pair runs on a temp dir under /work, in sync on an empty tree; MIB of
 # /dev/urandom are renamed into the watched root; the profilers stop when
 # the reference has committed the file. The temp dir is kept for perf (its
 # path is printed) and removed for strace.
 set -euo pipefail
-tool=${1:?usage: profile_stream.sh perf|strace plain|tls [MIB] [BIN_DIR]}
-mode=${2:?usage: profile_stream.sh perf|strace plain|tls [MIB] [BIN_DIR]}
+tool=${1:?usage: profile_stream.sh perf|strace|cpu plain|tls [MIB] [BIN_DIR]}
+mode=${2:?usage: profile_stream.sh perf|strace|cpu plain|tls [MIB] [BIN_DIR]}
 mib=${3:-256}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=$(cd "${4:-$repo/build}" && pwd)
-case $tool in perf|strace) ;; *) echo "unknown tool: $tool" >&2; exit 2 ;; esac
+case $tool in perf|strace|cpu) ;; *) echo "unknown tool: $tool" >&2; exit 2 ;; esac
 case $mode in plain|tls) ;; *) echo "unknown mode: $mode" >&2; exit 2 ;; esac
-command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 2; }
+[ "$tool" = cpu ] || command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 2; }
 
 dir=$(mktemp -d /work/livesync-profile-XXXXXX)
 mkdir "$dir/src" "$dir/out"
@@ -42,6 +44,22 @@ port=$(grep -o 'port=[0-9]*' ref.log | head -1 | cut -d= -f2)
 wp=$!; pids+=("$wp")
 for _ in $(seq 200); do grep -q 'in-sync' w.log && break; sleep 0.05; done
 sync
+# CPU seconds (user + system) of a process so far.
+cpu_s() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
+if [ "$tool" = cpu ]; then
+  w0=$(cpu_s "$wp"); r0=$(cpu_s "$rp")
+  t0=$(date +%s.%N)
+  mv out/big.bin src/
+  until [ -f ref/big.bin ]; do sleep 0.01; done
+  t1=$(date +%s.%N)
+  w1=$(cpu_s "$wp"); r1=$(cpu_s "$rp")
+  cmp -s src/big.bin ref/big.bin && same=identical || same=DIFFERENT
+  echo "$mode: $mib MiB committed in $(echo "$t1 - $t0" | bc) s ($same);" \
+       "CPU-s watcher $(echo "$w1 - $w0" | bc), reference $(echo "$r1 - $r0" | bc)"
+  cd /
+  rm -rf "$dir"
+  exit 0
+fi
 if [ "$tool" = perf ]; then
   cg=${PERF_CALLGRAPH:-fp}
   perf record -F 999 --call-graph="$cg" -o w.data -p "$wp" 2>/dev/null & sw=$!

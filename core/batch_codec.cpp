@@ -170,7 +170,7 @@ status decode_ops(const char* data, size_t len, size_t max_ops,
 }
 
 bool batch_packer::pack(const std::vector<op>& ops, packed_batch& out) {
-  if (!z_.usable())
+  if (!z_.usable() || !gate_.should_pack(ops))
     return false;
   raw_.clear();
   encode_ops(ops, raw_);
@@ -178,6 +178,7 @@ bool batch_packer::pack(const std::vector<op>& ops, packed_batch& out) {
     return false;
   if (!z_.compress(raw_.data(), raw_.size(), out.frame))
     return false;
+  gate_.packed(ops, raw_.size(), out.frame.size());
   out.seq = next_seq_++;
   out.raw_size = raw_.size();
   out.checksum = XXH3_64bits(raw_.data(), raw_.size());

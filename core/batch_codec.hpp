@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/compress.hpp"
+#include "core/compression_gate.hpp"
 #include "core/op.hpp"
 #include "core/status.hpp"
 
@@ -34,16 +35,21 @@ public:
   explicit batch_packer(int level) : z_(level) {}
 
   /// Packs `ops` as the next message. Returns false (and packs nothing)
-  /// when the batch is too large to pack or compression failed; the caller
-  /// then sends the ops unpacked. After a compression failure every later
-  /// call returns false: the stream is out of step with the peer's.
+  /// when the batch is too large to pack, compression failed, or the batch
+  /// is data of a file that stopped shrinking (compression_gate); the
+  /// caller then sends the ops unpacked. After a compression failure every
+  /// later call returns false: the stream is out of step with the peer's.
   bool pack(const std::vector<op>& ops, packed_batch& out);
 
   /// Batches packed since the start of the stream.
   uint64_t packed() const noexcept { return next_seq_; }
 
+  /// File data left uncompressed because it did not shrink.
+  uint64_t skipped_bytes() const noexcept { return gate_.skipped_bytes(); }
+
 private:
   stream_compressor z_;
+  compression_gate gate_;
   uint64_t next_seq_ = 0;
   std::vector<char> raw_;
 };

@@ -70,6 +70,11 @@ delta_encoder::delta_encoder(const recipe_index& base, uint64_t max_literal,
 void delta_encoder::flush(std::vector<delta_instr>& out) {
   if (!has_pending_)
     return;
+  // A short literal (an edit) does not keep the room reserved for a long
+  // one: batches hold thousands of ops.
+  if (pending_.kind == delta_instr::literal
+      && pending_.data.size() < pending_.data.capacity() / 2)
+    pending_.data.shrink_to_fit();
   out.push_back(std::move(pending_));
   pending_ = delta_instr{};
   has_pending_ = false;
@@ -107,7 +112,10 @@ void delta_encoder::add(const char* data, size_t len, uint64_t hash,
     if (!has_pending_ || pending_.kind != delta_instr::literal) {
       flush(out);
       pending_.kind = delta_instr::literal;
-      pending_.data.reserve(std::min<uint64_t>(max_literal_, len));
+      // Room for the longest literal at once: grown chunk by chunk, a
+      // 1 MiB literal was reallocated and copied eight times over.
+      pending_.data.reserve(
+        static_cast<size_t>(std::min<uint64_t>(max_literal_, 16u << 20)));
       has_pending_ = true;
     }
     auto room = max_literal_ - pending_.data.size();
