@@ -29,31 +29,69 @@ void tree_model::reset(const std::vector<manifest_entry>& manifest) {
 
 // -- lookups --------------------------------------------------------------------
 
-std::pair<size_t, bool> tree_model::locate(const node& dir,
-                                           std::string_view name) const {
-  if (dir.list == no_list)
-    return {0, false};
-  auto& ids = lists_[dir.list];
+tree_model::slot tree_model::locate(const node& dir,
+                                    std::string_view name) const {
+  if (dir.list == no_list || lists_[dir.list].size == 0)
+    return {};
+  auto& blocks = lists_[dir.list].blocks;
+  auto name_at = [this](id_t id) { return name_of(at(id)); };
   // Appending in name order (a sorted manifest, a directory listing) is
   // the common case: check the end first.
-  if (ids.empty() || name_of(at(ids.back())) < name)
-    return {ids.size(), false};
-  auto i = std::lower_bound(ids.begin(), ids.end(), name,
-                            [this](id_t id, std::string_view x) {
-                              return name_of(at(id)) < x;
+  if (name_at(blocks.back().back()) < name)
+    return {blocks.size() - 1, blocks.back().size(), false};
+  // The first block whose last name is not below `name` holds it, or the
+  // place where it would go.
+  auto b = std::lower_bound(blocks.begin(), blocks.end(), name,
+                            [&](const std::vector<id_t>& block,
+                                std::string_view x) {
+                              return name_at(block.back()) < x;
                             });
-  return {static_cast<size_t>(i - ids.begin()),
-          i != ids.end() && name_of(at(*i)) == name};
+  auto i = std::lower_bound(b->begin(), b->end(), name,
+                            [&](id_t id, std::string_view x) {
+                              return name_at(id) < x;
+                            });
+  return {static_cast<size_t>(b - blocks.begin()),
+          static_cast<size_t>(i - b->begin()),
+          i != b->end() && name_at(*i) == name};
+}
+
+void tree_model::insert_child(child_list& l, slot at, id_t id) {
+  if (l.blocks.empty())
+    l.blocks.emplace_back();
+  auto& block = l.blocks[at.block];
+  block.insert(block.begin() + static_cast<std::ptrdiff_t>(at.index), id);
+  ++l.size;
+  if (block.size() > max_block) {
+    // Split in halves: appending in order then leaves half-full blocks,
+    // which is fine; the next split is max_block / 2 inserts away.
+    auto mid = block.begin() + static_cast<std::ptrdiff_t>(block.size() / 2);
+    std::vector<id_t> upper(mid, block.end());
+    block.erase(mid, block.end());
+    block.shrink_to_fit();
+    l.blocks.insert(l.blocks.begin() + static_cast<std::ptrdiff_t>(at.block)
+                      + 1,
+                    std::move(upper));
+  }
+}
+
+tree_model::id_t tree_model::erase_child(child_list& l, slot at) {
+  auto& block = l.blocks[at.block];
+  auto id = block[at.index];
+  block.erase(block.begin() + static_cast<std::ptrdiff_t>(at.index));
+  --l.size;
+  if (block.empty())
+    l.blocks.erase(l.blocks.begin() + static_cast<std::ptrdiff_t>(at.block));
+  return id;
 }
 
 tree_model::id_t tree_model::find_id(std::string_view path) const {
   id_t cur = root_id;
   for (auto name : split_path(path)) {
     auto& n = at(cur);
-    auto [pos, found] = locate(n, name);
-    if (!found)
+    auto where = locate(n, name);
+    if (!where.found)
       return no_id;
-    cur = lists_[n.list][pos];
+    cur = lists_[n.list].blocks[where.block][where.index];
   }
   return cur;
 }
@@ -64,7 +102,7 @@ const tree_model::node* tree_model::find(std::string_view path) const {
 }
 
 bool tree_model::has_children(const node& n) const {
-  return n.list != no_list && !lists_[n.list].empty();
+  return n.list != no_list && lists_[n.list].size != 0;
 }
 
 size_t tree_model::heap_bytes() const noexcept {
@@ -73,8 +111,11 @@ size_t tree_model::heap_bytes() const noexcept {
                  + names_.capacity()
                  + lists_.capacity() * sizeof(lists_[0])
                  + free_lists_.capacity() * sizeof(free_lists_[0]);
-  for (auto& l : lists_)
-    bytes += l.capacity() * sizeof(id_t);
+  for (auto& l : lists_) {
+    bytes += l.blocks.capacity() * sizeof(l.blocks[0]);
+    for (auto& block : l.blocks)
+      bytes += block.capacity() * sizeof(id_t);
+  }
   return bytes;
 }
 
@@ -108,7 +149,7 @@ void tree_model::set_name(node& n, std::string_view name) {
   names_.append(name);
 }
 
-std::vector<tree_model::id_t>& tree_model::children_of(node& n) {
+tree_model::child_list& tree_model::children_of(node& n) {
   if (n.list == no_list) {
     if (free_lists_.empty()) {
       n.list = static_cast<uint32_t>(lists_.size());
@@ -131,8 +172,9 @@ size_t tree_model::drop_children(node& n) {
   lists_[n.list] = {};
   free_lists_.push_back(n.list);
   n.list = no_list;
-  for (auto id : ids)
-    removed += free_subtree(id);
+  for (auto& block : ids.blocks)
+    for (auto id : block)
+      removed += free_subtree(id);
   return removed;
 }
 
@@ -177,9 +219,9 @@ bool tree_model::set(std::string_view path, const entry_meta& meta) {
     return false;
   auto& parent = at(parent_id);
   auto name = leaf_of(path);
-  auto [pos, found] = locate(parent, name);
-  if (found) {
-    auto& n = at(lists_[parent.list][pos]);
+  auto where = locate(parent, name);
+  if (where.found) {
+    auto& n = at(child_at(lists_[parent.list], where));
     if (meta.kind != entry_kind::dir) {
       size_ -= drop_children(n);
       maybe_compact_names();
@@ -188,8 +230,7 @@ bool tree_model::set(std::string_view path, const entry_meta& meta) {
     return true;
   }
   auto id = new_node(name, meta);
-  auto& ids = children_of(parent);
-  ids.insert(ids.begin() + static_cast<std::ptrdiff_t>(pos), id);
+  insert_child(children_of(parent), where, id);
   ++size_;
   return true;
 }
@@ -201,12 +242,10 @@ size_t tree_model::erase(std::string_view path) {
   if (parent_id == no_id)
     return 0;
   auto& parent = at(parent_id);
-  auto [pos, found] = locate(parent, leaf_of(path));
-  if (!found)
+  auto where = locate(parent, leaf_of(path));
+  if (!where.found)
     return 0;
-  auto& ids = lists_[parent.list];
-  auto id = ids[pos];
-  ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(pos));
+  auto id = erase_child(lists_[parent.list], where);
   auto removed = free_subtree(id);
   size_ -= removed;
   maybe_compact_names();
@@ -221,25 +260,22 @@ bool tree_model::rename(std::string_view from, std::string_view to) {
   if (src_parent == no_id || dst_parent == no_id
       || at(dst_parent).meta.kind != entry_kind::dir)
     return false;
-  auto [src_pos, src_found] = locate(at(src_parent), leaf_of(from));
-  if (!src_found)
+  auto src = locate(at(src_parent), leaf_of(from));
+  if (!src.found)
     return false;
   // Take the subtree out first: when `to` is an ancestor's sibling or the
   // parent itself ("a/sub" -> "a"), replacing the target must not free it.
-  auto& src_ids = lists_[at(src_parent).list];
-  auto moved = src_ids[src_pos];
-  src_ids.erase(src_ids.begin() + static_cast<std::ptrdiff_t>(src_pos));
+  auto moved = erase_child(lists_[at(src_parent).list], src);
   auto name = leaf_of(to);
   // Located after the removal: both ends may be the same directory.
-  auto [dst_pos, dst_found] = locate(at(dst_parent), name);
-  auto& dst_ids = children_of(at(dst_parent));
-  if (dst_found) {
-    auto replaced = dst_ids[dst_pos];
-    dst_ids[dst_pos] = moved;
+  auto dst = locate(at(dst_parent), name);
+  auto& dst_list = children_of(at(dst_parent));
+  if (dst.found) {
+    auto replaced = child_at(dst_list, dst);
+    child_at(dst_list, dst) = moved;
     size_ -= free_subtree(replaced);
   } else {
-    dst_ids.insert(dst_ids.begin() + static_cast<std::ptrdiff_t>(dst_pos),
-                   moved);
+    insert_child(dst_list, dst, moved);
   }
   if (name_of(at(moved)) != name)
     set_name(at(moved), name);

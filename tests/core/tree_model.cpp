@@ -448,6 +448,19 @@ CAF_TEST(many siblings in any order stay sorted and findable) {
   auto all = paths(m);
   CAF_CHECK(std::is_sorted(all.begin(), all.end()));
   CAF_CHECK_EQUAL(all.size(), m.size());
+  // Children are kept in blocks: emptying them all, front first, and
+  // filling them again back to front must leave no stale block behind.
+  for (auto i = all.begin() + 1; i != all.end(); ++i)
+    CAF_REQUIRE_EQUAL(m.erase(*i), 1u);
+  CAF_CHECK_EQUAL(m.size(), 1u);
+  CAF_CHECK(!m.has_children(*m.find("d")));
+  for (int k = n - 1; k >= 0; --k)
+    CAF_REQUIRE(m.set("d/" + std::to_string(k), file_meta(k)));
+  all = paths(m);
+  CAF_CHECK(std::is_sorted(all.begin(), all.end()));
+  CAF_CHECK_EQUAL(all.size(), static_cast<size_t>(n) + 1);
+  CAF_REQUIRE(m.find("d/1234") != nullptr);
+  CAF_CHECK_EQUAL(m.find("d/1234")->meta.size, 1234u);
 }
 
 CAF_TEST(names survive the arena being rewritten) {
