@@ -278,3 +278,49 @@ CAF_TEST(a crash leaves only staging debris which the next open removes) {
     CAF_CHECK_EQUAL(read_text(t.at("d/after")), "next run");
   }
 }
+
+// The writer keeps the directory of the last file open for the next one;
+// no op may leave it pointing at a directory that moved or went away.
+CAF_TEST(the kept directory never outlives a move or removal) {
+  for (auto site : both_sites) {
+    CAF_MESSAGE("site " << name_of(site));
+    bench_root t{site};
+    op rename;
+    rename.kind = op_kind::rename;
+    rename.path = "d";
+    rename.target = "moved";
+    op remove;
+    remove.kind = op_kind::remove;
+    remove.path = "d";
+    op link;
+    link.kind = op_kind::symlink;
+    link.path = "d";
+    link.target = t.outside;
+    // Renamed away, then made again: the next file goes to the new one.
+    t.ok(mkdir_op("d"));
+    t.ok(write_op("d/a", "a"));
+    t.ok(rename);
+    t.ok(mkdir_op("d"));
+    t.ok(write_op("d/b", "b"));
+    CAF_CHECK((names_in(t.at("d")) == std::set<std::string>{"b"}));
+    CAF_CHECK((names_in(t.at("moved")) == std::set<std::string>{"a"}));
+    // Removed: the next file has no parent.
+    t.ok(remove);
+    CAF_CHECK(!t.w->apply(write_op("d/c", "c")));
+    // A symlink to a directory outside in its place: refused, outside
+    // untouched.
+    t.ok(mkdir_op("d"));
+    t.ok(write_op("d/a", "a"));
+    t.ok(link);
+    CAF_CHECK(!t.w->apply(write_op("d/c", "c")));
+    CAF_CHECK((names_in(t.outside) == std::set<std::string>{"keep"}));
+    // Replaced by a file (a file op on its parent): no parent any more.
+    t.ok(remove);
+    t.ok(mkdir_op("d"));
+    t.ok(write_op("d/a", "a"));
+    t.ok(write_op("d", "a file now"));
+    CAF_CHECK(!t.w->apply(write_op("d/c", "c")));
+    CAF_CHECK_EQUAL(read_text(t.at("d")), "a file now");
+    CAF_CHECK(names_in(t.staging).empty());
+  }
+}
