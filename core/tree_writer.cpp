@@ -357,24 +357,6 @@ void tree_writer::abort_all() {
 
 status tree_writer::apply(const op& x) {
   ++stats_.ops;
-  switch (x.kind) {
-    // File ops only ever replace their own leaf, never the kept parent
-    // (a file op on another directory replaces what is kept), and
-    // set_attr moves nothing.
-    case op_kind::write_file:
-    case op_kind::begin_file:
-    case op_kind::chunk:
-    case op_kind::commit_file:
-    case op_kind::abort_file:
-    case op_kind::copy_range:
-    case op_kind::set_attr:
-      break;
-    default:
-      // mkdir, symlink, remove, rename may remove or move a directory:
-      // the kept one could now be elsewhere, or gone.
-      kept_dir_.reset();
-      kept_dir_path_.clear();
-  }
   status result;
   try {
     result = apply_impl(x);
@@ -554,23 +536,6 @@ status tree_writer::create_staging_file(std::string& name, int& fd) {
   }
 }
 
-status tree_writer::open_file_parent(const std::string& path,
-                                     parent_handle& out) {
-  auto dir = parent_of(path);
-  if (kept_dir_.valid() && dir == kept_dir_path_) {
-    out.fd = std::move(kept_dir_);
-    out.leaf = std::string{leaf_of(path)};
-    return {};
-  }
-  return open_parent(root_fd_, path, out);
-}
-
-void tree_writer::keep_parent(const std::string& path,
-                              parent_handle& parent) {
-  kept_dir_ = std::move(parent.fd);
-  kept_dir_path_ = std::string{parent_of(path)};
-}
-
 status tree_writer::create_content_file(int dir_fd, staged_entry& out) {
   if (link_ != tmpfile_link::none) {
     // Unnamed until complete, in the target's directory: ext4 allocates
@@ -675,7 +640,7 @@ status tree_writer::do_write_file(const op& x) {
   // Walked first: a bad parent costs no staging write. The same handle is
   // used for the commit, which follows without a gap.
   parent_handle parent;
-  if (auto s = open_file_parent(x.path, parent); !s)
+  if (auto s = open_parent(root_fd_, x.path, parent); !s)
     return s;
   staged_entry file{staging_fd_, {}};
   if (auto s = create_content_file(parent.fd.get(), file); !s)
@@ -687,7 +652,6 @@ status tree_writer::do_write_file(const op& x) {
                            x.mtime_ns);
       !s)
     return s;
-  keep_parent(x.path, parent);
   ++stats_.files_committed;
   return {};
 }
@@ -714,9 +678,8 @@ status tree_writer::do_begin_file(const op& x) {
     // Fail fast: no point receiving a file that cannot be placed. The
     // parent is walked again at commit time.
     parent_handle parent;
-    if (auto s = open_file_parent(x.path, parent); !s)
+    if (auto s = open_parent(root_fd_, x.path, parent); !s)
       return s;
-    keep_parent(x.path, parent);
   }
   // Allocate first, so nothing can fail between creating the staging file
   // and handing it to its guard.
@@ -978,12 +941,11 @@ status tree_writer::do_commit_file(const op& x) {
   if (t->hasher.digest() != x.hash)
     return status::fail(t->path + ": hash mismatch");
   parent_handle parent;
-  if (auto s = open_file_parent(t->path, parent); !s)
+  if (auto s = open_parent(root_fd_, t->path, parent); !s)
     return s;
   if (auto s = finish_file(t->file, parent, t->path, t->mode, t->mtime_ns);
       !s)
     return s;
-  keep_parent(t->path, parent);
   ++stats_.files_committed;
   return {};
 }

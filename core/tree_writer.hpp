@@ -15,7 +15,6 @@
 #include "core/chunker.hpp"
 #include "core/entry.hpp"
 #include "core/op.hpp"
-#include "core/rooted_fs.hpp"
 #include "core/status.hpp"
 
 #include <cstdint>
@@ -183,13 +182,6 @@ private:
                      const std::string& path, uint32_t mode,
                      int64_t mtime_ns);
 
-  /// The parent of `path` opened beneath the root: the directory kept
-  /// from the previous file op when it is the same, else a fresh walk.
-  status open_file_parent(const std::string& path, parent_handle& out);
-
-  /// Keeps `parent` (of `path`) open for the next file op.
-  void keep_parent(const std::string& path, parent_handle& parent);
-
   /// Names the unnamed `file` at `parent`/leaf: linkat when nothing is
   /// there, else linkat into staging and rename(2) over what is there.
   status link_into_place(staged_entry& file, const parent_handle& parent,
@@ -200,12 +192,6 @@ private:
   int staging_fd_;
   writer_limits limits_;
   tmpfile_link link_ = tmpfile_link::none;
-  /// The parent directory of the last file written, kept open (O_PATH):
-  /// files arrive directory by directory, and a walk costs an openat and
-  /// a close per path component. Dropped by every op that can move or
-  /// remove a directory (apply()).
-  std::string kept_dir_path_;
-  unique_fd kept_dir_;
   writer_stats stats_;
   uint64_t next_staging_id_ = 0;
   std::map<uint64_t, std::unique_ptr<transfer>> transfers_;

@@ -279,9 +279,9 @@ CAF_TEST(a crash leaves only staging debris which the next open removes) {
   }
 }
 
-// The writer keeps the directory of the last file open for the next one;
-// no op may leave it pointing at a directory that moved or went away.
-CAF_TEST(the kept directory never outlives a move or removal) {
+// Every file op finds its parent anew: after the directory of the last
+// file moved or went away, the next file goes where the path leads now.
+CAF_TEST(a file op follows the path as it is now) {
   for (auto site : both_sites) {
     CAF_MESSAGE("site " << name_of(site));
     bench_root t{site};
