@@ -5,9 +5,10 @@
     --log-level=info) mirrors a temp dir. N times (--writes, default 50) a
     new 4 KiB file is written (open, write, close) in the watched root;
     latency = from just before the open until the reference commits it,
-    seen ON THE REFERENCE by inotify (ctypes): the reference builds a file in
-    .livesync/staging and rename(2)s it into place, so IN_MOVED_TO with the
-    file's name on the reference root means committed.
+    seen ON THE REFERENCE by inotify (ctypes): the reference links a new
+    file in whole from an unnamed O_TMPFILE (IN_CREATE of its name) or
+    renames a staged one over an old one (IN_MOVED_TO), so either event with
+    the file's name on the reference root means committed.
     Anchor, interleaved write by write (the order alternates every write):
     the same 4 KiB write in an unwatched dir followed by `rsync -a FILE
     DIR2/` run locally, timed until rsync returns. It is a local rsync
@@ -73,7 +74,10 @@ def measure_livesync_write(env, ino, name, data, timeout):
             if ev_name != name:
                 continue
             seen.append(common.mask_str(mask))
-            if mask & common.IN_MOVED_TO:
+            # The reference links a new file in whole (O_TMPFILE + linkat:
+            # IN_CREATE of the complete file) or renames a staged one over
+            # an old one (IN_MOVED_TO); either is its commit.
+            if mask & (common.IN_MOVED_TO | common.IN_CREATE):
                 return common.ms(t - t0), seen, stale
 
 

@@ -111,15 +111,18 @@ def make_random_file(path, size):
 
 
 def wait_moved_to(ino, name, t0_ns, timeout):
-    """ms from t0_ns until IN_MOVED_TO of `name` in the watched dir (the
-    commit of an atomic rename), or None after `timeout` s."""
+    """ms from t0_ns until `name` appears complete in the watched dir, or
+    None after `timeout` s: IN_MOVED_TO (a staged file renamed over it), or
+    IN_CREATE when `ino` also watches that (the livesync reference links a
+    new file in whole from an unnamed O_TMPFILE; rsync never creates the
+    final name directly, so its side sees IN_MOVED_TO only)."""
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             return None
         for t, mask, _c, n in ino.read_events(min(left, 1.0)):
-            if n == name and mask & common.IN_MOVED_TO:
+            if n == name and mask & (common.IN_MOVED_TO | common.IN_CREATE):
                 return common.ms(t - t0_ns)
 
 
@@ -128,7 +131,8 @@ def wait_moved_to(ino, name, t0_ns, timeout):
 
 def latency(sz, report):
     """A new 4 KiB file written and closed -> committed on the other side
-    (IN_MOVED_TO by inotify there), livesync and lsyncd (delay=0, rsync
+    (IN_MOVED_TO, or IN_CREATE of a file linked in whole, by inotify
+    there), livesync and lsyncd (delay=0, rsync
     daemon target) running side by side on their own dirs, alternating
     which goes first, one write at a time."""
     n, size = sz["latency_writes"], 4096
@@ -141,7 +145,7 @@ def latency(sz, report):
         lsrc = env.O("lsyncd-src")
         os.mkdir(lsrc)
         lsy = anchors.Lsyncd(env.outside, lsrc, daemon, "lsyncd", delay=0)
-        ino_ls = common.Inotify(env.ref, common.IN_MOVED_TO)
+        ino_ls = common.Inotify(env.ref, common.IN_MOVED_TO | common.IN_CREATE)
         ino_ly = common.Inotify(lsy.target_dir, common.IN_MOVED_TO)
         sides = {"livesync": (env.src, env.ref, ino_ls), "lsyncd": (lsrc, lsy.target_dir, ino_ly)}
         got = {"livesync": [], "lsyncd": []}

@@ -3,13 +3,16 @@
 #include "core/path_rules.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace livesync {
@@ -63,8 +66,54 @@ timespec to_timespec(int64_t ns) {
 
 } // namespace
 
+namespace {
+
+/// Cleared once openat2 turns out to be missing (kernel before 5.6) or
+/// filtered (seccomp): the component walk then serves alone.
+std::atomic<bool> openat2_usable{true};
+
+/// The whole no-follow walk in one openat2 call: RESOLVE_BENEATH keeps it
+/// beneath `root_fd`, RESOLVE_NO_SYMLINKS fails it with ELOOP at any
+/// symlink, the last component included. Returns an fd, or -1 with `err`
+/// set, or -1 with `err` 0 when openat2 cannot answer (walk instead).
+int open_dir_in_one_call(int root_fd, const std::string& rel, int& err) {
+  err = 0;
+  if (!openat2_usable.load(std::memory_order_relaxed))
+    return -1;
+  open_how how{};
+  how.flags = walk_flags;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  // EAGAIN: a rename elsewhere on the filesystem raced the lookup, which
+  // the kernel then refuses to vouch for; a few tries, then the walk.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    long fd = ::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof(how));
+    if (fd >= 0)
+      return static_cast<int>(fd);
+    if (errno == EAGAIN || errno == EINTR)
+      continue;
+    if (errno == ENOSYS || errno == EPERM || errno == EINVAL
+        || errno == E2BIG) {
+      openat2_usable.store(false, std::memory_order_relaxed);
+      return -1;
+    }
+    err = errno;
+    return -1;
+  }
+  return -1;
+}
+
+} // namespace
+
 unique_fd open_dir_beneath(int root_fd, std::string_view rel, int& err) {
   err = 0;
+  if (!rel.empty()) {
+    // A file op walks its parent every time (2 syscalls per component by
+    // the walk below, 2 in all this way): fresh each time, so a directory
+    // swapped for a symlink between two ops is seen by the second.
+    unique_fd fd{open_dir_in_one_call(root_fd, std::string{rel}, err)};
+    if (fd.valid() || err != 0)
+      return fd;
+  }
   // Start from our own descriptor for the root so the caller always owns
   // what it gets back, even for rel == "".
   unique_fd cur{::openat(root_fd, ".", walk_flags)};

@@ -27,9 +27,12 @@ constexpr size_t max_symlink_target = PATH_MAX - 1;
 /// second writer on the same root, or a stale file, can cause that).
 constexpr int staging_attempts = 16;
 
-/// An entry in the staging folder that is unlinked when this guard goes
-/// away, unless it was moved into the tree. Makes every failure path leave
-/// no staging debris behind.
+} // namespace
+
+/// A file being built, and its name in the staging folder if it has one
+/// (an O_TMPFILE file has none until it is linked): the name is unlinked
+/// when this guard goes away, unless the file was moved into the tree.
+/// Makes every failure path leave no staging debris behind.
 class staged_entry {
 public:
   staged_entry(int staging_fd, std::string name, int fd = -1)
@@ -45,11 +48,15 @@ public:
   const std::string& name() const noexcept { return name_; }
   int fd() const noexcept { return fd_.get(); }
 
-  /// Takes charge of a staging entry created after this guard.
+  /// Takes charge of a file created after this guard (`name` empty: an
+  /// unnamed O_TMPFILE file).
   void adopt(std::string name, int fd) {
     name_ = std::move(name);
     fd_.reset(fd);
   }
+
+  /// The file has just been linked into staging as `name`.
+  void named(std::string name) { name_ = std::move(name); }
 
   /// The entry now lives in the tree: nothing to clean up.
   void committed() {
@@ -68,6 +75,47 @@ struct parent_handle {
   unique_fd fd;
   std::string leaf;
 };
+
+namespace {
+
+/// Gives the unnamed (O_TMPFILE) file `fd` the name `name` in `dir_fd`:
+/// 0 or errno (EEXIST when `name` is taken: linkat never replaces).
+int link_tmpfile(int fd, tmpfile_link how, int dir_fd, const char* name) {
+  if (how == tmpfile_link::empty_path)
+    return ::linkat(fd, "", dir_fd, name, AT_EMPTY_PATH) == 0 ? 0 : errno;
+  // The unprivileged way: the /proc magic link of our own descriptor
+  // (it names the open file itself, whatever happened to any path).
+  std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  return ::linkat(AT_FDCWD, proc.c_str(), dir_fd, name, AT_SYMLINK_FOLLOW)
+             == 0
+           ? 0
+           : errno;
+}
+
+/// Which way of linking an O_TMPFILE file works here, tried once in the
+/// (just emptied) staging folder: `none` when O_TMPFILE is unsupported or
+/// neither way can link it (no CAP_DAC_READ_SEARCH and no /proc).
+tmpfile_link probe_tmpfile_link(int staging_fd) {
+  unique_fd fd{::openat(staging_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
+                        0600)};
+  if (!fd.valid())
+    return tmpfile_link::none;
+  // Staging names are "<n>.tmp": this one never collides with them.
+  const char* name = "probe";
+  for (auto how : {tmpfile_link::empty_path, tmpfile_link::proc_fd}) {
+    if (link_tmpfile(fd.get(), how, staging_fd, name) == 0) {
+      ::unlinkat(staging_fd, name, 0);
+      return how;
+    }
+  }
+  return tmpfile_link::none;
+}
+
+/// O_TMPFILE refused because the filesystem (EOPNOTSUPP) or the kernel
+/// (EISDIR, EINVAL: older ones) lacks it: worth building in staging.
+bool tmpfile_unsupported(int err) {
+  return err == EOPNOTSUPP || err == EISDIR || err == EINVAL;
+}
 
 /// Opens the parent of the (validated) `path` with a no-follow walk and
 /// explains a failure in words: a symlink or file in a parent position is
@@ -123,38 +171,6 @@ status place(int staging_fd, const std::string& staged,
                  parent.leaf.c_str())
       != 0)
     return errno_status(path + ": rename into place", errno);
-  return {};
-}
-
-/// Gives the staged file its final mode and mtime, then moves it to `path`
-/// in `parent` (which the caller opened at commit time: the tree may have
-/// changed since the transfer began).
-status finish_file(int staging_fd, staged_entry& file,
-                   const parent_handle& parent, const std::string& path,
-                   uint32_t mode, int64_t mtime_ns, durability sync) {
-  // fchmod on our own descriptor: the umask never applies, and no path is
-  // resolved, so nothing can redirect it.
-  if (::fchmod(file.fd(), static_cast<mode_t>(mode)) != 0)
-    return errno_status(path + ": chmod staging file", errno);
-  // Last: any write would move the mtime again.
-  if (int err = set_mtime_fd(file.fd(), mtime_ns); err != 0)
-    return errno_status(path + ": set mtime", err);
-  // fsync before rename, or a crash can leave the new name pointing at an
-  // empty or partial file; the directory after, or the rename itself may
-  // be lost.
-  if (sync == durability::file && ::fsync(file.fd()) != 0)
-    return errno_status(path + ": fsync", errno);
-  if (auto s = place(staging_fd, file.name(), parent, path); !s)
-    return s;
-  file.committed();
-  if (sync == durability::file) {
-    // The walk holds O_PATH descriptors, which fsync refuses: open the
-    // directory itself (".", never a symlink) for that.
-    unique_fd dir{::openat(parent.fd.get(), ".",
-                           O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-    if (!dir.valid() || ::fsync(dir.get()) != 0)
-      return errno_status(path + ": fsync directory", errno);
-  }
   return {};
 }
 
@@ -288,8 +304,13 @@ std::unique_ptr<tree_writer> tree_writer::open(const std::string& root,
       return nullptr;
     }
   }
-  return std::unique_ptr<tree_writer>{new tree_writer(
+  auto link = limits.site == build_site::tmpfile
+                ? probe_tmpfile_link(staging_fd.get())
+                : tmpfile_link::none;
+  std::unique_ptr<tree_writer> w{new tree_writer(
     root, root_fd.release(), staging_fd.release(), limits)};
+  w->link_ = link;
+  return w;
 }
 
 tree_writer::tree_writer(std::string root, int root_fd, int staging_fd,
@@ -515,6 +536,91 @@ status tree_writer::create_staging_file(std::string& name, int& fd) {
   }
 }
 
+status tree_writer::create_content_file(int dir_fd, staged_entry& out) {
+  if (link_ != tmpfile_link::none) {
+    // Unnamed until complete, in the target's directory: ext4 allocates
+    // the inode near its directory's (one staging dir put every new inode
+    // in one group, where scanning past recently deleted inodes cost most
+    // of the reference's CPU in a bulk sync). "." never follows a symlink.
+    int fd = ::openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      out.adopt({}, fd);
+      return {};
+    }
+    if (!tmpfile_unsupported(errno))
+      return errno_status("create file", errno);
+    // A filesystem mounted inside the root may lack O_TMPFILE: staging.
+  }
+  std::string name;
+  int fd = -1;
+  if (auto s = create_staging_file(name, fd); !s)
+    return s;
+  out.adopt(std::move(name), fd);
+  return {};
+}
+
+status tree_writer::link_into_place(staged_entry& file,
+                                    const parent_handle& parent,
+                                    const std::string& path) {
+  // Nothing there (every file of an initial sync): the complete file
+  // appears under its name in one step.
+  int err = link_tmpfile(file.fd(), link_, parent.fd.get(),
+                         parent.leaf.c_str());
+  if (err == 0)
+    return {};
+  if (err != EEXIST)
+    return errno_status(path + ": link into place", err);
+  // linkat cannot replace: name the file in staging (a crash now leaves
+  // it there, removed at the next open), then one rename(2) over the old
+  // entry, which readers see switch from old to new.
+  for (int attempt = 0;; ++attempt) {
+    auto name = next_staging_name();
+    err = link_tmpfile(file.fd(), link_, staging_fd_, name.c_str());
+    if (err == 0) {
+      file.named(std::move(name));
+      break;
+    }
+    if (err != EEXIST || attempt + 1 == staging_attempts)
+      return errno_status(path + ": link into staging", err);
+  }
+  return place(staging_fd_, file.name(), parent, path);
+}
+
+status tree_writer::finish_file(staged_entry& file,
+                                const parent_handle& parent,
+                                const std::string& path, uint32_t mode,
+                                int64_t mtime_ns) {
+  // fchmod on our own descriptor: the umask never applies, and no path is
+  // resolved, so nothing can redirect it.
+  if (::fchmod(file.fd(), static_cast<mode_t>(mode)) != 0)
+    return errno_status(path + ": chmod new file", errno);
+  // Last: any write would move the mtime again.
+  if (int err = set_mtime_fd(file.fd(), mtime_ns); err != 0)
+    return errno_status(path + ": set mtime", err);
+  // fsync before the link or rename, or a crash can leave the new name
+  // pointing at an empty or partial file; the directory after, or the
+  // new name itself may be lost.
+  bool sync = limits_.sync == durability::file;
+  if (sync && ::fsync(file.fd()) != 0)
+    return errno_status(path + ": fsync", errno);
+  if (file.name().empty()) {
+    if (auto s = link_into_place(file, parent, path); !s)
+      return s;
+  } else if (auto s = place(staging_fd_, file.name(), parent, path); !s) {
+    return s;
+  }
+  file.committed();
+  if (sync) {
+    // The walk holds O_PATH descriptors, which fsync refuses: open the
+    // directory itself (".", never a symlink) for that.
+    unique_fd dir{::openat(parent.fd.get(), ".",
+                           O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (!dir.valid() || ::fsync(dir.get()) != 0)
+      return errno_status(path + ": fsync directory", errno);
+  }
+  return {};
+}
+
 status tree_writer::do_write_file(const op& x) {
   if (auto s = check_path(x.path); !s)
     return s;
@@ -536,17 +642,14 @@ status tree_writer::do_write_file(const op& x) {
   parent_handle parent;
   if (auto s = open_parent(root_fd_, x.path, parent); !s)
     return s;
-  std::string name;
-  int fd = -1;
-  if (auto s = create_staging_file(name, fd); !s)
+  staged_entry file{staging_fd_, {}};
+  if (auto s = create_content_file(parent.fd.get(), file); !s)
     return status::fail(x.path + ": " + s.reason());
-  staged_entry file{staging_fd_, name, fd};
   if (int err = write_all(file.fd(), data.data(), data.size()))
     return errno_status(x.path + ": write", err);
   stats_.bytes_written += data.size();
-  if (auto s = finish_file(staging_fd_, file, parent, x.path,
-                            x.mode & limits_.mode_mask, x.mtime_ns,
-                            limits_.sync);
+  if (auto s = finish_file(file, parent, x.path, x.mode & limits_.mode_mask,
+                           x.mtime_ns);
       !s)
     return s;
   ++stats_.files_committed;
@@ -840,8 +943,7 @@ status tree_writer::do_commit_file(const op& x) {
   parent_handle parent;
   if (auto s = open_parent(root_fd_, t->path, parent); !s)
     return s;
-  if (auto s = finish_file(staging_fd_, t->file, parent, t->path, t->mode,
-                           t->mtime_ns, limits_.sync);
+  if (auto s = finish_file(t->file, parent, t->path, t->mode, t->mtime_ns);
       !s)
     return s;
   ++stats_.files_committed;

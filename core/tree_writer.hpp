@@ -3,9 +3,13 @@
 //
 // Every path is validated (path_rules) and every filesystem call resolves
 // beneath the root without following a symlink in any component (an
-// O_NOFOLLOW walk from the held root fd). File content is built in a staging
-// file inside `<root>/.livesync/staging/` and committed with one rename(2),
-// so readers never see a half-written file. Not thread-safe: one owner.
+// O_NOFOLLOW walk from the held root fd). A file sent whole is built as an
+// unnamed O_TMPFILE in its target directory and linked in once complete (a
+// replaced file: named in staging, then one rename(2) over the old one); a
+// streamed file is built in a staging file inside `<root>/.livesync/staging/`
+// and committed with one rename(2). Readers never see a half-written file,
+// and a crash leaves nothing but staging files, removed at the next open.
+// Not thread-safe: one owner.
 #pragma once
 
 #include "core/chunker.hpp"
@@ -22,6 +26,9 @@
 
 namespace livesync {
 
+class staged_entry;
+struct parent_handle;
+
 /// When committed data is forced to stable storage.
 enum class durability : uint8_t {
   /// Never explicitly: a crash of the host (not of the process) may lose
@@ -36,6 +43,27 @@ enum class durability : uint8_t {
 
 /// Parses "none", "file" or "batch".
 bool parse_durability(const std::string& text, durability& out);
+
+/// Where a file sent whole (write_file) is built before its commit.
+enum class build_site : uint8_t {
+  /// An unnamed O_TMPFILE in the target's own directory, linked in when
+  /// complete: one create per file, its inode allocated near its directory
+  /// (ext4), and nothing to clean up after a crash. Falls back to staging
+  /// where the filesystem or kernel has no O_TMPFILE, or no way to link it.
+  tmpfile,
+  /// A named file in `.livesync/staging`, renamed into place.
+  staging,
+};
+
+/// How an O_TMPFILE file gets its name (probed by tree_writer::open).
+enum class tmpfile_link : uint8_t {
+  /// No O_TMPFILE here (or it cannot be linked): staging only.
+  none,
+  /// linkat(fd, "", AT_EMPTY_PATH): needs CAP_DAC_READ_SEARCH.
+  empty_path,
+  /// linkat("/proc/self/fd/N", AT_SYMLINK_FOLLOW): needs /proc.
+  proc_fd,
+};
 
 /// Limits on what one peer may ask of the writer, and how it commits.
 struct writer_limits {
@@ -52,6 +80,7 @@ struct writer_limits {
   /// setgid, so a watcher cannot plant a setuid binary on the reference.
   uint32_t mode_mask = 01777;
   durability sync = durability::none;
+  build_site site = build_site::tmpfile;
 };
 
 /// Counters for logs and status.
@@ -108,6 +137,9 @@ public:
   /// The held root directory (for read-only walks: core/tree_listing).
   int root_fd() const noexcept { return root_fd_; }
 
+  /// How whole files are linked in: `none` when they are built in staging.
+  tmpfile_link linking() const noexcept { return link_; }
+
 private:
   struct transfer;
   tree_writer(std::string root, int root_fd, int staging_fd,
@@ -142,10 +174,26 @@ private:
   /// Creates an empty staging file (mode 0600); sets `name` and `fd`.
   status create_staging_file(std::string& name, int& fd);
 
+  /// Creates the empty file (mode 0600) a whole file is built in: unnamed
+  /// in `dir_fd` (the target's directory) when O_TMPFILE works, else in
+  /// staging. `out` takes charge of it.
+  status create_content_file(int dir_fd, staged_entry& out);
+
+  /// Gives the built file its mode and mtime, then commits it to `path`.
+  status finish_file(staged_entry& file, const parent_handle& parent,
+                     const std::string& path, uint32_t mode,
+                     int64_t mtime_ns);
+
+  /// Names the unnamed `file` at `parent`/leaf: linkat when nothing is
+  /// there, else linkat into staging and rename(2) over what is there.
+  status link_into_place(staged_entry& file, const parent_handle& parent,
+                         const std::string& path);
+
   std::string root_;
   int root_fd_;
   int staging_fd_;
   writer_limits limits_;
+  tmpfile_link link_ = tmpfile_link::none;
   writer_stats stats_;
   uint64_t next_staging_id_ = 0;
   std::map<uint64_t, std::unique_ptr<transfer>> transfers_;

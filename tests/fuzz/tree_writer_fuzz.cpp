@@ -48,6 +48,8 @@ writer_limits fuzz_limits(uint8_t sel) {
   l.max_copy_sources = 3;
   l.max_staging_bytes = 64 << 10;
   l.sync = static_cast<durability>(sel % 3);
+  // Both ways of building a whole file: O_TMPFILE linked in, and staging.
+  l.site = (sel / 3) % 2 == 0 ? build_site::tmpfile : build_site::staging;
   return l;
 }
 
