@@ -380,8 +380,9 @@ class Env:
             if not n.stopped:
                 n.check_alive()
 
-    def stop_all(self):
-        """SIGTERM each running node (watchers first): exit 0 within 1 s."""
+    def stop_all(self, timeout=STOP_TIMEOUT):
+        """SIGTERM each running node (watchers first): exit 0 within
+        `timeout` (1 s unless told otherwise)."""
         order = [n for n in self.nodes if n.role == "watcher"] + \
                 [n for n in self.nodes if n.role != "watcher"]
         first_error = None
@@ -389,7 +390,7 @@ class Env:
             if n.stopped:
                 continue
             try:
-                n.stop()
+                n.stop(timeout=timeout)
             except Failure as e:
                 first_error = first_error or e
         if first_error:
