@@ -2,6 +2,7 @@
 
 #include "core/path_rules.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace livesync {
@@ -18,13 +19,34 @@ const recipe* recipe_cache::find(const std::string& path) {
   return &i->second.chunks;
 }
 
-void recipe_cache::index(const entry& e) {
-  uint64_t offset = 0;
-  for (auto& c : e.chunks) {
+uint64_t recipe_cache::index(const entry& e, size_t from, size_t to,
+                             uint64_t offset) {
+  for (auto i = from; i < to; ++i) {
+    auto& c = e.chunks[i];
     // First holder wins: it stays valid until that file changes.
     chunks_.emplace(c.hash, chunk_home{e.id, offset, c.length});
     offset += c.length;
   }
+  return offset;
+}
+
+bool recipe_cache::index_some(size_t max_chunks) {
+  while (!pending_.empty() && max_chunks > 0) {
+    auto& p = pending_.front();
+    auto path = paths_.find(p.id);
+    if (path == paths_.end()) { // Dropped (replaced, erased, evicted).
+      pending_.pop_front();
+      continue;
+    }
+    auto& e = entries_.find(path->second)->second;
+    auto to = std::min(e.chunks.size(), p.next + max_chunks);
+    max_chunks -= to - p.next;
+    p.offset = index(e, p.next, to, p.offset);
+    p.next = to;
+    if (p.next == e.chunks.size())
+      pending_.pop_front();
+  }
+  return !pending_.empty();
 }
 
 void recipe_cache::unindex(const entry& e) {
@@ -57,7 +79,10 @@ void recipe_cache::put(const std::string& path, recipe r) {
   auto& e = entries_.emplace(path, entry{id, std::move(r), lru_.begin()})
               .first->second;
   paths_.emplace(id, path);
-  index(e);
+  if (e.chunks.size() < index_step_chunks)
+    index(e, 0, e.chunks.size(), 0);
+  else
+    pending_.push_back(pending_index{id, 0, 0});
   bytes_ += c;
 }
 
@@ -102,6 +127,7 @@ void recipe_cache::clear() {
   lru_.clear();
   chunks_.clear();
   paths_.clear();
+  pending_.clear();
   bytes_ = 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <map>
 #include <string>
@@ -30,9 +31,24 @@ public:
   /// The recipe for `path`, or nullptr; marks it recently used.
   const recipe* find(const std::string& path);
 
+  /// Recipes of at least this many chunks (about 64 MiB of file) are
+  /// indexed a step at a time by index_some(), not by put(): a million
+  /// chunks (4 GiB) took the watcher ~1 s, during which it answered
+  /// nothing, not even a stop.
+  static constexpr size_t index_step_chunks = 16384;
+
   /// Stores the recipe of what the reference now holds at `path`. A recipe
-  /// larger than the whole budget is not kept.
+  /// larger than the whole budget is not kept. A large one is found by
+  /// find() at once, its chunks by locate() once index_some() got to them
+  /// (until then they are simply not known: sent, not copied).
   void put(const std::string& path, recipe r);
+
+  /// Indexes up to `max_chunks` chunks of large recipes put before;
+  /// returns true while some remain.
+  bool index_some(size_t max_chunks = index_step_chunks);
+
+  /// True while a large recipe waits for index_some().
+  bool indexing() const noexcept { return !pending_.empty(); }
 
   /// Forgets `path` and everything beneath it.
   void erase(std::string_view path);
@@ -67,8 +83,18 @@ private:
     return r.size() * (sizeof(chunk_ref) + 64) + 128;
   }
   void drop(entry_map::iterator i);
-  void index(const entry& e);
+  /// Indexes e.chunks[from, to), the first starting at `offset` in the
+  /// file; returns the offset after them.
+  uint64_t index(const entry& e, size_t from, size_t to, uint64_t offset);
   void unindex(const entry& e);
+
+  /// A large recipe being indexed: its entry's id, the next chunk, and
+  /// that chunk's offset. A dropped entry's id is no longer in paths_.
+  struct pending_index {
+    uint64_t id = 0;
+    size_t next = 0;
+    uint64_t offset = 0;
+  };
 
   uint64_t budget_;
   uint64_t bytes_ = 0;
@@ -78,6 +104,7 @@ private:
   std::list<std::string> lru_; // front: most recent
   std::unordered_map<uint64_t, chunk_home> chunks_;
   std::unordered_map<uint64_t, std::string> paths_; // id -> path
+  std::deque<pending_index> pending_;
 };
 
 } // namespace livesync

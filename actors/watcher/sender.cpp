@@ -499,6 +499,13 @@ void pump(self_ptr self) {
     st.demand_sent = true;
     self->send(st.debouncer, atom::demand_v);
   }
+  // A large file's recipe is indexed a step at a time, after what this
+  // pump sent, so that neither changes nor a stop wait for all of it.
+  if (st.recipes.indexing() && st.recipes.index_some()
+      && !st.pump_scheduled) {
+    st.pump_scheduled = true;
+    self->send(self, atom::pump_v);
+  }
 }
 
 // -- connecting -----------------------------------------------------------------

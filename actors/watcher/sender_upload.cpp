@@ -15,10 +15,6 @@ namespace {
 /// Copy work (bytes of copy_range) handed to the reference at a time.
 constexpr uint64_t copy_slice_bytes = 32u << 20;
 
-/// Chunks in a recipe (about 64 MiB of file) from which indexing it is
-/// worth a request of its own for the commit before it.
-constexpr size_t early_commit_chunks = 16384;
-
 // What to do with a file that could not be read as a consistent version:
 // gone or no longer a file -> look again now; changed while read -> look
 // again once settled; unreadable -> say so (the next event retries).
@@ -186,10 +182,10 @@ void stream_step(self_ptr self) {
       auto r = up.take_recipe();
       st.upload.reset();
       append(self, std::move(o));
-      // A large file's commit goes out before its recipe is indexed (a
-      // quarter million chunks per GiB: tens of milliseconds the commit
-      // used to wait for). Smaller files keep sharing batches.
-      if (r.size() >= early_commit_chunks)
+      // A large file's commit goes out at once: its recipe is indexed
+      // in steps after it (recipe_cache::index_some, from the pump).
+      // Smaller files keep sharing batches.
+      if (r.size() >= recipe_cache::index_step_chunks)
         flush(self);
       st.recipes.put(path, std::move(r));
       st.planner->uploaded(path, meta);

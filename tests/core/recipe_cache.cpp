@@ -104,3 +104,39 @@ CAF_TEST(the budget evicts the least recently used) {
   c.put("huge", make(9000, 1000));
   CAF_CHECK(c.find("huge") == nullptr);
 }
+
+CAF_TEST(a large recipe is indexed in steps and a dropped one never) {
+  constexpr size_t n = recipe_cache::index_step_chunks;
+  recipe_cache c;
+  c.put("big", make(1, 2 * n + 5));
+  CAF_CHECK(c.find("big") != nullptr); // The recipe itself at once...
+  CAF_CHECK(c.indexing());
+  CAF_CHECK(!where(c, 1).ok); // ... its chunks once indexed.
+  c.put("small", make(1, 3)); // Indexed at once: it holds chunks 1-3 now.
+  CAF_CHECK_EQUAL(where(c, 2).path, "small");
+  CAF_CHECK(c.index_some(n));
+  CAF_CHECK_EQUAL(where(c, 2).path, "small"); // First holder wins.
+  auto f = where(c, n);
+  CAF_CHECK(f.ok && f.path == "big" && f.offset == (n - 1) * 1000);
+  CAF_CHECK(!where(c, n + 1).ok);
+  // Renamed while half done: the rest is indexed under the new name.
+  c.rename("big", "moved");
+  CAF_CHECK(c.index_some(n));
+  CAF_CHECK(!c.index_some(n));
+  CAF_CHECK(!c.indexing());
+  auto last = where(c, 2 * n + 5);
+  CAF_CHECK(last.ok && last.path == "moved"
+            && last.offset == (2 * n + 4) * uint64_t{1000});
+  // Two pending, the first erased before its turn: only the second counts.
+  c.put("p", make(1000000, n));
+  c.put("q", make(2000000, n));
+  c.erase("p");
+  CAF_CHECK(!c.index_some(2 * n));
+  CAF_CHECK(!where(c, 1000000).ok);
+  CAF_CHECK_EQUAL(where(c, 2000000 + n - 1).path, "q");
+  // clear() forgets pending work too.
+  c.put("r", make(3000000, n));
+  c.clear();
+  CAF_CHECK(!c.indexing());
+  CAF_CHECK(!c.index_some(n));
+}
