@@ -3,7 +3,8 @@
 # SECONDS, all at once; fails on any crash, sanitizer report, broken
 # invariant or timeout. Exit 77 (skipped) without clang or libFuzzer.
 #   bash tests/fuzz/run.sh BUILD_DIR SECONDS [TARGET ...]
-# TARGET: fuzz_path_rules, fuzz_tree_writer, fuzz_delta (default: all).
+# TARGET: fuzz_path_rules, fuzz_tree_writer, fuzz_delta, fuzz_digest_plan
+# (default: all).
 # The corpus grows in BUILD_DIR/corpus/TARGET across runs; crash inputs go
 # to BUILD_DIR/artifacts/. ctest's fuzz.short runs this with 15 seconds.
 set -euo pipefail
@@ -16,7 +17,7 @@ build=$1
 seconds=$2
 shift 2
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_path_rules fuzz_tree_writer fuzz_delta)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_path_rules fuzz_tree_writer fuzz_delta fuzz_digest_plan)
 
 cxx=${LIVESYNC_FUZZ_CXX:-clang++}
 if ! command -v "$cxx" >/dev/null; then

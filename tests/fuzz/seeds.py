@@ -143,12 +143,36 @@ def delta_seeds():
     }
 
 
+# -- digest_plan_fuzz.cpp: count, then (parent, name length, name, 16 digest
+# bytes) per directory, then listings (count, then name length, name, kind,
+# mode (2), size (2) per entry; a sort byte) ----------------------------------
+def digest_plan_seeds():
+    def entry(parent, name):
+        return bytes([parent, len(name)]) + name + b"\x00" * 16
+
+    def listing(*names):
+        out = bytes([len(names)])
+        for n in names:
+            out += bytes([len(n)]) + n + b"\x01" + (0o644).to_bytes(2, "little") \
+                + (10).to_bytes(2, "little")
+        return out + b"\x01"
+
+    tree = b"\x03" + entry(0, b"") + entry(0, b"src") + entry(1, b"lib")
+    return {
+        "tree": tree + listing(b"a", b"b") + b"\x00" + listing(b"c") + b"\x01"
+        + b"\x01" + listing(b"x") + b"\x01",
+        "bad_parent": b"\x02" + entry(0, b"") + entry(5, b"a"),
+        "dotdot": b"\x02" + entry(0, b"") + entry(0, b".."),
+    }
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     for target, seeds in (("fuzz_tree_writer", tree_writer_seeds()),
                           ("fuzz_path_rules", path_rules_seeds()),
-                          ("fuzz_delta", delta_seeds())):
+                          ("fuzz_delta", delta_seeds()),
+                          ("fuzz_digest_plan", digest_plan_seeds())):
         d = os.path.join(sys.argv[1], target)
         os.makedirs(d, exist_ok=True)
         for name, blob in seeds.items():
