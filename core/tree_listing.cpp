@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -33,30 +32,6 @@ void put_bytes(std::string& out, const std::string& s) {
   out.append(s);
 }
 
-/// Reads the names of the open directory `fd` (consumed: closed here).
-int read_names(int fd, std::vector<std::string>& names) {
-  DIR* d = ::fdopendir(fd);
-  if (d == nullptr) {
-    int err = errno;
-    ::close(fd);
-    return err;
-  }
-  int err = 0;
-  for (;;) {
-    errno = 0;
-    auto* e = ::readdir(d);
-    if (e == nullptr) {
-      err = errno;
-      break;
-    }
-    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0)
-      continue;
-    names.emplace_back(e->d_name);
-  }
-  ::closedir(d);
-  return err;
-}
-
 struct walker {
   const walk_options& opts;
   std::vector<dir_listing>& out;
@@ -69,11 +44,9 @@ struct walker {
   // `fd`: the directory `path`, opened for reading; owned (closed) here.
   status walk(int fd, const std::string& path) {
     // Kept for the *at() calls below and to open subdirectories from.
-    unique_fd dir{::fcntl(fd, F_DUPFD_CLOEXEC, 0)};
+    unique_fd dir{fd};
     std::vector<std::string> names;
-    int err = dir.valid() ? read_names(fd, names) : errno;
-    if (!dir.valid())
-      ::close(fd);
+    int err = list_dir(dir.get(), names);
     auto index = out.size();
     out.push_back(dir_listing{path, {}, true});
     if (err != 0) {

@@ -267,6 +267,23 @@ void on_reply(self_ptr self, const std::vector<op_kind>& sent,
   }
 }
 
+/// Sends one `apply` request (a packed batch or plain ops); its timeout is
+/// cancelled when the answer arrives.
+template <class Payload, class OnErrors, class OnFailure>
+void request_apply(self_ptr self, Payload payload, OnErrors on_errors,
+                   OnFailure on_failure) {
+  auto& st = self->state;
+  auto rh = self->request(st.peer, st.cfg.request_timeout, atom::apply_v,
+                          std::move(payload));
+  auto id = rh.id();
+  rh.then(
+    [=](std::vector<op_error>& errors) {
+      forget_request_timeout(self, id);
+      on_errors(errors);
+    },
+    on_failure);
+}
+
 void flush(self_ptr self) {
   auto& st = self->state;
   if (st.batch.empty() || !st.peer)
@@ -318,30 +335,14 @@ void flush(self_ptr self) {
   packed_batch packed;
   if (st.packer && st.packer->pack(ops, packed)) {
     st.stats.payload_bytes += packed.frame.size();
-    auto rh = self->request(st.peer, st.cfg.request_timeout, atom::apply_v,
-                            std::move(packed));
-    auto id = rh.id();
-    rh.then(
-      [=](std::vector<op_error>& errors) {
-        forget_request_timeout(self, id);
-        on_errors(errors);
-      },
-      on_failure);
+    request_apply(self, std::move(packed), on_errors, on_failure);
     return;
   }
   // Compression off, or this batch cannot be packed (too large, or the
   // stream failed): as it is.
   for (auto& o : ops)
     st.stats.payload_bytes += o.data.size();
-  auto rh = self->request(st.peer, st.cfg.request_timeout, atom::apply_v,
-                          std::move(ops));
-  auto id = rh.id();
-  rh.then(
-    [=](std::vector<op_error>& errors) {
-      forget_request_timeout(self, id);
-      on_errors(errors);
-    },
-    on_failure);
+  request_apply(self, std::move(ops), on_errors, on_failure);
 }
 
 void append(self_ptr self, op o) {
