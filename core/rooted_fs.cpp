@@ -1,5 +1,6 @@
 #include "core/rooted_fs.hpp"
 
+#include "core/owner_access.hpp"
 #include "core/path_rules.hpp"
 
 #include <algorithm>
@@ -104,15 +105,20 @@ int open_dir_in_one_call(int root_fd, const std::string& rel, int& err) {
 
 } // namespace
 
-unique_fd open_dir_beneath(int root_fd, std::string_view rel, int& err) {
+unique_fd open_dir_beneath(int root_fd, std::string_view rel, int& err,
+                           owner_access* access) {
   err = 0;
   if (!rel.empty()) {
     // A file op walks its parent every time (2 syscalls per component by
     // the walk below, 2 in all this way): fresh each time, so a directory
     // swapped for a symlink between two ops is seen by the second.
     unique_fd fd{open_dir_in_one_call(root_fd, std::string{rel}, err)};
-    if (fd.valid() || err != 0)
+    // err 0: openat2 cannot answer. EACCES with `access`: the walk below
+    // finds the directory that lacks its search bit and adds it.
+    bool walk = err == 0 || (err == EACCES && access != nullptr);
+    if (fd.valid() || !walk)
       return fd;
+    err = 0;
   }
   // Start from our own descriptor for the root so the caller always owns
   // what it gets back, even for rel == "".
@@ -124,6 +130,9 @@ unique_fd open_dir_beneath(int root_fd, std::string_view rel, int& err) {
   for (auto name : split_path(rel)) {
     std::string component{name};
     unique_fd next{::openat(cur.get(), component.c_str(), walk_flags)};
+    if (!next.valid() && errno == EACCES && access != nullptr
+        && access->add(cur.get(), owner_search))
+      next.reset(::openat(cur.get(), component.c_str(), walk_flags));
     if (!next.valid()) {
       err = errno;
       return {};

@@ -18,6 +18,8 @@
 
 namespace livesync {
 
+class owner_access;
+
 /// Owns one file descriptor and closes it on destruction. -1 means none.
 class unique_fd {
 public:
@@ -47,8 +49,11 @@ private:
 /// component is opened with O_PATH | O_DIRECTORY | O_NOFOLLOW, so a symlink
 /// anywhere in `rel` fails with ELOOP or ENOTDIR. The result is an O_PATH
 /// descriptor: usable as the dirfd of *at() calls, not for reading.
-/// On failure returns an invalid fd and sets `err`.
-unique_fd open_dir_beneath(int root_fd, std::string_view rel, int& err);
+/// On failure returns an invalid fd and sets `err`. With `access`, a
+/// directory on the way that lacks the owner's search bit gets it for the
+/// life of `access` (see owner_access), instead of failing with EACCES.
+unique_fd open_dir_beneath(int root_fd, std::string_view rel, int& err,
+                           owner_access* access = nullptr);
 
 /// `fstatat(dir_fd, name, AT_SYMLINK_NOFOLLOW)`: 0 or errno.
 int stat_at(int dir_fd, const std::string& name, struct stat& st);

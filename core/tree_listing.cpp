@@ -1,6 +1,7 @@
 #include "core/tree_listing.hpp"
 
 #include "core/content_hash.hpp"
+#include "core/owner_access.hpp"
 #include "core/path_rules.hpp"
 #include "core/rooted_fs.hpp"
 
@@ -109,17 +110,21 @@ struct walker {
       return {};
     // Children after the listing: parents come before children in `out`.
     // Copy the names: `out` grows (and moves) while we recurse.
-    std::vector<std::string> subdirs;
+    std::vector<std::pair<std::string, uint32_t>> subdirs; // name, mode
     for (auto& e : out[index].entries)
       // The state folder at the root is never mirrored (the watcher lists
       // it, so the root's digest differs and the planner warns of it).
       if (e.meta.kind == entry_kind::dir
           && !(path.empty() && e.name == state_folder))
-        subdirs.push_back(e.name);
-    for (auto& name : subdirs) {
+        subdirs.emplace_back(e.name, e.meta.mode);
+    for (auto& [name, mode] : subdirs) {
       auto child = join_path(path, name);
       if (opts.excludes != nullptr && opts.excludes->excluded(child, true))
         continue;
+      // Held until the subtree is walked: its children are looked up in it.
+      owner_access access;
+      if (opts.grant_owner_access && (mode & owner_list) != owner_list)
+        access.add_at(dir.get(), name.c_str(), owner_list);
       int sub = ::openat(dir.get(), name.c_str(),
                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (sub < 0) {
@@ -168,6 +173,14 @@ hash128 listing_digest(const std::vector<listed_entry>& entries) {
   return hash_bytes(buf.data(), buf.size());
 }
 
+walk_options reference_walk() {
+  walk_options opts;
+  opts.skip_state_folder = true;
+  opts.strict = true;
+  opts.grant_owner_access = true;
+  return opts;
+}
+
 status walk_listings(int root_fd, const walk_options& opts,
                      std::vector<dir_listing>& out) {
   out.clear();
@@ -181,9 +194,13 @@ status walk_listings(int root_fd, const walk_options& opts,
 status list_directory(int root_fd, const std::string& path,
                       const walk_options& opts, dir_listing& out) {
   int err = 0;
-  auto dir = open_dir_beneath(root_fd, path, err);
+  owner_access access;
+  auto* grants = opts.grant_owner_access ? &access : nullptr;
+  auto dir = open_dir_beneath(root_fd, path, err, grants);
   if (!dir.valid())
     return errno_status((path.empty() ? "." : path) + ": open", err);
+  if (grants != nullptr)
+    access.add(dir.get(), owner_list);
   int fd = ::openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return errno_status((path.empty() ? "." : path) + ": open", errno);

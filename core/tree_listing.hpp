@@ -50,7 +50,15 @@ struct walk_options {
   /// incomplete and the walk goes on (the watcher: the planner then
   /// compares it entry by entry, as before).
   bool strict = false;
+  /// A directory that lacks the owner's read or search bit gets them for
+  /// the time it is walked, then its mode back (the reference, which owns
+  /// its tree: see owner_access). The listing shows the mode it had.
+  bool grant_owner_access = false;
 };
+
+/// How the reference walks its own tree: strict, without its state
+/// folder, granting itself access to directories whatever their mode.
+walk_options reference_walk();
 
 /// Every directory beneath `root_fd` (itself included, path ""), parents
 /// before children, without following any symlink. Entries that vanish

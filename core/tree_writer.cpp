@@ -3,8 +3,10 @@
 #include "core/compress.hpp"
 
 #include "core/content_hash.hpp"
+#include "core/owner_access.hpp"
 #include "core/path_rules.hpp"
 #include "core/rooted_fs.hpp"
+#include "core/tree_listing.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -119,11 +121,12 @@ bool tmpfile_unsupported(int err) {
 
 /// Opens the parent of the (validated) `path` with a no-follow walk and
 /// explains a failure in words: a symlink or file in a parent position is
-/// the case that matters for security, so it gets its own message.
+/// the case that matters for security, so it gets its own message. A
+/// directory on the way that lacks its search bit gets it from `access`.
 status open_parent(int root_fd, const std::string& path, parent_handle& out,
-                   int* walk_err = nullptr) {
+                   owner_access* access, int* walk_err = nullptr) {
   int err = 0;
-  out.fd = open_dir_beneath(root_fd, parent_of(path), err);
+  out.fd = open_dir_beneath(root_fd, parent_of(path), err, access);
   out.leaf = std::string{leaf_of(path)};
   if (walk_err != nullptr)
     *walk_err = err;
@@ -158,79 +161,49 @@ status check_path(const std::string& path) {
 /// A directory in the way is removed first (rename cannot replace a
 /// directory by a non-directory); a file or symlink is replaced atomically.
 status place(int staging_fd, const std::string& staged,
-             const parent_handle& parent, const std::string& path) {
+             const parent_handle& parent, const std::string& path,
+             owner_access* access) {
+  int dir = parent.fd.get();
   struct stat st;
-  int err = stat_at(parent.fd.get(), parent.leaf, st);
+  int err = with_owner_access(access, dir, owner_search, [&] {
+    return stat_at(dir, parent.leaf, st);
+  });
   if (err == 0 && S_ISDIR(st.st_mode)) {
-    if ((err = remove_tree_at(parent.fd.get(), parent.leaf)) != 0)
+    err = with_owner_access(access, dir, owner_modify, [&] {
+      return remove_tree_at(dir, parent.leaf);
+    });
+    if (err != 0)
       return errno_status(path + ": remove directory in the way", err);
   } else if (err != 0 && err != ENOENT) {
     return errno_status(path + ": stat", err);
   }
-  if (::renameat(staging_fd, staged.c_str(), parent.fd.get(),
-                 parent.leaf.c_str())
-      != 0)
-    return errno_status(path + ": rename into place", errno);
+  err = with_owner_access(access, dir, owner_modify, [&] {
+    return ::renameat(staging_fd, staged.c_str(), dir, parent.leaf.c_str())
+               == 0
+             ? 0
+             : errno;
+  });
+  if (err != 0)
+    return errno_status(path + ": rename into place", err);
   return {};
 }
 
-/// Appends the entries beneath `dir_fd` (whose path is `prefix`) to `out`
-/// in pre-order, never following symlinks.
-status walk_tree(int dir_fd, const std::string& prefix,
-                 std::vector<manifest_entry>& out) {
-  std::vector<std::string> names;
-  if (int err = list_dir(dir_fd, names); err != 0)
-    return errno_status((prefix.empty() ? "." : prefix) + ": list", err);
-  for (const auto& name : names) {
-    if (prefix.empty() && name == state_folder)
-      continue;
-    struct stat st;
-    if (int err = stat_at(dir_fd, name, st); err != 0) {
-      if (err == ENOENT)
-        continue; // Vanished while we walked: not part of the tree anymore.
-      return errno_status(join_path(prefix, name) + ": stat", err);
-    }
-    manifest_entry e;
-    e.path = join_path(prefix, name);
-    e.meta.mode = st.st_mode & 07777;
-    e.meta.mtime_ns = mtime_ns_of(st);
-    if (S_ISREG(st.st_mode)) {
-      e.meta.kind = entry_kind::file;
-      e.meta.size = static_cast<uint64_t>(st.st_size);
-      out.push_back(std::move(e));
-    } else if (S_ISLNK(st.st_mode)) {
-      // On the heap: this function recurses once per directory level.
-      std::string target(PATH_MAX, '\0');
-      auto n = ::readlinkat(dir_fd, name.c_str(), target.data(), target.size());
-      if (n < 0) {
-        if (errno == ENOENT)
-          continue;
-        return errno_status(e.path + ": readlink", errno);
-      }
-      target.resize(static_cast<size_t>(n));
-      e.meta.kind = entry_kind::symlink;
-      e.meta.target = std::move(target);
-      e.meta.size = static_cast<uint64_t>(st.st_size);
-      out.push_back(std::move(e));
-    } else if (S_ISDIR(st.st_mode)) {
-      e.meta.kind = entry_kind::dir;
-      auto path = e.path;
-      out.push_back(std::move(e));
-      int err = 0;
-      auto sub = open_dir_beneath(dir_fd, name, err);
-      if (!sub.valid()) {
-        // ENOENT: removed meanwhile. ELOOP/ENOTDIR: replaced by something
-        // else meanwhile; it is no directory to descend into either way.
-        if (err == ENOENT || err == ELOOP || err == ENOTDIR)
-          continue;
-        return errno_status(path + ": open", err);
-      }
-      if (auto s = walk_tree(sub.get(), path, out); !s)
-        return s;
-    }
-    // Fifos, sockets and devices are never mirrored: skipped.
-  }
-  return {};
+/// Opens the regular file `parent`/leaf for reading, never following a
+/// symlink: a parent without its search bit or a file without its read bit
+/// gets it from `access`. 0 or errno.
+int open_for_reading(const parent_handle& parent, owner_access* access,
+                     unique_fd& out) {
+  int dir = parent.fd.get();
+  auto open = [&] {
+    out.reset(::openat(dir, parent.leaf.c_str(),
+                       O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    return out.valid() ? 0 : errno;
+  };
+  int err = with_owner_access(access, dir, owner_search, open);
+  if (err == EACCES && access != nullptr
+      && access->add_at(dir, parent.leaf.c_str(), owner_read))
+    err = open();
+  return err;
 }
 
 } // namespace
@@ -364,6 +337,8 @@ status tree_writer::apply(const op& x) {
     // core/ never throws across its API; bad_alloc is the realistic case.
     result = status::fail(x.path + ": " + to_string(x.kind) + ": " + e.what());
   }
+  // The wanted modes are back before the next op (or reader) looks.
+  access_.restore();
   if (result)
     return result;
   ++stats_.errors;
@@ -394,19 +369,33 @@ status tree_writer::do_mkdir(const op& x) {
   if (auto s = check_path(x.path); !s)
     return s;
   parent_handle parent;
-  if (auto s = open_parent(root_fd_, x.path, parent); !s)
+  if (auto s = open_parent(root_fd_, x.path, parent, &access_); !s)
     return s;
   int dir = parent.fd.get();
+  const char* leaf = parent.leaf.c_str();
   struct stat st;
-  int err = stat_at(dir, parent.leaf, st);
+  int err = with_owner_access(&access_, dir, owner_search, [&] {
+    return stat_at(dir, parent.leaf, st);
+  });
   if (err != 0 && err != ENOENT)
     return errno_status(x.path + ": stat", err);
   bool is_dir = err == 0 && S_ISDIR(st.st_mode);
-  if (err == 0 && !is_dir && ::unlinkat(dir, parent.leaf.c_str(), 0) != 0)
-    return errno_status(x.path + ": remove non-directory in the way", errno);
-  if (!is_dir && ::mkdirat(dir, parent.leaf.c_str(), 0700) != 0)
-    return errno_status(x.path + ": mkdir", errno);
-  // Always explicit: mkdir(2) modes are filtered by the umask.
+  if (err == 0 && !is_dir) {
+    err = with_owner_access(&access_, dir, owner_modify, [&] {
+      return ::unlinkat(dir, leaf, 0) == 0 ? 0 : errno;
+    });
+    if (err != 0)
+      return errno_status(x.path + ": remove non-directory in the way", err);
+  }
+  if (!is_dir) {
+    err = with_owner_access(&access_, dir, owner_modify, [&] {
+      return ::mkdirat(dir, leaf, 0700) == 0 ? 0 : errno;
+    });
+    if (err != 0)
+      return errno_status(x.path + ": mkdir", err);
+  }
+  // Always explicit: mkdir(2) modes are filtered by the umask. (The stat
+  // above got the parent its search bit if it lacked it.)
   if ((err = chmod_at_nofollow(dir, parent.leaf, x.mode & limits_.mode_mask))
       != 0)
     return errno_status(x.path + ": chmod", err);
@@ -424,7 +413,7 @@ status tree_writer::do_symlink(const op& x) {
   if (x.target.find('\0') != std::string::npos)
     return status::fail(x.path + ": symlink target contains NUL");
   parent_handle parent;
-  if (auto s = open_parent(root_fd_, x.path, parent); !s)
+  if (auto s = open_parent(root_fd_, x.path, parent, &access_); !s)
     return s;
   // Build the link in staging and rename it over the path, so the path is
   // never missing for a reader (symlink(2) cannot replace).
@@ -442,7 +431,7 @@ status tree_writer::do_symlink(const op& x) {
     if (int err = set_mtime_at_nofollow(staging_fd_, name, x.mtime_ns))
       return errno_status(x.path + ": set symlink mtime", err);
   }
-  if (auto s = place(staging_fd_, name, parent, x.path); !s)
+  if (auto s = place(staging_fd_, name, parent, x.path, &access_); !s)
     return s;
   link.committed();
   return {};
@@ -453,14 +442,19 @@ status tree_writer::do_remove(const op& x) {
     return s;
   parent_handle parent;
   int walk_err = 0;
-  if (auto s = open_parent(root_fd_, x.path, parent, &walk_err); !s) {
+  if (auto s = open_parent(root_fd_, x.path, parent, &access_, &walk_err);
+      !s) {
     // No parent directory beneath the root (missing, or a symlink/file in
     // its place) means nothing is at this path: already removed.
     if (walk_err == ENOENT || walk_err == ELOOP || walk_err == ENOTDIR)
       return {};
     return s;
   }
-  if (int err = remove_tree_at(parent.fd.get(), parent.leaf); err != 0)
+  int dir = parent.fd.get();
+  int err = with_owner_access(&access_, dir, owner_modify, [&] {
+    return remove_tree_at(dir, parent.leaf);
+  });
+  if (err != 0)
     return errno_status(x.path + ": remove", err);
   return {};
 }
@@ -472,24 +466,44 @@ status tree_writer::do_rename(const op& x) {
     return s;
   parent_handle from;
   int walk_err = 0;
-  if (auto s = open_parent(root_fd_, x.path, from, &walk_err); !s)
+  if (auto s = open_parent(root_fd_, x.path, from, &access_, &walk_err); !s)
     return walk_err == ENOENT
              ? status::fail(x.path + ": rename source missing")
              : s;
   struct stat st;
-  if (int err = stat_at(from.fd.get(), from.leaf, st); err != 0)
+  int err = with_owner_access(&access_, from.fd.get(), owner_search, [&] {
+    return stat_at(from.fd.get(), from.leaf, st);
+  });
+  if (err != 0)
     return err == ENOENT ? status::fail(x.path + ": rename source missing")
                          : errno_status(x.path + ": stat", err);
   parent_handle to;
-  if (auto s = open_parent(root_fd_, x.target, to); !s)
+  if (auto s = open_parent(root_fd_, x.target, to, &access_); !s)
     return s;
   // Plain rename(2): its refusals (non-empty directory in the way, file
   // over directory, directory into itself) come back as errors, and
   // nothing is deleted to make room.
-  if (::renameat(from.fd.get(), from.leaf.c_str(), to.fd.get(),
-                 to.leaf.c_str())
-      != 0)
-    return errno_status(x.path + " -> " + x.target + ": rename", errno);
+  auto rename = [&] {
+    return ::renameat(from.fd.get(), from.leaf.c_str(), to.fd.get(),
+                      to.leaf.c_str())
+               == 0
+             ? 0
+             : errno;
+  };
+  err = rename();
+  if (err == EACCES) {
+    // Both parents change, and a directory moved to another parent
+    // rewrites its own "..": each needs its owner's write bit.
+    bool added = access_.add(from.fd.get(), owner_modify);
+    added = access_.add(to.fd.get(), owner_modify) || added;
+    if (S_ISDIR(st.st_mode))
+      added = access_.add_at(from.fd.get(), from.leaf.c_str(), S_IWUSR)
+              || added;
+    if (added)
+      err = rename();
+  }
+  if (err != 0)
+    return errno_status(x.path + " -> " + x.target + ": rename", err);
   return {};
 }
 
@@ -497,11 +511,16 @@ status tree_writer::do_set_attr(const op& x) {
   if (auto s = check_path(x.path); !s)
     return s;
   parent_handle parent;
-  if (auto s = open_parent(root_fd_, x.path, parent); !s)
+  if (auto s = open_parent(root_fd_, x.path, parent, &access_); !s)
     return s;
   int dir = parent.fd.get();
   struct stat st;
-  if (int err = stat_at(dir, parent.leaf, st); err != 0)
+  // The leaf's own mode never needs a grant: its owner may chmod and touch
+  // it whatever the mode; only the lookup in its parent may.
+  int err = with_owner_access(&access_, dir, owner_search, [&] {
+    return stat_at(dir, parent.leaf, st);
+  });
+  if (err != 0)
     return err == ENOENT ? status::fail(x.path + ": set_attr on missing path")
                          : errno_status(x.path + ": stat", err);
   if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
@@ -542,13 +561,17 @@ status tree_writer::create_content_file(int dir_fd, staged_entry& out) {
     // the inode near its directory's (one staging dir put every new inode
     // in one group, where scanning past recently deleted inodes cost most
     // of the reference's CPU in a bulk sync). "." never follows a symlink.
-    int fd = ::openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    int fd = -1;
+    int err = with_owner_access(&access_, dir_fd, owner_modify, [&] {
+      fd = ::openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+      return fd >= 0 ? 0 : errno;
+    });
     if (fd >= 0) {
       out.adopt({}, fd);
       return {};
     }
-    if (!tmpfile_unsupported(errno))
-      return errno_status("create file", errno);
+    if (!tmpfile_unsupported(err))
+      return errno_status("create file", err);
     // A filesystem mounted inside the root may lack O_TMPFILE: staging.
   }
   std::string name;
@@ -564,8 +587,9 @@ status tree_writer::link_into_place(staged_entry& file,
                                     const std::string& path) {
   // Nothing there (every file of an initial sync): the complete file
   // appears under its name in one step.
-  int err = link_tmpfile(file.fd(), link_, parent.fd.get(),
-                         parent.leaf.c_str());
+  int err = with_owner_access(&access_, parent.fd.get(), owner_modify, [&] {
+    return link_tmpfile(file.fd(), link_, parent.fd.get(), parent.leaf.c_str());
+  });
   if (err == 0)
     return {};
   if (err != EEXIST)
@@ -583,7 +607,7 @@ status tree_writer::link_into_place(staged_entry& file,
     if (err != EEXIST || attempt + 1 == staging_attempts)
       return errno_status(path + ": link into staging", err);
   }
-  return place(staging_fd_, file.name(), parent, path);
+  return place(staging_fd_, file.name(), parent, path, &access_);
 }
 
 status tree_writer::finish_file(staged_entry& file,
@@ -606,17 +630,24 @@ status tree_writer::finish_file(staged_entry& file,
   if (file.name().empty()) {
     if (auto s = link_into_place(file, parent, path); !s)
       return s;
-  } else if (auto s = place(staging_fd_, file.name(), parent, path); !s) {
+  } else if (auto s = place(staging_fd_, file.name(), parent, path, &access_);
+             !s) {
     return s;
   }
   file.committed();
   if (sync) {
     // The walk holds O_PATH descriptors, which fsync refuses: open the
     // directory itself (".", never a symlink) for that.
-    unique_fd dir{::openat(parent.fd.get(), ".",
-                           O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-    if (!dir.valid() || ::fsync(dir.get()) != 0)
-      return errno_status(path + ": fsync directory", errno);
+    unique_fd dir;
+    int err = with_owner_access(&access_, parent.fd.get(), owner_list, [&] {
+      dir.reset(::openat(parent.fd.get(), ".",
+                         O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      return dir.valid() ? 0 : errno;
+    });
+    if (err == 0 && ::fsync(dir.get()) != 0)
+      err = errno;
+    if (err != 0)
+      return errno_status(path + ": fsync directory", err);
   }
   return {};
 }
@@ -640,7 +671,7 @@ status tree_writer::do_write_file(const op& x) {
   // Walked first: a bad parent costs no staging write. The same handle is
   // used for the commit, which follows without a gap.
   parent_handle parent;
-  if (auto s = open_parent(root_fd_, x.path, parent); !s)
+  if (auto s = open_parent(root_fd_, x.path, parent, &access_); !s)
     return s;
   staged_entry file{staging_fd_, {}};
   if (auto s = create_content_file(parent.fd.get(), file); !s)
@@ -678,7 +709,7 @@ status tree_writer::do_begin_file(const op& x) {
     // Fail fast: no point receiving a file that cannot be placed. The
     // parent is walked again at commit time.
     parent_handle parent;
-    if (auto s = open_parent(root_fd_, x.path, parent); !s)
+    if (auto s = open_parent(root_fd_, x.path, parent, &access_); !s)
       return s;
   }
   // Allocate first, so nothing can fail between creating the staging file
@@ -813,12 +844,11 @@ status tree_writer::do_copy_range(const op& x) {
     if (auto s = check_path(source); !s)
       return drop(s);
     parent_handle parent;
-    if (auto s = open_parent(root_fd_, source, parent); !s)
+    if (auto s = open_parent(root_fd_, source, parent, &access_); !s)
       return drop(s);
-    unique_fd fd{::openat(parent.fd.get(), parent.leaf.c_str(),
-                          O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)};
-    if (!fd.valid())
-      return drop(errno_status(source + ": open copy source", errno));
+    unique_fd fd;
+    if (int err = open_for_reading(parent, &access_, fd); err != 0)
+      return drop(errno_status(source + ": open copy source", err));
     struct stat st;
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
       return drop(status::fail(source + ": copy source is not a regular file"));
@@ -872,13 +902,14 @@ recipe tree_writer::recipe_of(const std::string& path,
     err = status::fail(std::string{"invalid chunker parameters: "} + why);
     return out;
   }
+  owner_access access;
   parent_handle parent;
-  if (auto s = open_parent(root_fd_, path, parent); !s) {
+  if (auto s = open_parent(root_fd_, path, parent, &access); !s) {
     err = one_line(s);
     return out;
   }
-  unique_fd fd{::openat(parent.fd.get(), parent.leaf.c_str(),
-                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)};
+  unique_fd fd;
+  open_for_reading(parent, &access, fd);
   struct stat st;
   if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     err = one_line(status::fail(path + ": no regular file to chunk"));
@@ -904,13 +935,14 @@ hash128 tree_writer::content_hash(const std::string& path,
     err = s;
     return {};
   }
+  owner_access access;
   parent_handle parent;
-  if (auto s = open_parent(root_fd_, path, parent); !s) {
+  if (auto s = open_parent(root_fd_, path, parent, &access); !s) {
     err = one_line(s);
     return {};
   }
-  unique_fd fd{::openat(parent.fd.get(), parent.leaf.c_str(),
-                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)};
+  unique_fd fd;
+  open_for_reading(parent, &access, fd);
   struct stat st;
   if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     err = one_line(status::fail(path + ": no regular file to hash"));
@@ -941,7 +973,7 @@ status tree_writer::do_commit_file(const op& x) {
   if (t->hasher.digest() != x.hash)
     return status::fail(t->path + ": hash mismatch");
   parent_handle parent;
-  if (auto s = open_parent(root_fd_, t->path, parent); !s)
+  if (auto s = open_parent(root_fd_, t->path, parent, &access_); !s)
     return s;
   if (auto s = finish_file(t->file, parent, t->path, t->mode, t->mtime_ns);
       !s)
@@ -973,18 +1005,15 @@ status tree_writer::do_abort_file(const op& x) {
 // -- manifest -------------------------------------------------------------------
 
 std::vector<manifest_entry> tree_writer::manifest(status& err) const {
-  err = {};
+  // The digest walk's listings, flattened: one walk of the tree to keep
+  // right (parents before children, as the listings come).
+  std::vector<dir_listing> dirs;
+  if (err = walk_listings(root_fd_, reference_walk(), dirs); !err)
+    return {};
   std::vector<manifest_entry> out;
-  int walk_err = 0;
-  auto root = open_dir_beneath(root_fd_, "", walk_err);
-  if (!root.valid()) {
-    err = errno_status(root_ + ": open", walk_err);
-    return {};
-  }
-  if (auto s = walk_tree(root.get(), "", out); !s) {
-    err = s;
-    return {};
-  }
+  for (auto& d : dirs)
+    for (auto& e : d.entries)
+      out.push_back(manifest_entry{join_path(d.path, e.name), std::move(e.meta)});
   return out;
 }
 

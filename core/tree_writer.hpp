@@ -15,6 +15,7 @@
 #include "core/chunker.hpp"
 #include "core/entry.hpp"
 #include "core/op.hpp"
+#include "core/owner_access.hpp"
 #include "core/status.hpp"
 
 #include <cstdint>
@@ -199,6 +200,9 @@ private:
   std::map<uint64_t, std::unique_ptr<transfer>> transfers_;
   std::deque<uint64_t> dropped_;
   std::vector<char> copy_buf_;
+  /// Owner bits the op being applied added to directories (and files) it
+  /// could not otherwise use; apply() restores them after each op.
+  owner_access access_;
 };
 
 } // namespace livesync

@@ -125,9 +125,7 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       return entries;
     },
     [=](atom::dir_digests) -> caf::result<std::vector<dir_digest>> {
-      walk_options opts;
-      opts.skip_state_folder = true;
-      opts.strict = true;
+      auto opts = reference_walk();
       std::vector<dir_listing> dirs;
       auto t0 = std::chrono::steady_clock::now();
       if (auto err = walk_listings(self->state.writer->root_fd(), opts, dirs);
@@ -155,9 +153,7 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
                                "more than " + std::to_string(max_listing_dirs)
                                  + " directories in one listings request");
       }
-      walk_options opts;
-      opts.skip_state_folder = true;
-      opts.strict = true;
+      auto opts = reference_walk();
       std::vector<dir_listing> out(dirs.size());
       size_t entries = 0;
       for (size_t i = 0; i < dirs.size(); ++i) {

@@ -3,12 +3,15 @@
 
 #include "core/content_hash.hpp"
 #include "core/tree_writer.hpp"
+#include "core/op_builders.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -17,13 +20,12 @@
 #include <unistd.h>
 
 using namespace livesync;
+using namespace livesync::test;
 
 namespace {
 
 // -- filesystem helpers (plain paths: the test itself is trusted) --------------
 
-constexpr int64_t some_mtime = 1600000000123456789; // nanosecond precision
-constexpr int64_t other_mtime = 1500000000987654321;
 
 bool exists(const std::string& p) {
   struct stat st;
@@ -88,105 +90,6 @@ size_t count_entries(const std::string& dir) {
        !ec && it != std::filesystem::directory_iterator{}; it.increment(ec))
     ++n;
   return n;
-}
-
-// -- op builders ------------------------------------------------------------------
-
-std::vector<char> bytes(const std::string& s) {
-  return {s.begin(), s.end()};
-}
-
-hash128 hash_of(const std::string& s) {
-  return hash_bytes(s.data(), s.size());
-}
-
-op mkdir_op(std::string path, uint32_t mode) {
-  op x;
-  x.kind = op_kind::mkdir;
-  x.path = std::move(path);
-  x.mode = mode;
-  return x;
-}
-
-op write_op(std::string path, const std::string& content,
-            uint32_t mode = 0644, int64_t mtime = some_mtime) {
-  op x;
-  x.kind = op_kind::write_file;
-  x.path = std::move(path);
-  x.size = content.size();
-  x.mode = mode;
-  x.mtime_ns = mtime;
-  x.data = bytes(content);
-  x.hash = hash_of(content);
-  return x;
-}
-
-op symlink_op(std::string path, std::string target) {
-  op x;
-  x.kind = op_kind::symlink;
-  x.path = std::move(path);
-  x.target = std::move(target);
-  return x;
-}
-
-op remove_op(std::string path) {
-  op x;
-  x.kind = op_kind::remove;
-  x.path = std::move(path);
-  return x;
-}
-
-op rename_op(std::string from, std::string to) {
-  op x;
-  x.kind = op_kind::rename;
-  x.path = std::move(from);
-  x.target = std::move(to);
-  return x;
-}
-
-op set_attr_op(std::string path, uint32_t mode, int64_t mtime) {
-  op x;
-  x.kind = op_kind::set_attr;
-  x.path = std::move(path);
-  x.mode = mode;
-  x.mtime_ns = mtime;
-  return x;
-}
-
-op begin_op(uint64_t xfer, std::string path, uint64_t size,
-            uint32_t mode = 0644, int64_t mtime = some_mtime) {
-  op x;
-  x.kind = op_kind::begin_file;
-  x.xfer = xfer;
-  x.path = std::move(path);
-  x.size = size;
-  x.mode = mode;
-  x.mtime_ns = mtime;
-  return x;
-}
-
-op chunk_op(uint64_t xfer, uint64_t offset, const std::string& data) {
-  op x;
-  x.kind = op_kind::chunk;
-  x.xfer = xfer;
-  x.offset = offset;
-  x.data = bytes(data);
-  return x;
-}
-
-op commit_op(uint64_t xfer, hash128 hash) {
-  op x;
-  x.kind = op_kind::commit_file;
-  x.xfer = xfer;
-  x.hash = hash;
-  return x;
-}
-
-op abort_op(uint64_t xfer) {
-  op x;
-  x.kind = op_kind::abort_file;
-  x.xfer = xfer;
-  return x;
 }
 
 // -- fixture ----------------------------------------------------------------------
@@ -680,6 +583,16 @@ CAF_TEST(manifest lists dirs files and symlinks parents first) {
   auto m = w->manifest(err);
   CAF_REQUIRE(err.ok());
   CAF_REQUIRE_EQUAL(m.size(), 6u);
+  // Parents before children (the listings' order), then by path to check.
+  std::set<std::string> seen;
+  for (auto& e : m) {
+    auto slash = e.path.rfind('/');
+    if (slash != std::string::npos)
+      CAF_CHECK(seen.count(e.path.substr(0, slash)) == 1);
+    seen.insert(e.path);
+  }
+  std::sort(m.begin(), m.end(),
+            [](auto& x, auto& y) { return x.path < y.path; });
   CAF_CHECK_EQUAL(m[0].path, "a");
   CAF_CHECK(m[0].meta.kind == entry_kind::file);
   CAF_CHECK_EQUAL(m[0].meta.size, 0u);

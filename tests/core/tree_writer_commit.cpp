@@ -9,6 +9,7 @@
 
 #include "core/content_hash.hpp"
 #include "core/tree_writer.hpp"
+#include "core/op_builders.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -23,10 +24,12 @@
 #include <unistd.h>
 
 using namespace livesync;
+using test::mkdir_op;
+using test::write_op;
 
 namespace {
 
-constexpr int64_t mtime_a = 1600000000123456789;
+constexpr int64_t mtime_a = test::some_mtime;
 
 std::string read_text(const std::string& p) {
   std::ifstream in{p, std::ios::binary};
@@ -53,27 +56,6 @@ struct stat lstat_of(const std::string& p) {
   struct stat st {};
   CAF_CHECK_EQUAL(::lstat(p.c_str(), &st), 0);
   return st;
-}
-
-op write_op(std::string path, const std::string& content,
-            uint32_t mode = 0644) {
-  op x;
-  x.kind = op_kind::write_file;
-  x.path = std::move(path);
-  x.size = content.size();
-  x.mode = mode;
-  x.mtime_ns = mtime_a;
-  x.data.assign(content.begin(), content.end());
-  x.hash = hash_bytes(content.data(), content.size());
-  return x;
-}
-
-op mkdir_op(std::string path) {
-  op x;
-  x.kind = op_kind::mkdir;
-  x.path = std::move(path);
-  x.mode = 0755;
-  return x;
 }
 
 const char* name_of(build_site s) {
