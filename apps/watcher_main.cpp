@@ -297,12 +297,14 @@ int main(int argc, char** argv) {
   for (auto& line : report.errors)
     spdlog::error("watch-failed {}", line);
   if (!table.wd_of("")) {
-    spdlog::error("watch-failed root={} (cannot watch the root)", root);
+    spdlog::error("watch-failed root={} (cannot watch the root{})", root,
+                  report.unreadable.empty() ? "" : ": permission denied");
     return 1;
   }
-  spdlog::info("watching root={} directories={} unwatched={} "
+  spdlog::info("watching root={} directories={} unwatched={} unreadable={} "
                "exclude_patterns={}",
-               root, report.added, report.unwatched.size(), excludes->size());
+               root, report.added, report.unwatched.size(),
+               report.unreadable.size(), excludes->size());
   if (cfg.insecure)
     warn_insecure("start");
   int rc = 0;
@@ -328,6 +330,7 @@ int main(int argc, char** argv) {
     scfg.barrier_fd = barrier_fd;
     tracker_config tcfg;
     tcfg.unwatched = std::move(report.unwatched);
+    tcfg.unreadable = std::move(report.unreadable);
     tcfg.unwatched_scan_interval = cfg.unwatched_scan_interval;
     auto deb = sys.spawn(debouncer, dcfg, rescan_backoff_config{});
     auto trk = sys.spawn(tracker, inotify_fd, root, std::move(table), deb,

@@ -17,6 +17,10 @@ struct fs_stat {
   entry_meta meta;
   /// The path exists but is a fifo, socket or device: never mirrored.
   bool unsupported = false;
+  /// The path could not be looked at (a parent the watcher may not search,
+  /// an I/O error): neither present nor absent. Whatever the reference
+  /// holds there is left alone, never removed for being unseen.
+  bool unknown = false;
   /// Change time, to detect a file that changed while it was read.
   int64_t ctime_ns = 0;
   uint64_t inode = 0;
@@ -29,9 +33,12 @@ public:
   /// Looks at `path` ("" is the root) without following a final symlink.
   virtual fs_stat stat(std::string_view path) const = 0;
 
-  /// The names in directory `path` (no "." or ".."), sorted. Empty when it
-  /// cannot be listed.
-  virtual std::vector<std::string> list(std::string_view path) const = 0;
+  /// The names in directory `path` (no "." or ".."), sorted, into `out`.
+  /// False when the directory is there but cannot be listed (no read
+  /// permission, an I/O error): its entries are unknown, not absent. A
+  /// directory that is gone lists as empty.
+  virtual bool list(std::string_view path,
+                    std::vector<std::string>& out) const = 0;
 };
 
 } // namespace livesync

@@ -27,6 +27,25 @@ fs_stat to_fs_stat(const struct stat& st) {
   return out;
 }
 
+namespace {
+
+/// Errors that mean nothing of ours is there: the path (or a parent) is
+/// gone, a parent is no longer a directory (or is a symlink loop now), or
+/// the path is too long to be one. Anything else (EACCES, EIO, ...) means
+/// the watcher cannot tell.
+bool seen_as_absent(int err) {
+  return err == ENOENT || err == ENOTDIR || err == ELOOP
+         || err == ENAMETOOLONG;
+}
+
+fs_stat unknown_stat() {
+  fs_stat out;
+  out.unknown = true;
+  return out;
+}
+
+} // namespace
+
 local_tree::local_tree(std::string root) : root_(std::move(root)) {
   while (root_.size() > 1 && root_.back() == '/')
     root_.pop_back();
@@ -45,7 +64,7 @@ fs_stat local_tree::stat(std::string_view path) const {
   auto full = full_path(path);
   struct stat st;
   if (::lstat(full.c_str(), &st) != 0)
-    return {};
+    return seen_as_absent(errno) ? fs_stat{} : unknown_stat();
   auto out = to_fs_stat(st);
   if (out.meta.kind == entry_kind::symlink) {
     std::string buf(static_cast<size_t>(st.st_size) + 1, '\0');
@@ -53,8 +72,9 @@ fs_stat local_tree::stat(std::string_view path) const {
     // buffer until the text fits.
     for (;;) {
       auto n = ::readlink(full.c_str(), buf.data(), buf.size());
-      if (n < 0)
-        return {};
+      if (n < 0) // EINVAL: no longer a symlink; its event will say what.
+        return seen_as_absent(errno) || errno == EINVAL ? fs_stat{}
+                                                        : unknown_stat();
       if (static_cast<size_t>(n) < buf.size()) {
         buf.resize(static_cast<size_t>(n));
         break;
@@ -67,13 +87,21 @@ fs_stat local_tree::stat(std::string_view path) const {
   return out;
 }
 
-std::vector<std::string> local_tree::list(std::string_view path) const {
-  std::vector<std::string> out;
+bool local_tree::list(std::string_view path,
+                      std::vector<std::string>& out) const {
+  out.clear();
   auto full = full_path(path);
   auto* d = ::opendir(full.c_str());
   if (d == nullptr)
-    return out;
-  while (auto* e = ::readdir(d)) {
+    return seen_as_absent(errno);
+  int err = 0;
+  for (;;) {
+    errno = 0;
+    auto* e = ::readdir(d);
+    if (e == nullptr) {
+      err = errno;
+      break;
+    }
     std::string_view name{e->d_name};
     if (name == "." || name == "..")
       continue;
@@ -81,7 +109,9 @@ std::vector<std::string> local_tree::list(std::string_view path) const {
   }
   ::closedir(d);
   std::sort(out.begin(), out.end());
-  return out;
+  // A listing cut short by an error is incomplete: its missing names must
+  // not read as deletions.
+  return err == 0;
 }
 
 } // namespace livesync

@@ -15,7 +15,8 @@ public:
   explicit local_tree(std::string root);
 
   fs_stat stat(std::string_view path) const override;
-  std::vector<std::string> list(std::string_view path) const override;
+  bool list(std::string_view path,
+            std::vector<std::string>& out) const override;
 
   /// The absolute path of root-relative `path`.
   std::string full_path(std::string_view path) const;

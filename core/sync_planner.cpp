@@ -92,10 +92,44 @@ void sync_planner::warn_once(const std::string& path,
   out.push_back(std::move(a));
 }
 
-void sync_planner::push_children(const std::string& dir, uint8_t flags) {
+void sync_planner::note_unreadable(const std::string& dir,
+                                   std::vector<action>& out) {
+  if (!unreadable_.add(dir))
+    return;
+  action a;
+  a.kind = action::warn_unreadable;
+  a.path = dir;
+  out.push_back(std::move(a));
+}
+
+bool sync_planner::was_unreadable(const std::string& dir) {
+  if (unreadable_.empty())
+    return false;
+  bool self = false;
+  // Deepest last, so that the queue's front is in order.
+  auto dirs = unreadable_.within(dir);
+  for (auto i = dirs.rbegin(); i != dirs.rend(); ++i) {
+    if (*i == dir)
+      self = true;
+    else
+      queue_.push_front(change::make_dirty(*i, change_content | change_deep));
+  }
+  return self;
+}
+
+void sync_planner::push_children(const std::string& dir, uint8_t flags,
+                                 std::vector<action>& out) {
+  std::vector<std::string> names;
+  if (!fs_.list(dir, names)) {
+    // Names we cannot see are not deletions: leave the reference's copy
+    // of this subtree alone (rsync skips deletions after an I/O error).
+    note_unreadable(dir, out);
+    return;
+  }
+  if (!unreadable_.empty())
+    unreadable_.remove(dir);
   // Both what is on disk and what the reference holds: names only in the
   // model are checked too, which removes them.
-  auto names = fs_.list(dir);
   if (auto* n = model_.find(dir))
     model_.for_each_child(*n, [&](std::string_view name, auto&) {
       names.emplace_back(name);
@@ -113,13 +147,13 @@ void sync_planner::check(const std::string& path, uint8_t flags,
   ++stats_.checks;
   if (flags & listing_only) {
     if (auto* n = model_.find(path); n != nullptr && n->meta.kind == entry_kind::dir)
-      push_children(path, change_content);
+      push_children(path, change_content, out);
     return;
   }
   if (path.empty()) {
     // The root always exists on both sides and is never removed.
-    if (flags & change_deep)
-      push_children(path, change_content | change_deep);
+    if ((flags & change_deep) || was_unreadable(path))
+      push_children(path, change_content | change_deep, out);
     return;
   }
   if (path == state_folder) {
@@ -136,6 +170,12 @@ void sync_planner::check(const std::string& path, uint8_t flags,
       ++stats_.excluded;
       return;
     }
+  }
+  if (now.unknown) {
+    // Neither present nor absent. Mostly its parent lacks the search bit,
+    // and a chmod of the parent is what makes it visible: note the parent.
+    note_unreadable(std::string{parent_of(path)}, out);
+    return;
   }
   bool present = now.meta.kind != entry_kind::none || now.unsupported;
   if (present) {
@@ -229,15 +269,15 @@ void sync_planner::check_dir(const std::string& path, const fs_stat& now,
   if (node == nullptr) {
     emit(make_op(op_kind::mkdir, path, now.meta), out);
     model_.set(path, now.meta);
-    push_children(path, change_content | change_deep);
+    push_children(path, change_content | change_deep, out);
     return;
   }
   if (node->meta.mode != now.meta.mode) {
     emit(make_op(op_kind::set_attr, path, now.meta), out);
     model_.set(path, now.meta);
   }
-  if (flags & change_deep)
-    push_children(path, change_content | change_deep);
+  if ((flags & change_deep) || was_unreadable(path))
+    push_children(path, change_content | change_deep, out);
 }
 
 void sync_planner::replay_rename(const std::string& from, const std::string& to,
@@ -272,6 +312,7 @@ void sync_planner::replay_rename(const std::string& from, const std::string& to,
   o.target = to;
   emit(std::move(o), out);
   model_.rename(from, to);
+  unreadable_.rename(from, to);
   ++stats_.renames_replayed;
 }
 

@@ -13,6 +13,7 @@
 #include "core/fs_view.hpp"
 #include "core/ignore_rules.hpp"
 #include "core/op.hpp"
+#include "core/subtree_set.hpp"
 #include "core/tree_model.hpp"
 
 #include <cstddef>
@@ -33,6 +34,10 @@ struct action {
     upload,
     /// `path` is a fifo, socket, device or the state folder: say so once.
     warn_skipped,
+    /// Directory `path` cannot be listed, or a name in it looked at (the
+    /// watcher lacks read or search permission): what the reference holds
+    /// beneath it stays as it is until it can be read. Said once.
+    warn_unreadable,
   } kind = send;
   op operation;
   std::string path;
@@ -110,15 +115,25 @@ private:
                  std::vector<action>& out);
   void replay_rename(const std::string& from, const std::string& to,
                      std::vector<action>& out);
-  void push_children(const std::string& dir, uint8_t flags);
+  void push_children(const std::string& dir, uint8_t flags,
+                     std::vector<action>& out);
   void emit(op o, std::vector<action>& out);
   void warn_once(const std::string& path, std::vector<action>& out);
+  /// Records that `dir` could not be read (warned once): its next check is
+  /// deep, so a chmod that makes it readable (one IN_ATTRIB) mirrors it.
+  void note_unreadable(const std::string& dir, std::vector<action>& out);
+  /// Queues a deep check of each unreadable directory beneath `dir` (a
+  /// chmod of `dir` may have made them visible); true when `dir` itself is
+  /// one, so its own check must be deep.
+  bool was_unreadable(const std::string& dir);
 
   const fs_view& fs_;
   tree_model& model_;
   const ignore_rules* excludes_;
   std::deque<change> queue_;
   std::set<std::string> warned_;
+  /// Directories that could not be read, kept right across renames.
+  subtree_set unreadable_;
   planner_stats stats_;
   bool root_missing_ = false;
 };

@@ -13,7 +13,9 @@ namespace {
 void walk(const fs_view& fs, const std::string& dir,
           const ignore_rules* excludes, std::vector<manifest_entry>& out,
           std::vector<std::string>* skipped) {
-  for (auto& name : fs.list(dir)) {
+  std::vector<std::string> names;
+  fs.list(dir, names);
+  for (auto& name : names) {
     auto path = join_path(dir, name);
     if (dir.empty() && name == state_folder) {
       if (skipped)

@@ -39,6 +39,8 @@ watch_report add_watch_tree(int inotify_fd, const std::string& root,
       if (err == ENOSPC || err == ENOMEM) {
         report.limit_reached = true;
         report.unwatched.push_back(dir);
+      } else if (err == EACCES || err == EPERM) {
+        report.unreadable.push_back(dir);
       } else {
         report.errors.push_back("cannot watch " + full + ": "
                                 + std::strerror(err));
@@ -71,6 +73,7 @@ watch_report add_watch_tree(int inotify_fd, const std::string& root,
     ::closedir(d);
   }
   std::sort(report.unwatched.begin(), report.unwatched.end());
+  std::sort(report.unreadable.begin(), report.unreadable.end());
   if (report.limit_reached)
     report.errors.push_back(watch_limit_message(report.unwatched.size()));
   return report;

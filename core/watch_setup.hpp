@@ -30,6 +30,11 @@ struct watch_report {
   /// the walk did not go beneath them, so each stands for its subtree),
   /// sorted.
   std::vector<std::string> unwatched;
+  /// Root-relative directories the watcher may not read or reach (EACCES,
+  /// EPERM: a watch needs read permission), each for its subtree, sorted.
+  /// Not errors: the planner warns of them once, and the reference keeps
+  /// what it holds there.
+  std::vector<std::string> unreadable;
 };
 
 /// The line that explains a reached watch limit: how many directories went

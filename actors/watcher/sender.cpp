@@ -405,6 +405,16 @@ void execute(self_ptr self, action& a) {
                    "symlink-or-reserved-name",
                    printable(a.path));
       return;
+    case action::warn_unreadable: {
+      auto what = "unreadable-dir path="
+                  + printable(a.path.empty() ? "." : a.path);
+      spdlog::warn("{} reason=cannot-list-or-search (the reference keeps "
+                   "what it holds beneath it; synced once readable)",
+                   what);
+      ++self->state.stats.unreadable;
+      note_error(self, std::move(what));
+      return;
+    }
   }
 }
 

@@ -64,6 +64,31 @@ void watch_tree(self_ptr self, const std::string& dir, bool quiet) {
   }
   for (auto& u : report.unwatched)
     st.unwatched.add(u);
+  for (auto& u : report.unreadable)
+    if (st.unreadable.add(u))
+      spdlog::debug("watch-skipped path={} reason=permission-denied",
+                    printable(u));
+}
+
+// Tries the watches of the unreadable directories at or beneath the paths
+// of `changes` again (a chmod or chown that makes one readable is an event
+// in a directory above it), and adds a deep dirty path for each one that is
+// watched now: nothing beneath it was ever compared.
+void retry_unreadable(self_ptr self, std::vector<change>& changes) {
+  auto& st = self->state;
+  std::vector<std::string> retry;
+  for (auto& c : changes) {
+    auto dirs = st.unreadable.within(c.kind == change::rename ? c.to : c.path);
+    retry.insert(retry.end(), dirs.begin(), dirs.end());
+  }
+  for (auto& dir : retry) {
+    st.unreadable.remove(dir);
+    watch_tree(self, dir, true);
+    if (!st.unreadable.contains(dir)) {
+      spdlog::debug("watch-added path={} reason=readable-now", printable(dir));
+      changes.push_back(change::make_dirty(dir, change_content | change_deep));
+    }
+  }
 }
 
 // The single resync timer serves both the paced re-walk and the unwatched
@@ -96,9 +121,12 @@ void rewalk(self_ptr self) {
                                st.excludes.get());
   for (auto& line : report.errors)
     spdlog::error("watch-failed {}", line);
-  st.unwatched = unwatched_dirs{};
+  st.unwatched = subtree_set{};
   for (auto& u : report.unwatched)
     st.unwatched.add(u);
+  st.unreadable = subtree_set{};
+  for (auto& u : report.unreadable)
+    st.unreadable.add(u);
   st.rewalk.finished(self->clock().now());
   spdlog::warn("queue-overflow action=rescan watches={} overflows={} "
                "rescans={} next_pause_ms={}",
@@ -134,10 +162,15 @@ void handle(self_ptr self, interpretation&& x) {
   for (auto wd : x.unwatch)
     ::inotify_rm_watch(st.inotify_fd, wd);
   auto before = st.unwatched.size();
-  if (!st.unwatched.empty())
-    for (auto& c : x.changes)
-      if (c.kind == change::rename)
+  for (auto& c : x.changes)
+    if (c.kind == change::rename) {
+      if (!st.unwatched.empty())
         st.unwatched.rename(c.path, c.to);
+      if (!st.unreadable.empty())
+        st.unreadable.rename(c.path, c.to);
+    }
+  if (!st.unreadable.empty())
+    retry_unreadable(self, x.changes);
   for (auto& dir : x.watch)
     watch_tree(self, dir, false);
   unwatched_changed(self, before);
@@ -176,6 +209,8 @@ tracker(tracker_actor::stateful_pointer<tracker_state> self, int inotify_fd,
   st.rewalk = rescan_backoff{cfg.rewalk};
   for (auto& u : cfg.unwatched)
     st.unwatched.add(u);
+  for (auto& u : cfg.unreadable)
+    st.unreadable.add(u);
   unwatched_changed(self, 0);
   arm_timer(self);
   if (stop_fd >= 0)

@@ -11,6 +11,11 @@
 //   their subtrees) are kept in `unwatched`; while there are any, every
 //   `unwatched_scan_interval` their watches are tried again and each is
 //   sent as a deep dirty path (a stat-only comparison of its subtree).
+// - A directory the watcher may not read (a watch needs read permission):
+//   kept in `unreadable`, without a timer. Making it readable changes its
+//   mode or owner, which is an event in a directory above it: the watches
+//   at or beneath an event's path are tried again, and each one that
+//   succeeds is sent as a deep dirty path.
 //
 // DESIGN.md sketches one tracker actor per directory. One actor over a
 // watch_table is used instead: a directory rename must re-point every
@@ -22,7 +27,7 @@
 #include "core/event_interpreter.hpp"
 #include "core/ignore_rules.hpp"
 #include "core/rescan_backoff.hpp"
-#include "core/unwatched_dirs.hpp"
+#include "core/subtree_set.hpp"
 #include "core/watch_table.hpp"
 #include "messages/actors.hpp"
 
@@ -36,6 +41,8 @@ namespace livesync {
 struct tracker_config {
   /// Directories the start-up walk could not watch (watch_report).
   std::vector<std::string> unwatched;
+  /// Directories the start-up walk could not read (watch_report).
+  std::vector<std::string> unreadable;
   /// How often unwatched directories are compared and their watches tried
   /// again (only while there are any).
   caf::timespan unwatched_scan_interval = std::chrono::seconds{2};
@@ -59,7 +66,9 @@ struct tracker_state {
 
   /// Directories left unwatched by the watch limit, each for its subtree.
   /// Status: unwatched.size() is the count to report.
-  unwatched_dirs unwatched;
+  subtree_set unwatched;
+  /// Directories the watcher may not read, each for its subtree.
+  subtree_set unreadable;
   /// Periodic scans of the unwatched directories done so far.
   uint64_t unwatched_scans = 0;
   /// Overflows seen and re-walks done (overflows(), rescans()).

@@ -103,6 +103,7 @@ std::string show(const action& a) {
                                                     : std::string{});
     case action::upload: return "upload " + a.path;
     case action::warn_skipped: return "warn " + a.path;
+    case action::warn_unreadable: return "unreadable " + a.path;
   }
   return "?";
 }

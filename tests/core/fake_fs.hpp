@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,19 +31,41 @@ public:
       root.meta.mode = 0755;
       return root;
     }
+    for (auto& dir : unlistable_)
+      if (path != dir && is_within(path, dir)) {
+        fs_stat unknown;
+        unknown.unknown = true;
+        return unknown;
+      }
     auto i = entries_.find(path);
     return i == entries_.end() ? fs_stat{} : i->second;
   }
 
-  std::vector<std::string> list(std::string_view path) const override {
-    std::vector<std::string> out;
+  bool list(std::string_view path,
+            std::vector<std::string>& out) const override {
+    out.clear();
+    if (unlistable_.count(path) != 0)
+      return false;
     if (stat(path).meta.kind != entry_kind::dir)
-      return out;
+      return true;
     // Keys are sorted, so the children come out sorted too.
     for (auto& kv : entries_)
       if (kv.first != path && parent_of(kv.first) == path)
         out.emplace_back(leaf_of(kv.first));
-    return out;
+    return true;
+  }
+
+  /// Directory `dir` as mode 0000 is to a watcher that is not root: it
+  /// cannot be listed, and nothing beneath it can be looked at.
+  fake_fs& lock(const std::string& dir) {
+    unlistable_.insert(dir);
+    return *this;
+  }
+
+  /// Readable again (a chmod).
+  fake_fs& unlock(const std::string& dir) {
+    unlistable_.erase(dir);
+    return *this;
   }
 
   fake_fs& file(const std::string& path, uint64_t size, int64_t mtime,
@@ -130,6 +153,7 @@ private:
   }
 
   std::map<std::string, fs_stat, std::less<>> entries_;
+  std::set<std::string, std::less<>> unlistable_;
 };
 
 } // namespace livesync

@@ -7,6 +7,7 @@
 #include "core/file_reader.hpp"
 #include "core/local_tree.hpp"
 #include "core/path_rules.hpp"
+#include "core/tree_compare.hpp"
 #include "core/tree_writer.hpp"
 
 #include <algorithm>
@@ -55,6 +56,7 @@ std::string show(const action& a) {
     case action::send: return show(a.operation);
     case action::upload: return "upload " + a.path;
     case action::warn_skipped: return "warn " + a.path;
+    case action::warn_unreadable: return "unreadable " + a.path;
   }
   return "invalid action";
 }
@@ -881,22 +883,9 @@ struct live {
     return run();
   }
 
-  void walk(const std::string& dir, std::vector<manifest_entry>& out) const {
-    for (auto& name : fs->list(dir)) {
-      auto path = join_path(dir, name);
-      auto st = fs->stat(path);
-      if (st.unsupported)
-        continue;
-      out.push_back(manifest_entry{path, st.meta});
-      if (st.meta.kind == entry_kind::dir)
-        walk(path, out);
-    }
-  }
-
   /// The first difference between the two trees, or "".
   std::string mismatch() const {
-    std::vector<manifest_entry> want;
-    walk("", want);
+    auto want = list_tree(*fs, nullptr, nullptr);
     status err;
     auto have = ref->manifest(err);
     if (!err)

@@ -1,4 +1,4 @@
-#include "core/unwatched_dirs.hpp"
+#include "core/subtree_set.hpp"
 
 #include "core/path_rules.hpp"
 
@@ -19,7 +19,7 @@ beneath(const std::set<std::string>& dirs, const std::string& dir) {
 
 } // namespace
 
-bool unwatched_dirs::covered(const std::string& dir) const {
+bool subtree_set::covered(const std::string& dir) const {
   // `dir` itself or one of its ancestors: depth lookups, not a scan.
   std::string_view p = dir;
   for (;;) {
@@ -31,19 +31,20 @@ bool unwatched_dirs::covered(const std::string& dir) const {
   }
 }
 
-void unwatched_dirs::add(const std::string& dir) {
+bool subtree_set::add(const std::string& dir) {
   if (covered(dir))
-    return;
+    return false;
   auto [first, last] = beneath(dirs_, dir);
   dirs_.erase(first, last);
   dirs_.insert(dir);
+  return true;
 }
 
-void unwatched_dirs::remove(const std::string& dir) {
+void subtree_set::remove(const std::string& dir) {
   dirs_.erase(dir);
 }
 
-void unwatched_dirs::rename(const std::string& from, const std::string& to) {
+void subtree_set::rename(const std::string& from, const std::string& to) {
   std::vector<std::string> moved;
   if (auto i = dirs_.find(from); i != dirs_.end()) {
     moved.push_back(to);
@@ -57,7 +58,16 @@ void unwatched_dirs::rename(const std::string& from, const std::string& to) {
     add(d);
 }
 
-std::vector<std::string> unwatched_dirs::list() const {
+std::vector<std::string> subtree_set::within(const std::string& dir) const {
+  std::vector<std::string> out;
+  if (contains(dir))
+    out.push_back(dir);
+  auto [first, last] = beneath(dirs_, dir);
+  out.insert(out.end(), first, last);
+  return out;
+}
+
+std::vector<std::string> subtree_set::list() const {
   return {dirs_.begin(), dirs_.end()};
 }
 

@@ -1,7 +1,7 @@
-#define CAF_SUITE core.unwatched_dirs
+#define CAF_SUITE core.subtree_set
 #include <caf/test/unit_test.hpp>
 
-#include "core/unwatched_dirs.hpp"
+#include "core/subtree_set.hpp"
 
 #include <string>
 #include <vector>
@@ -19,7 +19,7 @@ struct op {
 };
 
 strings play(const std::vector<op>& ops) {
-  unwatched_dirs u;
+  subtree_set u;
   for (auto& o : ops) {
     if (o.what == 'a')
       u.add(o.x);
