@@ -94,7 +94,10 @@ void sync_planner::warn_once(const std::string& path,
 
 void sync_planner::note_unreadable(const std::string& dir,
                                    std::vector<action>& out) {
-  if (!unreadable_.add(dir))
+  // Nothing new when an entry above covers it. Warned once per path: a
+  // directory that can be listed but not searched leaves the set at each
+  // listing and comes back with its first child.
+  if (!unreadable_.add(dir) || !warned_.insert(dir).second)
     return;
   action a;
   a.kind = action::warn_unreadable;

@@ -119,8 +119,9 @@ private:
                      std::vector<action>& out);
   void emit(op o, std::vector<action>& out);
   void warn_once(const std::string& path, std::vector<action>& out);
-  /// Records that `dir` could not be read (warned once): its next check is
-  /// deep, so a chmod that makes it readable (one IN_ATTRIB) mirrors it.
+  /// Records that `dir` could not be read (warned once per path): its next
+  /// check is deep, so a chmod that makes it readable (one IN_ATTRIB)
+  /// mirrors it.
   void note_unreadable(const std::string& dir, std::vector<action>& out);
   /// Queues a deep check of each unreadable directory beneath `dir` (a
   /// chmod of `dir` may have made them visible); true when `dir` itself is

@@ -31,7 +31,7 @@ public:
       root.meta.mode = 0755;
       return root;
     }
-    for (auto& dir : unlistable_)
+    for (auto& dir : unsearchable_)
       if (path != dir && is_within(path, dir)) {
         fs_stat unknown;
         unknown.unknown = true;
@@ -55,15 +55,19 @@ public:
     return true;
   }
 
-  /// Directory `dir` as mode 0000 is to a watcher that is not root: it
-  /// cannot be listed, and nothing beneath it can be looked at.
-  fake_fs& lock(const std::string& dir) {
-    unlistable_.insert(dir);
+  /// Directory `dir` as mode 0000 is to a watcher that is not root:
+  /// nothing beneath it can be looked at, and it cannot be listed either,
+  /// unless `listable` (mode 0444: names, but no stat of them).
+  fake_fs& lock(const std::string& dir, bool listable = false) {
+    unsearchable_.insert(dir);
+    if (!listable)
+      unlistable_.insert(dir);
     return *this;
   }
 
   /// Readable again (a chmod).
   fake_fs& unlock(const std::string& dir) {
+    unsearchable_.erase(dir);
     unlistable_.erase(dir);
     return *this;
   }
@@ -154,6 +158,7 @@ private:
 
   std::map<std::string, fs_stat, std::less<>> entries_;
   std::set<std::string, std::less<>> unlistable_;
+  std::set<std::string, std::less<>> unsearchable_;
 };
 
 } // namespace livesync

@@ -750,6 +750,97 @@ CAF_TEST(clear drops queued work) {
   CAF_CHECK_EQUAL(h.full_check().size(), 6u);
 }
 
+// -- a watcher that may not read everything -----------------------------------
+
+// A directory the watcher cannot list (or look into) holds unknown names,
+// not no names: whatever the reference holds beneath it stays, until a
+// change on it or above it (a chmod is an IN_ATTRIB) shows it again.
+CAF_TEST(an unreadable directory is never emptied on the reference) {
+  struct case_t {
+    const char* what;
+    bool listable; // mode 0444: names without their metadata
+    std::vector<change> changes;
+  };
+  std::vector<case_t> cases{
+    {"full check, not listable", false, {}},
+    {"full check, listable but not searchable", true, {}},
+    {"deep dirty, not listable", false, {dirty("d", deep)}},
+    {"dirty children, not searchable", true,
+     {dirty("d/f", content), dirty("d/sub", deep), dirty("d/sub/g", attr)}},
+  };
+  for (auto& c : cases) {
+    CAF_MESSAGE(c.what);
+    harness h;
+    sample(h.fs);
+    h.mirror();
+    h.fs.file("d/sub/new", 1, 1); // unseen while d is locked
+    h.fs.lock("d", c.listable);
+    auto out = c.changes.empty() ? h.full_check() : h.apply(c.changes);
+    CAF_CHECK_EQUAL(out, strings{"unreadable d"});
+    CAF_CHECK_EQUAL(h.model.size(), 6u);
+    CAF_CHECK(h.model.find("d/sub/g") != nullptr);
+    // Said once: the next look is quiet.
+    CAF_CHECK_EQUAL(h.full_check(), strings{});
+    // Readable again: the chmod's event on d alone mirrors the subtree.
+    h.fs.unlock("d");
+    CAF_CHECK_EQUAL(h.apply({dirty("d", attr)}), strings{"upload d/sub/new"});
+    h.check_converged();
+  }
+}
+
+CAF_TEST(a new unreadable directory is created empty then filled) {
+  harness h;
+  sample(h.fs);
+  h.mirror();
+  h.fs.dir("x", 0700).file("x/f", 3, 3);
+  h.fs.lock("x");
+  CAF_CHECK_EQUAL(h.apply({dirty("x", deep)}),
+                  (strings{"mkdir x", "unreadable x"}));
+  h.fs.unlock("x");
+  CAF_CHECK_EQUAL(h.apply({dirty("x", attr)}), strings{"upload x/f"});
+  h.check_converged();
+}
+
+CAF_TEST(an unreadable directory beneath a changed one is looked at again) {
+  // d readable, d/sub not searchable: a chmod of d/sub comes as an event
+  // on d/sub, but one of d (a rename in, a chmod) must also show it.
+  harness h;
+  sample(h.fs);
+  h.mirror();
+  h.fs.file("d/sub/new", 1, 1);
+  h.fs.lock("d/sub");
+  CAF_CHECK_EQUAL(h.full_check(), strings{"unreadable d/sub"});
+  h.fs.unlock("d/sub");
+  CAF_CHECK_EQUAL(h.apply({dirty("d", attr)}), strings{"upload d/sub/new"});
+  h.check_converged();
+}
+
+CAF_TEST(an unreadable directory is known by its new name after a rename) {
+  harness h;
+  sample(h.fs);
+  h.mirror();
+  h.fs.lock("d");
+  CAF_CHECK_EQUAL(h.full_check(), strings{"unreadable d"});
+  h.fs.unlock("d");
+  h.fs.move("d", "moved");
+  h.fs.file("moved/sub/new", 1, 1);
+  h.fs.lock("moved");
+  CAF_CHECK_EQUAL(h.apply({rename("d", "moved")}), strings{"rename d moved"});
+  h.fs.unlock("moved");
+  CAF_CHECK_EQUAL(h.apply({dirty("moved", attr)}),
+                  strings{"upload moved/sub/new"});
+  h.check_converged();
+}
+
+CAF_TEST(an unreadable root removes nothing) {
+  harness h;
+  sample(h.fs);
+  h.mirror();
+  h.fs.lock("");
+  CAF_CHECK_EQUAL(h.full_check(), strings{"unreadable "});
+  CAF_CHECK_EQUAL(h.model.size(), 6u);
+}
+
 // -- against a real tree and a real writer ------------------------------------
 
 namespace {

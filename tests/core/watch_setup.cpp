@@ -3,6 +3,8 @@
 
 #include "core/watch_setup.hpp"
 
+#include "core/as_nobody.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -235,6 +237,33 @@ CAF_TEST(what cannot be watched is skipped silently) {
     CAF_CHECK(!r.limit_reached);
     CAF_CHECK_EQUAL(table.size(), 0u);
   }
+}
+
+CAF_TEST(what the watcher may not read is reported unreadable not failed) {
+  if (::geteuid() != 0) {
+    CAF_MESSAGE("skipped: needs root to make directories of another owner");
+    return;
+  }
+  fixture fx;
+  ::chmod(fx.tmp.c_str(), 0755);
+  fx.mkdir("d");           // not readable: no watch at all
+  fx.mkdir("d/below");
+  fx.mkdir("e");           // readable, not searchable: watched, children not
+  fx.mkdir("e/sub");
+  fx.mkdir("ok");
+  ::chmod(fx.at("d").c_str(), 0700);
+  ::chmod(fx.at("e").c_str(), 0744);
+  watch_table table;
+  watch_report r;
+  {
+    // A directory of root's with these modes, seen by another user.
+    test::as_nobody user;
+    r = add_watch_tree(fx.fd, fx.root, "", table);
+  }
+  CAF_CHECK_EQUAL(r.unreadable, (strings{"d", "e/sub"}));
+  CAF_CHECK(r.errors.empty());
+  CAF_CHECK_EQUAL(watched(table, {"", "d", "e", "e/sub", "ok"}),
+                  (strings{"", "e", "ok"}));
 }
 
 CAF_TEST(a second call finds the same watches) {
