@@ -6,6 +6,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+#include <set>
+#include <string_view>
+
 namespace livesync {
 
 namespace {
@@ -69,6 +73,115 @@ std::vector<op_error> apply_batch(self_ptr self, const std::vector<op>& ops) {
   return errors;
 }
 
+/// Runs one request handler; an exception (std::bad_alloc, in practice)
+/// becomes an error reply instead of the receiver's death, which would
+/// leave a reference that listens but serves nothing.
+template <class F>
+auto guarded(const char* request, F&& handler) -> decltype(handler()) {
+  try {
+    return handler();
+  } catch (const std::exception& e) {
+    auto reason = printable(e.what(), 1024);
+    spdlog::error("request-failed request={} reason={}", request, reason);
+    return caf::make_error(caf::sec::runtime_error,
+                           std::string{request} + ": " + reason);
+  }
+}
+
+/// A refused read request: logged and answered with the same one line.
+/// Reasons name peer-supplied paths, so they are escaped like any path.
+caf::error refuse(const char* event, const std::string& path,
+                  const status& why) {
+  auto reason = printable(why.reason(), 1024);
+  if (path.empty())
+    spdlog::warn("{} reason={}", event, reason);
+  else
+    spdlog::warn("{} path={} reason={}", event, printable(path), reason);
+  return caf::make_error(caf::sec::runtime_error, reason);
+}
+
+/// One digest per directory of the whole tree (a reconcile's first step).
+caf::result<std::vector<dir_digest>> serve_dir_digests(self_ptr self) {
+  std::vector<dir_listing> dirs;
+  auto t0 = std::chrono::steady_clock::now();
+  if (auto err = walk_listings(self->state.writer->root_fd(), reference_walk(),
+                               dirs);
+      !err)
+    return refuse("dir-digests-failed", {}, err);
+  auto out = make_digest_list(dirs);
+  size_t entries = 0;
+  for (auto& d : dirs)
+    entries += d.entries.size();
+  spdlog::info("dir-digests-sent dirs={} entries={} walk_ms={}", out.size(),
+               entries,
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now() - t0)
+                 .count());
+  return out;
+}
+
+/// Refuses a request that names one path twice: a watcher never does, and
+/// each repeat would cost a whole listing or hash for a few bytes asked.
+std::optional<caf::error> refuse_repeats(const char* event,
+                                         const std::vector<std::string>& xs) {
+  std::set<std::string_view> seen;
+  for (auto& x : xs)
+    if (!seen.insert(x).second)
+      return refuse(event, x, status::fail("named twice in one request"));
+  return std::nullopt;
+}
+
+/// The listings of the directories a reconcile found different.
+caf::result<std::vector<dir_listing>>
+serve_listings(self_ptr self, const std::vector<std::string>& dirs) {
+  if (dirs.size() > max_listing_dirs)
+    return refuse("listings-refused", {},
+                  status::fail("more than " + std::to_string(max_listing_dirs)
+                               + " directories in one listings request"));
+  if (auto repeat = refuse_repeats("listings-refused", dirs))
+    return std::move(*repeat);
+  auto opts = reference_walk();
+  std::vector<dir_listing> out(dirs.size());
+  size_t entries = 0;
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    auto& p = dirs[i];
+    if (!p.empty())
+      if (auto bad = invalid_path_reason(p))
+        return refuse("listings-refused", p, status::fail(*bad));
+    if (auto err = list_directory(self->state.writer->root_fd(), p, opts,
+                                  out[i]);
+        !err)
+      return refuse("listings-refused", p, err);
+    entries += out[i].entries.size();
+  }
+  spdlog::info("listings-sent dirs={} entries={}", dirs.size(), entries);
+  return out;
+}
+
+/// The content hashes of files (verify, and a watcher that lost its cache).
+caf::result<std::vector<hash128>>
+serve_digest(self_ptr self, const std::vector<std::string>& paths) {
+  if (paths.size() > max_digest_paths)
+    return refuse("digest-refused", {},
+                  status::fail("more than " + std::to_string(max_digest_paths)
+                               + " paths in one digest request"));
+  if (auto repeat = refuse_repeats("digest-refused", paths))
+    return std::move(*repeat);
+  std::vector<hash128> out;
+  out.reserve(paths.size());
+  for (auto& p : paths) {
+    if (self->state.stopping && self->state.stopping->load())
+      return caf::make_error(caf::sec::runtime_error,
+                             "the reference is stopping");
+    status err;
+    out.push_back(self->state.writer->content_hash(p, err));
+    if (!err)
+      return refuse("digest-refused", p, err);
+  }
+  spdlog::debug("digest-sent paths={}", paths.size());
+  return out;
+}
+
 } // namespace
 
 receiver_actor::behavior_type
@@ -115,109 +228,49 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       return protocol_version;
     },
     [=](atom::manifest) -> caf::result<std::vector<manifest_entry>> {
-      status err;
-      auto entries = self->state.writer->manifest(err);
-      if (!err) {
-        spdlog::error("manifest-failed reason={}", err.reason());
-        return caf::make_error(caf::sec::runtime_error, err.reason());
-      }
-      spdlog::info("manifest-sent entries={}", entries.size());
-      return entries;
+      return guarded("manifest", [&]() -> caf::result<std::vector<manifest_entry>> {
+        status err;
+        auto entries = self->state.writer->manifest(err);
+        if (!err)
+          return refuse("manifest-failed", {}, err);
+        spdlog::info("manifest-sent entries={}", entries.size());
+        return entries;
+      });
     },
     [=](atom::dir_digests) -> caf::result<std::vector<dir_digest>> {
-      auto opts = reference_walk();
-      std::vector<dir_listing> dirs;
-      auto t0 = std::chrono::steady_clock::now();
-      if (auto err = walk_listings(self->state.writer->root_fd(), opts, dirs);
-          !err) {
-        spdlog::error("dir-digests-failed reason={}", err.reason());
-        return caf::make_error(caf::sec::runtime_error, err.reason());
-      }
-      auto out = make_digest_list(dirs);
-      size_t entries = 0;
-      for (auto& d : dirs)
-        entries += d.entries.size();
-      spdlog::info("dir-digests-sent dirs={} entries={} walk_ms={}",
-                   out.size(), entries,
-                   std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::steady_clock::now() - t0)
-                     .count());
-      return out;
+      return guarded("dir_digests", [&] { return serve_dir_digests(self); });
     },
     [=](atom::listings, const std::vector<std::string>& dirs)
       -> caf::result<std::vector<dir_listing>> {
-      if (dirs.size() > max_listing_dirs) {
-        spdlog::warn("listings-refused dirs={} max={}", dirs.size(),
-                     max_listing_dirs);
-        return caf::make_error(caf::sec::runtime_error,
-                               "more than " + std::to_string(max_listing_dirs)
-                                 + " directories in one listings request");
-      }
-      auto opts = reference_walk();
-      std::vector<dir_listing> out(dirs.size());
-      size_t entries = 0;
-      for (size_t i = 0; i < dirs.size(); ++i) {
-        auto& p = dirs[i];
-        if (!p.empty()) {
-          if (auto bad = invalid_path_reason(p)) {
-            spdlog::warn("listings-refused path={} reason={}", printable(p),
-                         *bad);
-            return caf::make_error(caf::sec::invalid_argument, *bad);
-          }
-        }
-        if (auto err = list_directory(self->state.writer->root_fd(), p, opts,
-                                      out[i]);
-            !err) {
-          spdlog::warn("listings-refused path={} reason={}", printable(p),
-                       err.reason());
-          return caf::make_error(caf::sec::runtime_error, err.reason());
-        }
-        entries += out[i].entries.size();
-      }
-      spdlog::info("listings-sent dirs={} entries={}", dirs.size(), entries);
-      return out;
+      return guarded("listings", [&] { return serve_listings(self, dirs); });
     },
     [=](atom::recipe, const std::string& path, const chunker_params& params)
       -> caf::result<std::vector<chunk_ref>> {
-      status err;
-      auto r = self->state.writer->recipe_of(path, params, err);
-      if (!err) {
-        spdlog::warn("recipe-refused path={} reason={}", printable(path),
-                     err.reason());
-        return caf::make_error(caf::sec::runtime_error, err.reason());
-      }
-      spdlog::debug("recipe-sent path={} chunks={}", printable(path),
-                    r.size());
-      return r;
+      return guarded("recipe", [&]() -> caf::result<std::vector<chunk_ref>> {
+        status err;
+        auto r = self->state.writer->recipe_of(path, params, err);
+        if (!err)
+          return refuse("recipe-refused", path, err);
+        spdlog::debug("recipe-sent path={} chunks={}", printable(path),
+                      r.size());
+        return r;
+      });
     },
     [=](atom::digest, const std::vector<std::string>& paths)
       -> caf::result<std::vector<hash128>> {
-      if (paths.size() > max_digest_paths) {
-        spdlog::warn("digest-refused paths={} max={}", paths.size(),
-                     max_digest_paths);
-        return caf::make_error(caf::sec::runtime_error,
-                               "more than " + std::to_string(max_digest_paths)
-                                 + " paths in one digest request");
-      }
-      std::vector<hash128> out;
-      out.reserve(paths.size());
-      for (auto& p : paths) {
-        if (self->state.stopping && self->state.stopping->load())
-          return caf::make_error(caf::sec::runtime_error,
-                                 "the reference is stopping");
-        status err;
-        out.push_back(self->state.writer->content_hash(p, err));
-        if (!err) {
-          spdlog::warn("digest-refused path={} reason={}", printable(p),
-                       err.reason());
-          return caf::make_error(caf::sec::runtime_error, err.reason());
-        }
-      }
-      spdlog::debug("digest-sent paths={}", paths.size());
-      return out;
+      return guarded("digest", [&] { return serve_digest(self, paths); });
     },
-    [=](atom::apply, const std::vector<op>& ops) -> std::vector<op_error> {
-      return apply_batch(self, ops);
+    [=](atom::apply, const std::vector<op>& ops)
+      -> caf::result<std::vector<op_error>> {
+      // Transfers belong to the peer of the last hello and die with it: a
+      // stranger must not open any.
+      if (caf::actor_cast<caf::actor_addr>(self->current_sender())
+          != self->state.peer)
+        return caf::make_error(caf::sec::unexpected_message,
+                               "batch without a hello");
+      return guarded("apply", [&]() -> caf::result<std::vector<op_error>> {
+        return apply_batch(self, ops);
+      });
     },
     [=](atom::apply, const packed_batch& batch)
       -> caf::result<std::vector<op_error>> {
@@ -226,13 +279,17 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
         // The stream belongs to the peer of the last hello.
         return caf::make_error(caf::sec::unexpected_message,
                                "packed batch without a hello");
-      std::vector<op> ops;
-      if (auto err = st.unpacker.unpack(batch, max_ops_per_batch, ops); !err) {
-        spdlog::warn("batch-refused packed=true seq={} bytes={} reason={}",
-                     batch.seq, batch.frame.size(), err.reason());
-        return caf::make_error(caf::sec::invalid_argument, err.reason());
-      }
-      return apply_batch(self, ops);
+      return guarded("apply", [&]() -> caf::result<std::vector<op_error>> {
+        std::vector<op> ops;
+        if (auto err = st.unpacker.unpack(batch, max_ops_per_batch, ops);
+            !err) {
+          spdlog::warn("batch-refused packed=true seq={} bytes={} reason={}",
+                       batch.seq, batch.frame.size(),
+                       printable(err.reason(), 1024));
+          return caf::make_error(caf::sec::invalid_argument, err.reason());
+        }
+        return apply_batch(self, ops);
+      });
     },
   };
 }

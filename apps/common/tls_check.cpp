@@ -50,7 +50,13 @@ std::string check_tls_files(const tls_files& files) {
   if (files.key.empty())
     return "openssl.key is not set (mutual TLS needs certificate, key and "
            "cafile)";
-  if (files.cafile.empty() && files.capath.empty())
+  // Every CA in a capath directory may admit a peer, and the usual one is
+  // the system store: every public CA's certificates would be let in.
+  if (!files.capath.empty())
+    return "openssl.capath is refused: every CA in " + files.capath
+           + " could admit a peer (the system store would admit any public "
+             "CA's certificates); give the private CA as openssl.cafile";
+  if (files.cafile.empty())
     return "openssl.cafile is not set: without it no peer can be verified";
   for (auto* p : {&files.certificate, &files.key, &files.cafile})
     if (!p->empty() && !readable(*p))

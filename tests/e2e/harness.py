@@ -99,8 +99,17 @@ def watcher_argv(root, port, host=LOOPBACK, log_level=LOG_LEVEL, extra=()):
 TESTS = {}  # name -> (function, ctest timeout in s, run serial)
 
 
+SKIP_RC = 77  # CTest: SKIP_RETURN_CODE 77 (cmake/LivesyncPythonTests.cmake)
+
+
+class Skip(Exception):
+    """The environment cannot run this test (not a failure)."""
+
+
 def e2e_test(timeout=60, serial=False):
-    """Registers `test_<name>` as e2e test <name> (CTest: e2e.<name>)."""
+    """Registers `test_<name>` as e2e test <name> (CTest: e2e.<name>). A
+    test that raises Skip is reported as skipped (run.py: exit code
+    SKIP_RC when it ran alone, as CTest runs it)."""
 
     def register(fn):
         assert fn.__name__.startswith("test_"), fn.__name__
@@ -285,6 +294,21 @@ class Node:
             self.proc.wait()
 
 
+def unprivileged_prefix(uid):
+    """argv prefix that runs a program as uid/gid `uid` with no supplementary
+    groups and no capabilities (what the docker entrypoint does). Raises
+    Skip unless we are root with setpriv (util-linux)."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0:
+        raise Skip("not root: cannot run a node as uid %d" % uid)
+    if not setpriv:
+        raise Skip("setpriv (util-linux) not found: cannot run a node as uid %d" % uid)
+    return [setpriv, "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all",
+            # the new uid clears _child_setup's PR_SET_PDEATHSIG: set it again
+            "--pdeathsig=KILL"]
+
+
 # -- the per-test environment ----------------------------------------------------
 
 
@@ -340,10 +364,26 @@ class Env:
         self.nodes.append(node)
         return node
 
-    def start_reference(self, root=None, port=0, extra=(), argv=None, timeout=15.0):
-        """Starts a reference and waits for its `listening ... port=N` line."""
+    def hand_reference_to(self, uid):
+        """Lets `uid` run the reference here: the temp dir traversable, and
+        ref/ (made if missing) its own."""
+        os.chmod(self.base, 0o711)  # mkdtemp made it 0700
+        if not os.path.exists(self.ref):
+            os.mkdir(self.ref)
+            os.chown(self.ref, uid, uid)
+            os.chmod(self.ref, 0o755)
+
+    def start_reference(self, root=None, port=0, extra=(), argv=None, timeout=15.0,
+                        user=None):
+        """Starts a reference and waits for its `listening ... port=N` line.
+        `user=UID` runs it as that uid (and gid), without capabilities
+        (unprivileged_prefix; Skip when that is not possible here)."""
         if argv is None:
             argv = reference_argv(self.ref if root is None else root, port, extra=extra)
+        if user is not None:
+            argv = unprivileged_prefix(user) + argv
+            if root is None:
+                self.hand_reference_to(user)
         node = self.spawn("reference", argv)
         line = node.wait_line(LISTENING_RE, timeout=timeout, what="listening line")
         node.port = int(LISTENING_RE.search(line).group(1))

@@ -131,6 +131,11 @@ def test_tls_startup_checks(env):
                                        "--openssl.cafile=%s/ca.pem" % c],
         "certificate from another CA": tls_args(other, "reference")[:2]
                                        + ["--openssl.cafile=%s/ca.pem" % c],
+        # A CA directory (the system store, at worst) would admit any of
+        # its CAs' certificates: refused, with or without a cafile.
+        "a capath": tls_args(c, "reference")[:2] + ["--openssl.capath=/etc/ssl/certs"],
+        "a capath beside the cafile": tls_args(c, "reference")
+                                      + ["--openssl.capath=/etc/ssl/certs"],
     }
     bad = []
     for what, args in cases.items():

@@ -1,7 +1,7 @@
 """Two-host harness for livesync: two network namespaces joined by a veth pair.
 
 Standard library only. The reference runs in one namespace ("host" A,
-10.200.N.1), the watcher in the other (host B, 10.200.N.2); both see the
+198.19.N.1), the watcher in the other (host B, 198.19.N.2); both see the
 same filesystem, so the trees are compared directly with the end-to-end
 harness (tests/e2e/harness.py: Env, Node, diff_trees, fill_tree, ...),
 which this module imports rather than copies.
@@ -118,7 +118,7 @@ class TwoHosts:
 
     ref_ns/wat_ns   namespace names
     ref_if/wat_if   the veth end in each namespace
-    ref_ip/wat_ip   10.200.N.1 / 10.200.N.2 (/24)
+    ref_ip/wat_ip   198.19.N.1 / 198.19.N.2 (/24)
     """
 
     _seq = 0
@@ -142,8 +142,8 @@ class TwoHosts:
         self.ref_if = "lsref%d" % TwoHosts._seq
         self.wat_if = "lswat%d" % TwoHosts._seq
         n = subnet if subnet is not None else (pid % 250) + 1
-        self.ref_ip = "10.200.%d.1" % n
-        self.wat_ip = "10.200.%d.2" % n
+        self.ref_ip = "198.19.%d.1" % n
+        self.wat_ip = "198.19.%d.2" % n
         self._made = []  # namespaces created, for down()
         self._qdiscs = []
 
@@ -285,11 +285,34 @@ def _check_tls(node, line):
                   "%s: expected tls=%s in: %s" % (node.name, want, line))
 
 
+# The reference runs as the containers run it: uid 10001, no capability
+# (docker/Dockerfile). As root, the kernel would let it through every
+# permission bit and hide that whole class of failure.
+REFERENCE_UID = 10001
+
+
+def as_reference_user(env):
+    """argv prefix running the reference as REFERENCE_UID (and its tree and
+    key owned by it), or [] where that is not possible (not root, no
+    setpriv): the tests then run it as the current user."""
+    try:
+        prefix = harness.unprivileged_prefix(REFERENCE_UID)
+    except harness.Skip as e:
+        log("reference runs as uid %d: %s" % (os.geteuid(), e))
+        return []
+    env.hand_reference_to(REFERENCE_UID)
+    if not INSECURE:
+        os.chown(os.path.join(cert_dir(env), "reference.key"), REFERENCE_UID,
+                 REFERENCE_UID)
+    return prefix
+
+
 def start_reference(env, net, port=0, extra=(), timeout=15.0):
     """A reference in the reference namespace, bound to its veth address (on
     loopback when `net` is None: tests that can run without root), started
-    through the container's entrypoint."""
+    through the container's entrypoint as the containers' user."""
     prefix = [] if net is None else net.exec_prefix(net.ref_ns)
+    prefix += as_reference_user(env)
     argv = prefix + entrypoint_argv(
         env, "reference", LIVESYNC_ROOT=env.ref,
         LIVESYNC_BIND=harness.LOOPBACK if net is None else net.ref_ip,
