@@ -24,7 +24,8 @@ HOSTILE = "livesync-hostile-client"
 ATTACKS = ("dotdot", "absolute", "malformed_paths", "bad_fields",
            "symlink_escape", "dir_swap_setup", "dir_swap",
            "dir_swap_commit_setup", "dir_swap_commit", "rename_through_symlink",
-           "state_folder", "copy_range", "zstd", "packed", "claim_4gib", "chunk_over_8mib",
+           "state_folder", "copy_range", "zstd", "packed", "stranger_apply",
+           "read_repeats_setup", "read_repeats", "claim_4gib", "chunk_over_8mib",
            "too_many_transfers", "batch_16385", "flood", "path_1mb",
            "good_write", "good_manifest", "left_open")
 
@@ -50,6 +51,8 @@ EXPECTED_ROOT = {
     "suid.bin": "file",
     "zstd-ok.txt": "file",       # a good compressed write
     "packed-ok.txt": "file",     # a good write in a packed batch (zstd stream)
+    "repeat": "dir",             # read_repeats asks for these twice in one request
+    "repeat/file.txt": "file",
 }
 EXPECTED_ROOT.update({"flood/f%d" % k: "file" for k in range(8)})
 
@@ -64,6 +67,19 @@ RETRY_BEGIN_RE = re.compile(r"\bop-sent kind=begin_file path=big\.bin\b")
 LEVEL_ERROR_RE = re.compile(r"^\S+ (error|critical) ")
 BATCH_REFUSED_RE = re.compile(r"\bwarn\w*\b.*\bbatch-refused ops=16385\b")
 PACKED_REFUSED_RE = re.compile(r"\bwarn\w*\b.*\bbatch-refused packed=true\b")
+# A read request naming one path twice: a warning (not an error), one per
+# request (the root, "", is not named in the line).
+LISTINGS_TWICE_RE = re.compile(r"^\S+ warn\w* \[[^\]]*\] listings-refused (path=\S+ )?"
+                               r"reason=named twice in one request$")
+DIGEST_TWICE_RE = re.compile(r"^\S+ warn\w* \[[^\]]*\] digest-refused (path=\S+ )?"
+                             r"reason=named twice in one request$")
+# The only lines a peer's injected text may appear in: a refusal, the event
+# that starts the line, that names the path (escaped) after path=.
+INJECTION_MARK = "FORGED-BY-HOSTILE-CLIENT"
+INJECTION_REFUSAL_RE = re.compile(
+    r"^\S+ (?P<level>warn\w*|info) \[[^\]]*\] "
+    r"(?P<event>op-refused|listings-refused|recipe-refused|digest-refused) "
+    r"(kind=\S+ )?path=[^\n]*FORGED-BY-HOSTILE-CLIENT")
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -322,6 +338,20 @@ def test_security_hostile_client(env):
         check(ref.count(PACKED_REFUSED_RE) == 6,
               "packed batches refused: %d batch-refused packed=true warnings, expected 6"
               % ref.count(PACKED_REFUSED_RE))
+        # The stranger's unpacked batch left nothing: no file, no staging
+        # file, no transfer (peer-lost above aborted only left_open's).
+        for name in ("stranger.txt", "stranger-big.bin"):
+            check(not os.path.lexists(os.path.join(root, name)),
+                  "%s exists: a batch of an actor that never said hello applied" % name)
+        # Read requests naming one path twice: refused, each one warning
+        # (three listings requests, one digest request).
+        check(ref.count(LISTINGS_TWICE_RE) == 3 and ref.count(DIGEST_TWICE_RE) == 1,
+              "requests naming a path twice: %d listings-refused and %d digest-refused "
+              "'named twice' warnings, expected 3 and 1"
+              % (ref.count(LISTINGS_TWICE_RE), ref.count(DIGEST_TWICE_RE)))
+        with open(os.path.join(root, "repeat", "file.txt"), "rb") as f:
+            check(f.read() == b"named twice, served once\n",
+                  "repeat/file.txt has the wrong content")
         with open(os.path.join(root, "good.txt"), "rb") as f:
             check(f.read() == GOOD_TEXT, "good.txt has the wrong content")
         mode = stat.S_IMODE(os.lstat(os.path.join(root, "suid.bin")).st_mode)
@@ -340,22 +370,41 @@ def test_security_hostile_client(env):
 
 @e2e_test(timeout=60)
 def test_security_log_injection(env):
-    """A refused path with a line break in it stays inside its one
-    op-refused warning: a peer cannot forge lines in the reference's log."""
+    """A refused path with a line break in it stays inside its one refusal
+    warning, for ops (op-refused) and for every read request (listings,
+    recipe, digest: their refusal reasons name the path): a peer cannot
+    forge lines in the reference's log."""
     fill_outside(env)
     ref = env.start_reference()
-    rc, out, _ = run_hostile(env, ref.port, env.ref, extra=["--attacks=log_injection"],
+    rc, out, _ = run_hostile(env, ref.port, env.ref,
+                             extra=["--attacks=log_injection,log_injection_reads"],
                              timeout=30)
     check(rc == 0, "hostile client exited with %s" % rc)
-    check(any(l.startswith("attack=log_injection ") and "expect=ok" in l
-              for l in out.splitlines()), "the injected paths were not refused")
+    lines = out.splitlines()
+    for name in ("log_injection", "log_injection_reads"):
+        check(any(l.startswith("attack=%s " % name) and "expect=ok" in l for l in lines),
+              "%s: the injected paths were not all refused" % name)
     ref.wait_line(r"peer-lost", timeout=10)
-    forged = [l for l in ref.lines() if "FORGED-BY-HOSTILE-CLIENT" in l
-              and not OP_REFUSED_RE.search(l)]
+    marked = [l for l in ref.lines() if INJECTION_MARK in l]
+    forged = [l for l in marked if not INJECTION_REFUSAL_RE.search(l)]
     check(not forged, "a peer forged %d line(s) in the reference's log, e.g. %r"
           % (len(forged), forged[:2]))
+    # One refusal line per injected path, each a warning: 2 ops, and two
+    # requests of each read kind (an invalid path, a missing one).
+    events = {}
+    for l in marked:
+        m = INJECTION_REFUSAL_RE.search(l)
+        check(m.group("level").startswith("warn"), "not a warning: %r" % l)
+        events[m.group("event")] = events.get(m.group("event"), 0) + 1
+    expected = {"op-refused": 2, "listings-refused": 2, "recipe-refused": 2,
+                "digest-refused": 2}
+    check(events == expected, "refusal lines naming the injected paths: %s, expected %s"
+          % (events, expected))
     check(ref.count(OP_REFUSED_RE) == 2, "expected 2 op-refused warnings, got %d"
           % ref.count(OP_REFUSED_RE))
+    check(ref.count(LEVEL_ERROR_RE) == 0,
+          "the reference logged errors:\n  " + "\n  ".join(
+              l[:300] for l in ref.matching(LEVEL_ERROR_RE)[:10]))
 
 
 # -- disk full ----------------------------------------------------------------------

@@ -15,6 +15,9 @@
 //
 // Output (stdout), one line per attack:
 //   attack=NAME ops=N refused=K expect=ok|MISMATCH ms=T refusals=[I:REASON|...]
+// (attacks that are not one batch say what they sent instead: batches=N
+// for packed batches, requests=N results=[WHAT:answered|WHAT:refused,..]
+// for read requests, stranger=... for a batch of an actor without hello),
 // then `summary attacks=.. mismatches=.. refused_ops=.. batch_refusals=..
 // request_errors=..`. Every expectation is about the reply only; whether
 // the disk stayed clean is the test's business.
@@ -24,6 +27,7 @@
 // 3 ran to the end but some request failed (timeout, lost connection).
 #include "core/batch_codec.hpp"
 #include "core/content_hash.hpp"
+#include "core/tree_listing.hpp"
 #include "messages/actors.hpp"
 #include "messages/register.hpp"
 
@@ -65,7 +69,8 @@ struct options {
 
   bool selected(const std::string& name) const {
     if (only.empty())
-      return name != "log_injection"; // run only when named
+      return name != "log_injection"
+             && name != "log_injection_reads"; // run only when named
     return only.count(name) != 0;
   }
 };
@@ -264,6 +269,34 @@ public:
     return ok;
   }
 
+  /// What is wrong with `errors` as the reply to the batch `steps`.
+  static std::vector<std::string>
+  reply_problems(const std::vector<step>& steps,
+                 const std::vector<op_error>& errors) {
+    std::set<uint32_t> refused;
+    std::vector<std::string> problems;
+    for (auto& e : errors) {
+      if (e.index >= steps.size())
+        problems.push_back("error index " + std::to_string(e.index)
+                           + " out of range");
+      else if (!refused.insert(e.index).second)
+        problems.push_back("index " + std::to_string(e.index) + " twice");
+    }
+    for (size_t i = 0; i < steps.size(); ++i) {
+      bool r = refused.count(static_cast<uint32_t>(i)) != 0;
+      if (steps[i].w == want::refused && !r)
+        problems.push_back("op " + std::to_string(i) + " ("
+                           + to_string(steps[i].o.kind) + " '"
+                           + short_text(steps[i].o.path, 60)
+                           + "') was NOT refused");
+      else if (steps[i].w == want::applied && r)
+        problems.push_back("op " + std::to_string(i) + " ("
+                           + to_string(steps[i].o.kind)
+                           + ") was refused but should apply");
+    }
+    return problems;
+  }
+
   /// One attack: the ops in one batch, each with its expected outcome.
   void attack(const std::string& name, const std::vector<step>& steps) {
     if (!opts_.selected(name))
@@ -286,27 +319,7 @@ public:
                 << std::endl;
       return;
     }
-    std::set<uint32_t> refused;
-    std::vector<std::string> problems;
-    for (auto& e : errors) {
-      if (e.index >= steps.size())
-        problems.push_back("error index " + std::to_string(e.index)
-                           + " out of range");
-      else if (!refused.insert(e.index).second)
-        problems.push_back("index " + std::to_string(e.index) + " twice");
-    }
-    for (size_t i = 0; i < steps.size(); ++i) {
-      bool r = refused.count(static_cast<uint32_t>(i)) != 0;
-      if (steps[i].w == want::refused && !r)
-        problems.push_back("op " + std::to_string(i) + " ("
-                           + to_string(steps[i].o.kind) + " '"
-                           + short_text(steps[i].o.path, 60)
-                           + "') was NOT refused");
-      else if (steps[i].w == want::applied && r)
-        problems.push_back("op " + std::to_string(i) + " ("
-                           + to_string(steps[i].o.kind)
-                           + ") was refused but should apply");
-    }
+    auto problems = reply_problems(steps, errors);
     refused_ops_ += errors.size();
     if (!problems.empty())
       ++mismatches_;
@@ -384,6 +397,168 @@ public:
       ++mismatches_;
     std::ostringstream line;
     line << "attack=" << name << " batches=" << steps.size()
+         << " expect=" << (problems.empty() ? "ok" : "MISMATCH")
+         << " ms=" << ms_since(t0) << " results=[";
+    for (size_t i = 0; i < results.size(); ++i)
+      line << (i ? "|" : "") << results[i];
+    line << "]";
+    if (!problems.empty()) {
+      line << " problems=[";
+      for (size_t i = 0; i < problems.size(); ++i)
+        line << (i ? "|" : "") << problems[i];
+      line << "]";
+    }
+    std::cout << line.str() << std::endl;
+  }
+
+  /// An unpacked batch sent by another actor of this node, one that never
+  /// said hello: refused whole (an error reply; nothing applied, no
+  /// transfer opened). Then `after`, sent by the client that did say
+  /// hello, gets the replies it expects.
+  void stranger_apply(const std::string& name, const std::vector<op>& ops,
+                      const std::vector<step>& after) {
+    if (!opts_.selected(name))
+      return;
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::string> problems;
+    caf::scoped_actor stranger{self_->system()};
+    bool replied = false;
+    size_t stranger_refused = 0;
+    std::string failure;
+    stranger
+      ->request(rx_, std::chrono::seconds(opts_.timeout_s), atom::apply_v, ops)
+      .receive(
+        [&](std::vector<op_error>& es) {
+          replied = true;
+          stranger_refused = es.size();
+        },
+        [&](caf::error& err) {
+          if (err == caf::sec::request_timeout) {
+            ++request_errors_;
+            problems.push_back("the stranger's batch got no reply");
+          }
+          failure = self_->system().render(err);
+        });
+    if (replied)
+      problems.push_back("the stranger's batch was NOT refused ("
+                         + std::to_string(stranger_refused) + " of "
+                         + std::to_string(ops.size()) + " ops refused)");
+    std::vector<op> after_ops;
+    for (auto& s : after)
+      after_ops.push_back(s.o);
+    std::vector<op_error> errors;
+    std::string after_failure;
+    if (!apply(after_ops, errors, after_failure)) {
+      ++request_errors_;
+      problems.push_back("after: request-error " + short_text(after_failure));
+    } else {
+      for (auto& p : reply_problems(after, errors))
+        problems.push_back("after: " + p);
+      refused_ops_ += errors.size();
+    }
+    ++attacks_;
+    if (!problems.empty())
+      ++mismatches_;
+    std::ostringstream line;
+    line << "attack=" << name << " ops=" << ops.size() << " stranger="
+         << (replied ? "applied,refused_ops=" + std::to_string(stranger_refused)
+                     : "refused," + short_text(failure, 80))
+         << " after-ops=" << after.size() << " refused=" << errors.size()
+         << " expect=" << (problems.empty() ? "ok" : "MISMATCH")
+         << " ms=" << ms_since(t0) << " refusals=[";
+    for (size_t i = 0; i < errors.size(); ++i)
+      line << (i ? "|" : "") << errors[i].index << ":"
+           << short_text(errors[i].reason);
+    line << "]";
+    if (!problems.empty()) {
+      line << " problems=[";
+      for (size_t i = 0; i < problems.size(); ++i)
+        line << (i ? "|" : "") << problems[i];
+      line << "]";
+    }
+    std::cout << line.str() << std::endl;
+  }
+
+  /// One read request (listings, recipe or digest) and the reply it must
+  /// get: an answer, or an error reply (`answered` false: refused).
+  enum class read_kind { listings, recipe, digest };
+  struct read_step {
+    std::string what;
+    read_kind kind;
+    /// The paths asked for (recipe: the first one).
+    std::vector<std::string> paths;
+    bool answered = false;
+    /// An answered listings request: its first listing has this entry.
+    std::string has = {};
+    /// An answered digest request: these hashes, in order.
+    std::vector<hash128> hashes = {};
+  };
+
+  void reads(const std::string& name, const std::vector<read_step>& steps) {
+    if (!opts_.selected(name))
+      return;
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::string> results;
+    std::vector<std::string> problems;
+    const auto timeout = std::chrono::seconds(opts_.timeout_s);
+    for (auto& s : steps) {
+      bool replied = false, timed_out = false;
+      std::string failure, wrong;
+      auto on_error = [&](caf::error& err) {
+        timed_out = err == caf::sec::request_timeout;
+        failure = self_->system().render(err);
+      };
+      switch (s.kind) {
+        case read_kind::listings:
+          self_->request(rx_, timeout, atom::listings_v, s.paths)
+            .receive(
+              [&](std::vector<dir_listing>& ls) {
+                replied = true;
+                wrong = wrong_listings(s, ls);
+              },
+              on_error);
+          break;
+        case read_kind::recipe:
+          self_
+            ->request(rx_, timeout, atom::recipe_v,
+                      s.paths.empty() ? std::string{} : s.paths[0],
+                      chunker_params{})
+            .receive([&](std::vector<chunk_ref>&) { replied = true; },
+                     on_error);
+          break;
+        case read_kind::digest:
+          self_->request(rx_, timeout, atom::digest_v, s.paths)
+            .receive(
+              [&](std::vector<hash128>& hs) {
+                replied = true;
+                if (hs.size() != s.paths.size())
+                  wrong = std::to_string(hs.size()) + " hashes for "
+                          + std::to_string(s.paths.size()) + " paths";
+                else if (!s.hashes.empty() && hs != s.hashes)
+                  wrong = "wrong hashes";
+              },
+              on_error);
+          break;
+      }
+      results.push_back(s.what + ":"
+                        + (replied ? std::string{"answered"}
+                                   : "refused," + short_text(failure, 80)));
+      if (timed_out) {
+        ++request_errors_;
+        problems.push_back(s.what + " got no reply");
+      } else if (s.answered && !replied) {
+        problems.push_back(s.what + " was refused but should be answered");
+      } else if (!s.answered && replied) {
+        problems.push_back(s.what + " was NOT refused");
+      } else if (replied && !wrong.empty()) {
+        problems.push_back(s.what + ": " + wrong);
+      }
+    }
+    ++attacks_;
+    if (!problems.empty())
+      ++mismatches_;
+    std::ostringstream line;
+    line << "attack=" << name << " requests=" << steps.size()
          << " expect=" << (problems.empty() ? "ok" : "MISMATCH")
          << " ms=" << ms_since(t0) << " results=[";
     for (size_t i = 0; i < results.size(); ++i)
@@ -534,6 +709,28 @@ public:
   }
 
 private:
+  /// What is wrong with `ls` as the answer to the listings request `s`.
+  static std::string wrong_listings(const read_step& s,
+                                    const std::vector<dir_listing>& ls) {
+    if (ls.size() != s.paths.size())
+      return std::to_string(ls.size()) + " listings for "
+             + std::to_string(s.paths.size()) + " directories";
+    for (size_t i = 0; i < ls.size(); ++i)
+      if (ls[i].path != s.paths[i] || !ls[i].complete)
+        return "listing " + std::to_string(i) + " is of '"
+               + short_text(ls[i].path, 60) + "'"
+               + (ls[i].complete ? "" : ", incomplete");
+    if (!s.has.empty() && !ls.empty()) {
+      bool found = false;
+      for (auto& e : ls[0].entries)
+        found = found || e.name == s.has;
+      if (!found)
+        return "no entry '" + s.has + "' in '" + short_text(ls[0].path, 60)
+               + "'";
+    }
+    return {};
+  }
+
   static double ms_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(
              std::chrono::steady_clock::now() - t0)
@@ -847,6 +1044,40 @@ void run_attacks(client& c, const options& o) {
     return s;
   }());
 
+  // An unpacked batch from another actor of this node, which never said
+  // hello: refused whole (its transfer would outlive it, its write land).
+  // The client that said hello then opens and aborts a transfer of the
+  // same number: the stranger's never opened.
+  c.stranger_apply("stranger_apply",
+                   {begin_op("stranger-big.bin", 950, 1u << 20),
+                    write_op("stranger.txt", "written by a stranger\n")},
+                   {{begin_op("stranger-big.bin", 950, 16), A},
+                    {xfer_op(op_kind::abort_file, 950), A}});
+
+  // Read requests that name one path twice (each repeat would cost a whole
+  // listing or hash): refused; the same requests without the repeat are
+  // still answered.
+  const std::string repeat_text = "named twice, served once\n";
+  c.attack("read_repeats_setup", {
+    {simple(op_kind::mkdir, "repeat"), A},
+    {write_op("repeat/file.txt", repeat_text), A},
+  });
+  {
+    using rs = client::read_step;
+    const auto L = client::read_kind::listings;
+    const auto D = client::read_kind::digest;
+    c.reads("read_repeats", {
+      rs{"listings-dir-twice", L, {"repeat", "repeat"}, false},
+      rs{"listings-dir-twice-apart", L, {"repeat", "", "repeat"}, false},
+      rs{"listings-root-twice", L, {"", ""}, false},
+      rs{"listings-ok", L, {"repeat", ""}, true, "file.txt"},
+      rs{"digest-file-twice", D, {"repeat/file.txt", "repeat/file.txt"}, false},
+      rs{"digest-ok", D, {"repeat/file.txt"}, true, {},
+         {hash_bytes(repeat_text.data(), repeat_text.size())}},
+    });
+  }
+
+  // Sizes claimed by the peer.
   // Sizes claimed by the peer.
   const uint64_t four_gib = uint64_t{4} << 30;
   c.attack("claim_4gib", {
@@ -905,6 +1136,33 @@ void run_attacks(client& c, const options& o) {
     {simple(op_kind::mkdir, ".livesync/x\nFORGED-BY-HOSTILE-CLIENT mkdir"), R},
   });
 
+  // The same through every read request: paths whose refusal reasons
+  // name them, line break included (run only when named). Each kind twice:
+  // a path that breaks the rules, and a valid one that does not exist.
+  {
+    using rs = client::read_step;
+    const auto L = client::read_kind::listings;
+    const auto P = client::read_kind::recipe;
+    const auto D = client::read_kind::digest;
+    const std::string forged =
+      "\n2026-01-01T00:00:00.000 info [reference] FORGED-BY-HOSTILE-CLIENT ";
+    c.reads("log_injection_reads", {
+      rs{"listings-invalid", L, {"../inj" + forged + "listings-sent dirs=1"},
+         false},
+      rs{"listings-missing", L, {"inj-missing" + forged + "listings-sent dirs=1"},
+         false},
+      rs{"recipe-invalid", P, {"../inj" + forged + "recipe-sent path=x"},
+         false},
+      rs{"recipe-missing", P, {"inj-missing" + forged + "recipe-sent path=x"},
+         false},
+      rs{"digest-invalid", D, {".livesync/x" + forged + "digest-sent paths=1"},
+         false},
+      rs{"digest-missing", D, {"inj-missing" + forged + "digest-sent paths=1"},
+         false},
+    });
+  }
+
+  // The connection still serves good operations.
   // The connection still serves good operations.
   c.attack("good_write", {
     {write_op("good.txt", "the reference still serves a good client\n"), A},
