@@ -73,13 +73,17 @@ namespace {
 /// filtered (seccomp): the component walk then serves alone.
 std::atomic<bool> openat2_usable{true};
 
+/// Set by tests (force_component_walk).
+std::atomic<bool> component_walk_forced{false};
+
 /// The whole no-follow walk in one openat2 call: RESOLVE_BENEATH keeps it
 /// beneath `root_fd`, RESOLVE_NO_SYMLINKS fails it with ELOOP at any
 /// symlink, the last component included. Returns an fd, or -1 with `err`
 /// set, or -1 with `err` 0 when openat2 cannot answer (walk instead).
 int open_dir_in_one_call(int root_fd, const std::string& rel, int& err) {
   err = 0;
-  if (!openat2_usable.load(std::memory_order_relaxed))
+  if (!openat2_usable.load(std::memory_order_relaxed)
+      || component_walk_forced.load(std::memory_order_relaxed))
     return -1;
   open_how how{};
   how.flags = walk_flags;
@@ -104,6 +108,10 @@ int open_dir_in_one_call(int root_fd, const std::string& rel, int& err) {
 }
 
 } // namespace
+
+bool force_component_walk(bool on) {
+  return component_walk_forced.exchange(on);
+}
 
 unique_fd open_dir_beneath(int root_fd, std::string_view rel, int& err,
                            owner_access* access) {
@@ -187,23 +195,60 @@ int remove_tree_at(int dir_fd, const std::string& name) {
       return errno;
     return 0;
   }
-  // Listing needs r-x and unlinking children needs -wx on the directory.
-  // A failure here surfaces as EACCES below, with the real culprit.
-  if ((st.st_mode & S_IRWXU) != S_IRWXU)
-    chmod_at_nofollow(dir_fd, name, (st.st_mode & 07777) | S_IRWXU);
-  int err = 0;
-  unique_fd sub{::openat(dir_fd, name.c_str(), walk_flags)};
-  if (!sub.valid())
-    return errno == ENOENT ? 0 : errno;
-  std::vector<std::string> children;
-  if ((err = list_dir(sub.get(), children)) != 0)
-    return err;
-  for (const auto& child : children)
-    if ((err = remove_tree_at(sub.get(), child)) != 0)
+  // Depth first without recursion, holding one descriptor whatever the
+  // depth: each level keeps the names it has left, and the walk climbs
+  // back through "..". (The reference is this tree's only writer.)
+  struct level {
+    std::string name;
+    std::vector<std::string> left;
+  };
+  std::vector<level> path; // from `name` down to the current directory
+  unique_fd cur;           // the current directory, O_PATH
+  // Enters directory `n` of `parent`. Listing needs r-x and unlinking its
+  // children -wx: a mirrored 0500 directory must still be removable.
+  auto enter = [&](int parent, const std::string& n, mode_t mode) {
+    if ((mode & S_IRWXU) != S_IRWXU)
+      chmod_at_nofollow(parent, n, (mode & 07777) | S_IRWXU);
+    unique_fd d{::openat(parent, n.c_str(), walk_flags)};
+    if (!d.valid())
+      return errno;
+    level l{n, {}};
+    if (int err = list_dir(d.get(), l.left); err != 0)
       return err;
-  sub.reset();
-  if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
-    return errno;
+    path.push_back(std::move(l));
+    cur = std::move(d);
+    return 0;
+  };
+  if (int err = enter(dir_fd, name, st.st_mode); err != 0)
+    return err == ENOENT ? 0 : err;
+  while (!path.empty()) {
+    auto& top = path.back();
+    if (!top.left.empty()) {
+      auto child = std::move(top.left.back());
+      top.left.pop_back();
+      int err = stat_at(cur.get(), child, st);
+      if (err == 0 && !S_ISDIR(st.st_mode))
+        err = ::unlinkat(cur.get(), child.c_str(), 0) == 0 ? 0 : errno;
+      else if (err == 0)
+        err = enter(cur.get(), child, st.st_mode);
+      if (err != 0 && err != ENOENT)
+        return err;
+      continue;
+    }
+    // Empty now: remove it from its parent, the given one at the top.
+    unique_fd up;
+    if (path.size() > 1) {
+      up.reset(::openat(cur.get(), "..", walk_flags));
+      if (!up.valid())
+        return errno;
+    }
+    int parent = path.size() > 1 ? up.get() : dir_fd;
+    if (::unlinkat(parent, top.name.c_str(), AT_REMOVEDIR) != 0
+        && errno != ENOENT)
+      return errno;
+    path.pop_back();
+    cur = std::move(up);
+  }
   return 0;
 }
 

@@ -55,6 +55,11 @@ private:
 unique_fd open_dir_beneath(int root_fd, std::string_view rel, int& err,
                            owner_access* access = nullptr);
 
+/// With `on`, open_dir_beneath walks component by component, as where
+/// openat2 is missing (before Linux 5.6) or filtered by seccomp: tests
+/// run both ways. Returns the previous setting.
+bool force_component_walk(bool on);
+
 /// `fstatat(dir_fd, name, AT_SYMLINK_NOFOLLOW)`: 0 or errno.
 int stat_at(int dir_fd, const std::string& name, struct stat& st);
 
@@ -62,10 +67,11 @@ int stat_at(int dir_fd, const std::string& name, struct stat& st);
 /// without "." and "..", sorted bytewise so walks are deterministic.
 int list_dir(int dir_fd, std::vector<std::string>& names);
 
-/// Removes `name` in `dir_fd` and, for a directory, everything beneath it.
-/// A symlink is unlinked, never followed. Directories lacking owner rwx are
-/// made accessible first (a mirrored 0500 directory must still be
-/// removable). A missing `name` is success.
+/// Removes `name` in `dir_fd` and, for a directory, everything beneath it,
+/// at any depth with two descriptors. A symlink is unlinked, never
+/// followed. Directories lacking owner rwx are made accessible first (a
+/// mirrored 0500 directory must still be removable). A missing `name` is
+/// success.
 int remove_tree_at(int dir_fd, const std::string& name);
 
 /// Sets the permission bits of `name` in `dir_fd`, refusing (EOPNOTSUPP)

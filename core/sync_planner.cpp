@@ -83,12 +83,13 @@ void sync_planner::emit(op o, std::vector<action>& out) {
 }
 
 void sync_planner::warn_once(const std::string& path,
-                             std::vector<action>& out) {
+                             std::vector<action>& out, std::string reason) {
   if (!warned_.insert(path).second)
     return;
   action a;
   a.kind = action::warn_skipped;
   a.path = path;
+  a.reason = std::move(reason);
   out.push_back(std::move(a));
 }
 
@@ -159,8 +160,14 @@ void sync_planner::check(const std::string& path, uint8_t flags,
       push_children(path, change_content | change_deep, out);
     return;
   }
-  if (path == state_folder) {
-    warn_once(path, out);
+  if (is_within(path, state_folder)) {
+    warn_once(std::string{state_folder}, out);
+    return;
+  }
+  if (auto bad = invalid_path_reason(path)) {
+    // Deeper or longer than the reference accepts: never sent, and what
+    // the reference may hold there is left alone. The rest syncs.
+    warn_once(path, out, *bad);
     return;
   }
   auto now = fs_.stat(path);

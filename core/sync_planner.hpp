@@ -32,7 +32,8 @@ struct action {
     /// Send the content of file `path` (expected state `meta`), then call
     /// uploaded() or upload_failed().
     upload,
-    /// `path` is a fifo, socket, device or the state folder: say so once.
+    /// `path` is a fifo, socket, device or the state folder, or (with a
+    /// `reason`) a path no operation may name: say so once.
     warn_skipped,
     /// Directory `path` cannot be listed, or a name in it looked at (the
     /// watcher lacks read or search permission): what the reference holds
@@ -42,6 +43,8 @@ struct action {
   op operation;
   std::string path;
   entry_meta meta;
+  /// warn_skipped: why, when it is not the kind of the entry.
+  std::string reason;
 };
 
 /// Counters for logs and status.
@@ -118,7 +121,8 @@ private:
   void push_children(const std::string& dir, uint8_t flags,
                      std::vector<action>& out);
   void emit(op o, std::vector<action>& out);
-  void warn_once(const std::string& path, std::vector<action>& out);
+  void warn_once(const std::string& path, std::vector<action>& out,
+                 std::string reason = {});
   /// Records that `dir` could not be read (warned once per path): its next
   /// check is deep, so a chmod that makes it readable (one IN_ATTRIB)
   /// mirrors it.

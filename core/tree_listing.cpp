@@ -6,6 +6,7 @@
 #include "core/rooted_fs.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -33,71 +34,114 @@ void put_bytes(std::string& out, const std::string& s) {
   out.append(s);
 }
 
-struct walker {
-  const walk_options& opts;
-  std::vector<dir_listing>& out;
-  bool recurse = true;
+/// Whether the children of directory `path` can be valid paths at all
+/// (path_rules): the walks stop above the depth and length no operation
+/// may name, which also bounds the descriptors they hold (one per level).
+bool children_nameable(const std::string& path) {
+  size_t depth = path.empty() ? 0 : 1 + std::count(path.begin(), path.end(), '/');
+  // The shortest child adds "/x".
+  return depth < max_path_depth && path.size() + 2 <= max_path_bytes;
+}
+
+class walker {
+public:
+  walker(const walk_options& opts, std::vector<dir_listing>& out)
+    : opts_(opts), out_(out) {}
+
+  /// Lists `fd` (the directory `path`, opened for reading; owned here) and,
+  /// if `recurse`, every directory beneath it, parents first. Iterative:
+  /// one frame per level of the current path, on the heap.
+  status walk(int fd, const std::string& path, bool recurse) {
+    std::vector<frame> stack;
+    stack.emplace_back();
+    stack.back().dir.reset(fd);
+    stack.back().path = path;
+    if (auto s = list(stack.back()); !s || !recurse)
+      return s;
+    while (!stack.empty()) {
+      auto& top = stack.back();
+      if (top.next == top.subdirs.size()) {
+        stack.pop_back(); // its grant, if any, ends with its subtree
+        continue;
+      }
+      auto& [name, mode] = top.subdirs[top.next++];
+      frame child;
+      child.path = join_path(top.path, name);
+      if (opts_.excludes != nullptr && opts_.excludes->excluded(child.path, true))
+        continue;
+      // Deeper or longer than any operation may name its children: listed
+      // in its parent, never walked (on both nodes, so their digests agree;
+      // the planner skips such paths). This also bounds the descriptors
+      // held, one per level, by the depth limit.
+      if (!children_nameable(child.path))
+        continue;
+      // Held until the subtree is walked: its children are looked up in it.
+      if (opts_.grant_owner_access && (mode & owner_list) != owner_list)
+        child.access->add_at(top.dir.get(), name.c_str(), owner_list);
+      child.dir.reset(::openat(top.dir.get(), name.c_str(),
+                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!child.dir.valid()) {
+        int e = errno;
+        // Removed or replaced by something else meanwhile.
+        if (e == ENOENT || e == ELOOP || e == ENOTDIR)
+          continue;
+        if (opts_.strict)
+          return fail(child.path, "open", e);
+        out_.push_back(dir_listing{child.path, {}, false});
+        continue;
+      }
+      if (auto s = list(child); !s)
+        return s;
+      stack.push_back(std::move(child));
+    }
+    return {};
+  }
+
+private:
+  struct frame {
+    unique_fd dir;
+    std::string path;
+    /// Subdirectories to walk (name, mode), and the next one.
+    std::vector<std::pair<std::string, uint32_t>> subdirs;
+    size_t next = 0;
+    /// Owner bits this directory got for its walk (on the heap: a frame
+    /// moves, a grant must not).
+    std::unique_ptr<owner_access> access = std::make_unique<owner_access>();
+  };
 
   status fail(const std::string& path, const char* what, int err) {
     return errno_status((path.empty() ? "." : path) + ": " + what, err);
   }
 
-  // `fd`: the directory `path`, opened for reading; owned (closed) here.
-  status walk(int fd, const std::string& path) {
-    // Kept for the *at() calls below and to open subdirectories from.
-    unique_fd dir{fd};
+  /// Appends the listing of `f` to the output and fills `f.subdirs`.
+  status list(frame& f) {
     std::vector<std::string> names;
-    int err = list_dir(dir.get(), names);
-    auto index = out.size();
-    out.push_back(dir_listing{path, {}, true});
+    int err = list_dir(f.dir.get(), names);
+    auto index = out_.size();
+    out_.push_back(dir_listing{f.path, {}, true});
     if (err != 0) {
-      if (opts.strict)
-        return fail(path, "list", err);
-      out[index].complete = false;
+      if (opts_.strict)
+        return fail(f.path, "list", err);
+      out_[index].complete = false;
       return {};
     }
     std::vector<listed_entry> entries;
     entries.reserve(names.size());
     for (auto& name : names) {
-      if (path.empty() && opts.skip_state_folder && name == state_folder)
+      if (f.path.empty() && opts_.skip_state_folder && name == state_folder)
         continue;
-      struct stat st;
-      if (int e = stat_at(dir.get(), name, st); e != 0) {
-        if (e == ENOENT)
-          continue; // Vanished while we walked: not part of the tree.
-        if (opts.strict)
-          return fail(join_path(path, name), "stat", e);
-        out[index].complete = false;
-        continue;
-      }
       listed_entry le;
-      le.meta.mode = st.st_mode & 07777;
-      le.meta.mtime_ns = mtime_ns_of(st);
-      if (S_ISREG(st.st_mode)) {
-        le.meta.kind = entry_kind::file;
-        le.meta.size = static_cast<uint64_t>(st.st_size);
-      } else if (S_ISDIR(st.st_mode)) {
-        le.meta.kind = entry_kind::dir;
-      } else if (S_ISLNK(st.st_mode)) {
-        char buf[PATH_MAX + 1];
-        auto n = ::readlinkat(dir.get(), name.c_str(), buf, sizeof buf);
-        if (n < 0 || static_cast<size_t>(n) >= sizeof buf) {
-          if (n < 0 && errno == ENOENT)
-            continue;
-          if (opts.strict)
-            return fail(join_path(path, name), "readlink",
-                        n < 0 ? errno : ENAMETOOLONG);
-          out[index].complete = false;
-          continue;
-        }
-        le.meta.kind = entry_kind::symlink;
-        le.meta.target.assign(buf, static_cast<size_t>(n));
-        le.meta.size = le.meta.target.size();
-      } else if (opts.strict) {
-        continue; // Never mirrored: the reference does not list it.
-      } else {
-        le.meta = entry_meta{}; // kind none: unsupported, never matches.
+      int e = entry_at(f.dir.get(), name, le.meta);
+      if (e == ENOENT)
+        continue; // Vanished while we walked: not part of the tree.
+      if (e != 0) {
+        if (opts_.strict)
+          return fail(join_path(f.path, name), "stat", e);
+        out_[index].complete = false;
+        continue;
       }
+      if (le.meta.kind == entry_kind::none && opts_.strict)
+        continue; // Never mirrored: the reference does not list it.
       le.name = std::move(name);
       entries.push_back(std::move(le));
     }
@@ -105,43 +149,48 @@ struct walker {
               [](const listed_entry& x, const listed_entry& y) {
                 return x.name < y.name;
               });
-    out[index].entries = std::move(entries);
-    if (!recurse)
-      return {};
-    // Children after the listing: parents come before children in `out`.
-    // Copy the names: `out` grows (and moves) while we recurse.
-    std::vector<std::pair<std::string, uint32_t>> subdirs; // name, mode
-    for (auto& e : out[index].entries)
+    out_[index].entries = std::move(entries);
+    for (auto& e : out_[index].entries)
       // The state folder at the root is never mirrored (the watcher lists
       // it, so the root's digest differs and the planner warns of it).
       if (e.meta.kind == entry_kind::dir
-          && !(path.empty() && e.name == state_folder))
-        subdirs.emplace_back(e.name, e.meta.mode);
-    for (auto& [name, mode] : subdirs) {
-      auto child = join_path(path, name);
-      if (opts.excludes != nullptr && opts.excludes->excluded(child, true))
-        continue;
-      // Held until the subtree is walked: its children are looked up in it.
-      owner_access access;
-      if (opts.grant_owner_access && (mode & owner_list) != owner_list)
-        access.add_at(dir.get(), name.c_str(), owner_list);
-      int sub = ::openat(dir.get(), name.c_str(),
-                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub < 0) {
-        int e = errno;
-        // Removed or replaced by something else meanwhile.
-        if (e == ENOENT || e == ELOOP || e == ENOTDIR)
-          continue;
-        if (opts.strict)
-          return fail(child, "open", e);
-        out.push_back(dir_listing{child, {}, false});
-        continue;
-      }
-      if (auto s = walk(sub, child); !s)
-        return s;
-    }
+          && !(f.path.empty() && e.name == state_folder))
+        f.subdirs.emplace_back(e.name, e.meta.mode);
     return {};
   }
+
+  /// What `name` in `dir` is: 0, or the errno of stat or readlink. A fifo,
+  /// socket or device is kind none.
+  static int entry_at(int dir, const std::string& name, entry_meta& meta) {
+    struct stat st;
+    if (int e = stat_at(dir, name, st); e != 0)
+      return e;
+    meta.mode = st.st_mode & 07777;
+    meta.mtime_ns = mtime_ns_of(st);
+    if (S_ISREG(st.st_mode)) {
+      meta.kind = entry_kind::file;
+      meta.size = static_cast<uint64_t>(st.st_size);
+    } else if (S_ISDIR(st.st_mode)) {
+      meta.kind = entry_kind::dir;
+    } else if (S_ISLNK(st.st_mode)) {
+      std::string target(PATH_MAX + 1, '\0');
+      auto n = ::readlinkat(dir, name.c_str(), target.data(), target.size());
+      if (n < 0)
+        return errno;
+      if (static_cast<size_t>(n) >= target.size())
+        return ENAMETOOLONG;
+      target.resize(static_cast<size_t>(n));
+      meta.kind = entry_kind::symlink;
+      meta.size = target.size();
+      meta.target = std::move(target);
+    } else {
+      meta = entry_meta{}; // kind none: unsupported, never matches.
+    }
+    return 0;
+  }
+
+  const walk_options& opts_;
+  std::vector<dir_listing>& out_;
 };
 
 } // namespace
@@ -188,7 +237,7 @@ status walk_listings(int root_fd, const walk_options& opts,
   if (fd < 0)
     return errno_status("root: open", errno);
   walker w{opts, out};
-  return w.walk(fd, "");
+  return w.walk(fd, "", true);
 }
 
 status list_directory(int root_fd, const std::string& path,
@@ -205,8 +254,8 @@ status list_directory(int root_fd, const std::string& path,
   if (fd < 0)
     return errno_status((path.empty() ? "." : path) + ": open", errno);
   std::vector<dir_listing> one;
-  walker w{opts, one, false};
-  if (auto s = w.walk(fd, path); !s)
+  walker w{opts, one};
+  if (auto s = w.walk(fd, path, false); !s)
     return s;
   out = std::move(one.front());
   return {};

@@ -206,6 +206,69 @@ int open_for_reading(const parent_handle& parent, owner_access* access,
   return err;
 }
 
+/// Number of components of a valid path.
+size_t depth_of(const std::string& path) {
+  return 1 + static_cast<size_t>(std::count(path.begin(), path.end(), '/'));
+}
+
+/// Whether every path beneath directory `name` of `dir_fd` stays within
+/// `depth` more components and `length` more bytes (its own name not
+/// counted): a rename must not nest a subtree deeper or longer than any
+/// operation may name (path_rules), where it could be neither changed nor
+/// removed, and where walks would have no bound. Walks the directories
+/// only as deep as the budget, one descriptor per level. 0 when it fits,
+/// E2BIG when not, or the errno of the walk.
+int subtree_within(int dir_fd, const std::string& name, size_t depth,
+                   size_t length) {
+  struct level {
+    /// Owner bits this directory got to be listed (mirrored modes may lack
+    /// them), given back once its subtree is done: declared first, so the
+    /// descriptor below is closed before.
+    std::unique_ptr<owner_access> access;
+    unique_fd fd;
+    size_t length; // bytes of the path below `name` so far
+    std::vector<std::string> left;
+  };
+  std::vector<level> stack;
+  auto enter = [&](int parent, const std::string& n, size_t len) {
+    level l{std::make_unique<owner_access>(), {}, len, {}};
+    int err = 0;
+    l.fd = open_dir_beneath(parent, n, err, l.access.get());
+    if (!l.fd.valid())
+      return err;
+    l.access->add(l.fd.get(), owner_list);
+    if ((err = list_dir(l.fd.get(), l.left)) != 0)
+      return err;
+    stack.push_back(std::move(l));
+    return 0;
+  };
+  if (int err = enter(dir_fd, name, 0); err != 0)
+    return err;
+  while (!stack.empty()) {
+    auto& top = stack.back();
+    if (top.left.empty()) {
+      stack.pop_back();
+      continue;
+    }
+    auto child = std::move(top.left.back());
+    top.left.pop_back();
+    auto len = top.length + 1 + child.size();
+    if (stack.size() > depth || len > length)
+      return E2BIG;
+    struct stat st;
+    if (int err = stat_at(top.fd.get(), child, st); err != 0) {
+      if (err == ENOENT)
+        continue;
+      return err;
+    }
+    if (!S_ISDIR(st.st_mode))
+      continue;
+    if (int err = enter(top.fd.get(), child, len); err != 0 && err != ENOENT)
+      return err;
+  }
+  return 0;
+}
+
 } // namespace
 
 /// One streaming file transfer: its target, announced metadata, and the
@@ -480,6 +543,22 @@ status tree_writer::do_rename(const op& x) {
   parent_handle to;
   if (auto s = open_parent(root_fd_, x.target, to, &access_); !s)
     return s;
+  if (S_ISDIR(st.st_mode)
+      && (depth_of(x.target) > depth_of(x.path)
+          || x.target.size() > x.path.size())) {
+    // Deeper or longer than before: everything beneath must still be
+    // nameable once moved.
+    int err = subtree_within(from.fd.get(), from.leaf,
+                             max_path_depth - depth_of(x.target),
+                             max_path_bytes - x.target.size());
+    if (err == E2BIG)
+      return status::fail(x.path + ": a rename that would nest paths past "
+                          + std::to_string(max_path_depth)
+                          + " components or " + std::to_string(max_path_bytes)
+                          + " bytes (to " + x.target + ")");
+    if (err != 0)
+      return errno_status(x.path + ": walk", err);
+  }
   // Plain rename(2): its refusals (non-empty directory in the way, file
   // over directory, directory into itself) come back as errors, and
   // nothing is deleted to make room.
@@ -905,14 +984,14 @@ recipe tree_writer::recipe_of(const std::string& path,
   owner_access access;
   parent_handle parent;
   if (auto s = open_parent(root_fd_, path, parent, &access); !s) {
-    err = one_line(s);
+    err = s;
     return out;
   }
   unique_fd fd;
   open_for_reading(parent, &access, fd);
   struct stat st;
   if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    err = one_line(status::fail(path + ": no regular file to chunk"));
+    err = status::fail(path + ": no regular file to chunk");
     return out;
   }
   chunk_stream cs{params, [&](const char*, size_t len, uint64_t hash,
@@ -922,7 +1001,7 @@ recipe tree_writer::recipe_of(const std::string& path,
   if (auto s = read_blocks(fd.get(), path,
                           [&](const char* p, size_t n) { cs.add(p, n); });
       !s) {
-    err = one_line(s);
+    err = s;
     return {};
   }
   cs.finish();
@@ -938,14 +1017,14 @@ hash128 tree_writer::content_hash(const std::string& path,
   owner_access access;
   parent_handle parent;
   if (auto s = open_parent(root_fd_, path, parent, &access); !s) {
-    err = one_line(s);
+    err = s;
     return {};
   }
   unique_fd fd;
   open_for_reading(parent, &access, fd);
   struct stat st;
   if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    err = one_line(status::fail(path + ": no regular file to hash"));
+    err = status::fail(path + ": no regular file to hash");
     return {};
   }
   content_hasher hasher;
@@ -953,7 +1032,7 @@ hash128 tree_writer::content_hash(const std::string& path,
         hasher.update(p, n);
       });
       !s) {
-    err = one_line(s);
+    err = s;
     return {};
   }
   return hasher.digest();

@@ -401,9 +401,13 @@ void execute(self_ptr self, action& a) {
       start_upload(self, a);
       return;
     case action::warn_skipped:
-      spdlog::warn("path-skipped path={} reason=not-a-file-directory-or-"
-                   "symlink-or-reserved-name",
-                   printable(a.path));
+      if (a.reason.empty())
+        spdlog::warn("path-skipped path={} reason=not-a-file-directory-or-"
+                     "symlink-or-reserved-name",
+                     printable(a.path));
+      else
+        spdlog::warn("path-skipped path={} reason={}", printable(a.path, 300),
+                     printable(a.reason));
       return;
     case action::warn_unreadable: {
       auto what = "unreadable-dir path="

@@ -841,6 +841,32 @@ CAF_TEST(an unreadable root removes nothing) {
   CAF_CHECK_EQUAL(h.model.size(), 6u);
 }
 
+// A watched tree deeper than any operation may name (path_rules) has its
+// mirrorable part sent and one warning for the rest, which is never sent.
+CAF_TEST(paths deeper than the limit are skipped with one warning) {
+  harness h;
+  sample(h.fs);
+  std::string p = "z";
+  h.fs.dir(p);
+  for (size_t i = 1; i < max_path_depth + 5; ++i)
+    h.fs.dir(p += "/z");
+  h.fs.file(p + "/f", 1, 1);
+  auto out = h.full_check();
+  size_t mkdirs = 0, warns = 0;
+  for (auto& a : h.actions) {
+    mkdirs += a.kind == action::send && a.operation.kind == op_kind::mkdir
+              && a.path.empty() && a.operation.path[0] == 'z';
+    if (a.kind == action::warn_skipped) {
+      ++warns;
+      CAF_CHECK_EQUAL(a.reason, "path deeper than 256");
+    }
+  }
+  CAF_CHECK_EQUAL(mkdirs, max_path_depth);
+  CAF_CHECK_EQUAL(warns, 1u);
+  // Said once; nothing more to do.
+  CAF_CHECK_EQUAL(h.full_check(), strings{});
+}
+
 // -- against a real tree and a real writer ------------------------------------
 
 namespace {

@@ -4,6 +4,7 @@
 #include "core/content_hash.hpp"
 #include "core/tree_writer.hpp"
 #include "core/op_builders.hpp"
+#include "core/path_rules.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -428,6 +429,45 @@ CAF_TEST(ops through a symlinked parent are refused) {
   ok(write_op("file", "x"));
   refused(write_op("file/x", "x"));
   CAF_CHECK_EQUAL(count_entries(staging), 0u);
+}
+
+// Each rename is valid on its own, yet renaming subtrees into each other
+// nests them past any depth: the reference refuses the one that would.
+CAF_TEST(a rename that nests paths past the limits is refused) {
+  std::string deep = "a";
+  for (size_t i = 1; i < max_path_depth - 10; ++i)
+    deep += "/a";
+  std::string at_deep;
+  for (auto part = deep.find('/');; part = deep.find('/', part + 1)) {
+    ok(mkdir_op(deep.substr(0, part), 0755));
+    if (part == std::string::npos)
+      break;
+  }
+  ok(mkdir_op("b", 0755));
+  std::string sub = "b";
+  for (int i = 0; i < 20; ++i)
+    ok(mkdir_op(sub += "/c", 0755));
+  ok(write_op(sub + "/f", "deepest"));
+  // 246 + 1 + 21 components: refused, and nothing moved.
+  auto why = refused(rename_op("b", deep + "/b"));
+  CAF_CHECK(contains(why, "b: a rename that would nest paths past 256"));
+  CAF_CHECK(is_file(at(sub + "/f")));
+  // Shallower, or as deep as it fits: fine.
+  ok(rename_op("b", "a/a/b"));
+  ok(rename_op("a/a/b", "b2"));
+  // Too long in bytes, not in components.
+  std::string name(200, 'n');
+  ok(mkdir_op("long", 0755));
+  std::string lng = "long";
+  for (int i = 0; i < 19; ++i) // 3,823 bytes
+    ok(mkdir_op(lng += "/" + name, 0755));
+  ok(mkdir_op("x", 0755));
+  ok(mkdir_op("x/" + name, 0755));
+  ok(mkdir_op("x/" + name + "/" + name, 0755));
+  // 3,825 + 402 bytes beneath it.
+  why = refused(rename_op("x", lng + "/x"));
+  CAF_CHECK(contains(why, "x: a rename that would nest paths past"));
+  ok(rename_op("x", "long/x"));
 }
 
 CAF_TEST(commit walks the parent again) {
