@@ -23,7 +23,9 @@ watch_report add_watch_tree(int inotify_fd, const std::string& root,
                             const ignore_rules* excludes) {
   watch_report report;
   std::vector<std::string> todo;
-  if (rel.empty() || excludes == nullptr || !excludes->excluded(rel, true))
+  bool nameable = rel.empty() || !invalid_path_reason(rel);
+  if (nameable
+      && (rel.empty() || excludes == nullptr || !excludes->excluded(rel, true)))
     todo.push_back(rel);
   while (!todo.empty()) {
     auto dir = std::move(todo.back());
@@ -67,6 +69,10 @@ watch_report add_watch_tree(int inotify_fd, const std::string& root,
       if (!is_dir)
         continue;
       auto child = join_path(dir, name);
+      // Past the depth or length any operation may name: never mirrored
+      // (the planner warns), so not watched either.
+      if (invalid_path_reason(child))
+        continue;
       if (excludes == nullptr || !excludes->excluded(child, true))
         todo.push_back(std::move(child));
     }

@@ -46,7 +46,8 @@ std::string watch_limit_message(size_t unwatched);
 /// beneath it, recording each in `table`. Each directory is watched before
 /// it is listed, so a subdirectory created meanwhile is either listed or
 /// reported by an event. Never follows symlinks; skips the state folder at
-/// the root and directories `excludes` excludes (saving their watches).
+/// the root, directories `excludes` excludes (saving their watches) and
+/// those deeper or longer than path_rules allows (never mirrored).
 /// Directories that vanish meanwhile are skipped silently.
 watch_report add_watch_tree(int inotify_fd, const std::string& root,
                             const std::string& rel, watch_table& table,

@@ -11,6 +11,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -229,7 +231,26 @@ void redirty_later(self_ptr self, std::string path) {
 
 // -- sending --------------------------------------------------------------------
 
-void on_reply(self_ptr self, const std::vector<op_kind>& sent,
+/// What error replies need of a sent batch: an error names its op by index
+/// and carries its path, so keep each op's kind and the target of each
+/// rename, not a second copy of the content.
+struct sent_batch {
+  std::vector<op_kind> kinds;
+  std::map<uint32_t, std::string> rename_targets;
+};
+
+// Forgets what we believed the reference holds at `path`, and compares it
+// again after a pause (a persistent failure must not spin).
+void reset_path(self_ptr self, const std::string& path) {
+  auto& st = self->state;
+  for (auto& o : st.planner->invalidate(path)) {
+    st.batch_bytes += wire_size(o);
+    st.batch.push_back(std::move(o));
+  }
+  redirty_later(self, path);
+}
+
+void on_reply(self_ptr self, const sent_batch& sent,
               std::vector<op_error>& errors) {
   auto& st = self->state;
   std::set<std::string> warned;
@@ -237,8 +258,8 @@ void on_reply(self_ptr self, const std::vector<op_kind>& sent,
     ++st.stats.errors;
     if (st.state == phase::reconciling)
       ++st.round_errors;
-    auto kind = e.index < sent.size() ? to_string(sent[e.index])
-                                      : std::string{"?"};
+    auto kind = e.index < sent.kinds.size() ? to_string(sent.kinds[e.index])
+                                            : std::string{"?"};
     // One failure of a transfer echoes in its later ops: say it once.
     if (warned.insert(e.path).second) {
       spdlog::warn("op-failed kind={} path={} reason={}", kind,
@@ -257,13 +278,12 @@ void on_reply(self_ptr self, const std::vector<op_kind>& sent,
       spdlog::debug("delta-fallback path={} reason=refused-by-reference",
                     printable(e.path));
     }
-    // Forget what we believed the reference holds there, and compare
-    // again after a pause (a persistent failure must not spin).
-    for (auto& o : st.planner->invalidate(e.path)) {
-      st.batch_bytes += wire_size(o);
-      st.batch.push_back(std::move(o));
-    }
-    redirty_later(self, e.path);
+    reset_path(self, e.path);
+    // A refused rename (one that would nest paths past the limits, say):
+    // the model moved the subtree, the reference did not.
+    if (auto i = sent.rename_targets.find(e.index);
+        i != sent.rename_targets.end())
+      reset_path(self, i->second);
   }
 }
 
@@ -296,12 +316,14 @@ void flush(self_ptr self) {
   st.stats.bytes += bytes;
   auto epoch = st.epoch;
   auto seq = st.marks.sent();
-  // Error replies name an op by index and carry its path; keep only the
-  // kinds, not a second copy of the content.
-  auto sent = std::make_shared<std::vector<op_kind>>();
-  sent->reserve(st.batch.size());
-  for (auto& o : st.batch)
-    sent->push_back(o.kind);
+  auto sent = std::make_shared<sent_batch>();
+  sent->kinds.reserve(st.batch.size());
+  for (auto& o : st.batch) {
+    if (o.kind == op_kind::rename)
+      sent->rename_targets.emplace(static_cast<uint32_t>(sent->kinds.size()),
+                                   o.target);
+    sent->kinds.push_back(o.kind);
+  }
   auto ops = std::move(st.batch);
   st.batch.clear();
   st.batch_bytes = 0;
