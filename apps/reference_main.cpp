@@ -8,6 +8,7 @@
 #include <caf/openssl/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -48,6 +49,10 @@ int main(int argc, char** argv) {
     setup_logging("reference", cfg.log_level);
     writer_limits limits;
     limits.mode_mask = parse_mode_mask(cfg.mode_mask);
+    // Copy sources are the descriptors a peer can make the writer hold:
+    // half of what the process may open, the rest for CAF, sockets and
+    // the walks (one per directory level, 256 at most).
+    limits.max_source_fds = std::max<uint64_t>(16, raise_fd_limit() / 2);
     if (!parse_durability(cfg.fsync, limits.sync))
       throw usage_error{"invalid value for 'fsync': \"" + cfg.fsync
                         + "\" (expected none, file or batch)"};

@@ -283,6 +283,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   block_stop_signals();
+  // Descriptors: the walks hold one per directory level (256 at most), the
+  // sender a few per file being read, the control port one per client.
+  raise_fd_limit();
   int inotify_fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   int stop_fd = ::eventfd(0, EFD_CLOEXEC);
   int barrier_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

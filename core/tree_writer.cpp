@@ -920,6 +920,10 @@ status tree_writer::do_copy_range(const op& x) {
       return drop(status::fail(t.path + ": more than "
                                + std::to_string(limits_.max_copy_sources)
                                + " copy sources"));
+    if (open_sources() >= limits_.max_source_fds)
+      return drop(status::fail(t.path + ": "
+                               + std::to_string(limits_.max_source_fds)
+                               + " copy sources open in all transfers"));
     if (auto s = check_path(source); !s)
       return drop(s);
     parent_handle parent;
@@ -1069,6 +1073,13 @@ void tree_writer::forget_transfer(
   if (dropped_.size() > 64)
     dropped_.pop_front();
   transfers_.erase(i);
+}
+
+uint64_t tree_writer::open_sources() const {
+  uint64_t n = 0;
+  for (auto& kv : transfers_)
+    n += kv.second->sources.size();
+  return n;
 }
 
 bool tree_writer::was_dropped(uint64_t xfer) const {

@@ -74,6 +74,9 @@ struct writer_limits {
   size_t max_open_transfers = 64;
   /// Most source files one transfer copies ranges from.
   size_t max_copy_sources = 16;
+  /// Most copy sources open across all transfers (each holds a
+  /// descriptor): set from the process's descriptor limit.
+  uint64_t max_source_fds = 512;
   /// Bytes announced by all open transfers together (begin_file sizes):
   /// a peer cannot reserve more staging space than this.
   uint64_t max_staging_bytes = uint64_t{64} << 30;
@@ -164,6 +167,8 @@ private:
   /// them.
   status copy_into(int src_fd, uint64_t offset, uint64_t len, transfer& t);
   void forget_transfer(std::map<uint64_t, std::unique_ptr<transfer>>::iterator i);
+  /// Copy sources held open by all transfers.
+  uint64_t open_sources() const;
   /// Decodes zstd `data` into `out` (exactly `size` bytes); raw data is
   /// left where it is (`out` stays empty).
   static status decode(const op& x, std::vector<char>& out);

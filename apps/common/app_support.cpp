@@ -1,5 +1,7 @@
 #include "apps/common/app_support.hpp"
 
+#include <sys/resource.h>
+
 #include "apps/common/tls_check.hpp"
 
 #include <caf/config_option_adder.hpp>
@@ -170,6 +172,19 @@ std::string wait_for_stop_signal() {
   int sig = 0;
   sigwait(&set, &sig);
   return sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+uint64_t raise_fd_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return 1024;
+  if (lim.rlim_cur < lim.rlim_max) {
+    auto want = lim;
+    want.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &want) == 0)
+      lim = want;
+  }
+  return lim.rlim_cur == RLIM_INFINITY ? uint64_t{1} << 20 : lim.rlim_cur;
 }
 
 } // namespace livesync

@@ -62,4 +62,9 @@ void block_stop_signals();
 /// Waits for SIGINT or SIGTERM; returns its name.
 std::string wait_for_stop_signal();
 
+/// Raises the soft limit of open descriptors to the hard one (systemd and
+/// Docker often start a process at 1,024 with a hard limit far above);
+/// returns the soft limit now in force.
+uint64_t raise_fd_limit();
+
 } // namespace livesync

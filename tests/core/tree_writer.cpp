@@ -563,6 +563,29 @@ CAF_TEST(transfer bookkeeping) {
   CAF_CHECK_EQUAL(count_entries(staging), 0u);
 }
 
+// Each copy source holds a descriptor until its transfer ends: a peer may
+// not hold more than the budget main sizes from RLIMIT_NOFILE.
+CAF_TEST(copy sources open in all transfers are bounded) {
+  writer_limits limits;
+  limits.max_source_fds = 3;
+  reopen(limits);
+  for (auto name : {"s1", "s2", "s3", "s4"})
+    ok(write_op(name, "source"));
+  ok(begin_op(1, "a", 12));
+  ok(copy_op(1, "s1", 0, 6));
+  ok(copy_op(1, "s2", 0, 6));
+  ok(begin_op(2, "b", 12));
+  ok(copy_op(2, "s3", 0, 6));
+  CAF_CHECK(contains(refused(copy_op(2, "s4", 0, 6)),
+                     "3 copy sources open in all transfers"));
+  // The refusal dropped transfer 2; its source is free again.
+  ok(begin_op(3, "c", 6));
+  ok(copy_op(3, "s4", 0, 6));
+  ok(commit_op(3, hash_of("source")));
+  ok(commit_op(1, hash_of("sourcesource")));
+  CAF_CHECK_EQUAL(read_text(at("a")), "sourcesource");
+}
+
 CAF_TEST(destroying the writer removes open staging files) {
   ok(begin_op(1, "a", 10));
   ok(chunk_op(1, 0, "12345"));

@@ -3,8 +3,9 @@
 import os
 import shutil
 
-from harness import (CONTENT_KINDS, check, e2e_test, fill_tree,
-                     log, make_dirs, random_bytes, settle, symlink, write_file)
+from harness import (CONTENT_KINDS, Skip, check, e2e_test, fill_tree,
+                     log, make_dirs, random_bytes, reference_argv, settle,
+                     symlink, watcher_argv, write_file)
 
 T2001 = 1_000_000_000_123_456_789
 MIXED_NAMES = ["with space", "\u00fcn\u00efc\u00f6d\u00e9 \u65e5\u672c", "new\nline", "-dash"]
@@ -104,3 +105,22 @@ def test_startup_stale(env):
     os.chmod(env.R("modes", "a644"), 0o666)
     env.start_watcher(timeout=30)
     env.assert_converged_now(grace=1.0, what="identical at in-sync after a stale start")
+
+
+@e2e_test()
+def test_startup_raises_fd_limit(env):
+    """Both programs raise their soft descriptor limit to the hard one
+    (systemd and Docker start processes at 1,024 with a hard limit far
+    above; a reference copying from many sources, or walking 256 levels,
+    needs more)."""
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        raise Skip("prlimit (util-linux) not found")
+    prefix = [prlimit, "--nofile=256:8192", "--"]
+    env.start_reference(argv=prefix + reference_argv(env.ref, 0))
+    env.start_watcher(argv=prefix + watcher_argv(env.src, env.reference.port))
+    for node in (env.reference, env.watcher):
+        with open("/proc/%d/limits" % node.proc.pid) as f:
+            line = [l for l in f if l.startswith("Max open files")][0]
+        log("%s: %s" % (node.name, line.strip()))
+        check(line.split()[3:5] == ["8192", "8192"], "%s: %s" % (node.name, line.strip()))
