@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   if (cfg.insecure)
     warn_insecure("start");
   auto stopping = std::make_shared<std::atomic<bool>>(false);
+  writer->stop_when(stopping);
   auto rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(writer)},
                       cfg.insecure,
                       std::shared_ptr<const std::atomic<bool>>{stopping});

@@ -869,6 +869,8 @@ status tree_writer::copy_into(int src_fd, uint64_t offset, uint64_t len,
   uint64_t done = 0;
   bool kernel_copy = true;
   while (done < len) {
+    if (stopping())
+      return status::fail("the reference is stopping");
     auto want = std::min<uint64_t>(buf.size(), len - done);
     auto in_off = static_cast<off_t>(offset + done);
     auto out_off = static_cast<off_t>(t.written + done);
@@ -955,11 +957,14 @@ status tree_writer::do_copy_range(const op& x) {
 
 namespace {
 
-/// Reads `fd` to its end in 1 MiB blocks, handing each to `fn`.
-template <class F>
-status read_blocks(int fd, const std::string& path, F&& fn) {
+/// Reads `fd` to its end in 1 MiB blocks, handing each to `fn`; stops
+/// between two blocks once `stop()` says so.
+template <class Stop, class F>
+status read_blocks(int fd, const std::string& path, Stop&& stop, F&& fn) {
   std::vector<char> buf(1u << 20);
   for (;;) {
+    if (stop())
+      return status::fail(path + ": the reference is stopping");
     auto n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR)
       continue;
@@ -1002,7 +1007,8 @@ recipe tree_writer::recipe_of(const std::string& path,
                               uint64_t) {
                     out.push_back(chunk_ref{hash, static_cast<uint32_t>(len)});
                   }};
-  if (auto s = read_blocks(fd.get(), path,
+  auto stop = [this] { return stopping(); };
+  if (auto s = read_blocks(fd.get(), path, stop,
                           [&](const char* p, size_t n) { cs.add(p, n); });
       !s) {
     err = s;
@@ -1032,7 +1038,8 @@ hash128 tree_writer::content_hash(const std::string& path,
     return {};
   }
   content_hasher hasher;
-  if (auto s = read_blocks(fd.get(), path, [&](const char* p, size_t n) {
+  auto stop = [this] { return stopping(); };
+  if (auto s = read_blocks(fd.get(), path, stop, [&](const char* p, size_t n) {
         hasher.update(p, n);
       });
       !s) {

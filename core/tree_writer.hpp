@@ -18,6 +18,7 @@
 #include "core/owner_access.hpp"
 #include "core/status.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -144,6 +145,13 @@ public:
   /// How whole files are linked in: `none` when they are built in staging.
   tmpfile_link linking() const noexcept { return link_; }
 
+  /// Once `*flag` is set, long loops (a copy of gigabytes a few bytes of
+  /// copy_range asked for, a recipe or hash of a large file) stop between
+  /// two blocks and fail, so the node exits promptly.
+  void stop_when(std::shared_ptr<const std::atomic<bool>> flag) {
+    stopping_ = std::move(flag);
+  }
+
 private:
   struct transfer;
   tree_writer(std::string root, int root_fd, int staging_fd,
@@ -205,6 +213,11 @@ private:
   std::map<uint64_t, std::unique_ptr<transfer>> transfers_;
   std::deque<uint64_t> dropped_;
   std::vector<char> copy_buf_;
+  std::shared_ptr<const std::atomic<bool>> stopping_;
+  /// True once stop_when's flag is set.
+  bool stopping() const noexcept {
+    return stopping_ && stopping_->load(std::memory_order_relaxed);
+  }
   /// Owner bits the op being applied added to directories (and files) it
   /// could not otherwise use; apply() restores them after each op.
   owner_access access_;

@@ -7,11 +7,13 @@
 #include "core/path_rules.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -584,6 +586,26 @@ CAF_TEST(copy sources open in all transfers are bounded) {
   ok(commit_op(3, hash_of("source")));
   ok(commit_op(1, hash_of("sourcesource")));
   CAF_CHECK_EQUAL(read_text(at("a")), "sourcesource");
+}
+
+// A copy_range of a few bytes may ask for gigabytes of copying: once the
+// node is stopping, the copy (and a recipe or hash) ends between blocks.
+CAF_TEST(long loops stop once the node is stopping) {
+  ok(write_op("src", "x"));
+  CAF_REQUIRE_EQUAL(::truncate(at("src").c_str(), 64 << 20), 0);
+  auto flag = std::make_shared<std::atomic<bool>>(false);
+  w->stop_when(flag);
+  ok(begin_op(1, "copy", 64 << 20));
+  ok(copy_op(1, "src", 0, 1 << 20)); // not stopping yet
+  flag->store(true);
+  CAF_CHECK(contains(refused(copy_op(1, "src", 1 << 20, 63 << 20)),
+                     "the reference is stopping"));
+  CAF_CHECK_EQUAL(w->open_transfers(), 0u);
+  status err;
+  w->recipe_of("src", chunker_params{}, err);
+  CAF_CHECK(contains(err.reason(), "the reference is stopping"));
+  w->content_hash("src", err);
+  CAF_CHECK(contains(err.reason(), "the reference is stopping"));
 }
 
 CAF_TEST(destroying the writer removes open staging files) {
