@@ -256,7 +256,7 @@ int main(int argc, char** argv) {
       throw usage_error{"invalid value for 'small-file-kib': "
                         + std::to_string(cfg.small_file_kib)
                         + " (expected 1 to 4096)"};
-    if (auto why = invalid_chunker_params(
+    if (auto why = invalid_link_chunker_params(
           {cfg.chunk_min, cfg.chunk_avg, cfg.chunk_max}))
       throw usage_error{std::string{"invalid chunk-min/avg/max: "} + why};
     if (cfg.recipe_cache_mib > 65536)

@@ -83,6 +83,16 @@ const char* invalid_chunker_params(const chunker_params& p) {
   return nullptr;
 }
 
+const char* invalid_link_chunker_params(const chunker_params& p) {
+  if (auto why = invalid_chunker_params(p))
+    return why;
+  if (p.min_size < link_min_chunk)
+    return "chunker min_size must be at least 512 on the link";
+  if (p.avg_size < link_min_avg_chunk)
+    return "chunker avg_size must be at least 1024 on the link";
+  return nullptr;
+}
+
 chunker::chunker(chunker_params p) : params_(p) {
   if (auto why = invalid_chunker_params(p))
     throw std::invalid_argument(why);

@@ -27,6 +27,17 @@ struct chunker_params {
 /// Returns why `p` is unusable, or nullptr when it is fine.
 const char* invalid_chunker_params(const chunker_params& p);
 
+/// Smallest chunk sizes a watcher may use on the link: a recipe costs 12
+/// bytes per chunk on both nodes, so min_size bounds its memory to 2.3 %
+/// of the file (a peer asking for min=1 would make the reference spend a
+/// quarter of the file's size on one reply).
+inline constexpr uint32_t link_min_chunk = 512;
+inline constexpr uint32_t link_min_avg_chunk = 1024;
+
+/// invalid_chunker_params, and below the link's minimum sizes: what the
+/// watcher's options and the reference's recipe requests accept.
+const char* invalid_link_chunker_params(const chunker_params& p);
+
 /// Finds cut points. Stateless between calls: each call looks for the
 /// first cut point of the chunk that starts at `data`.
 class chunker {

@@ -981,12 +981,13 @@ status read_blocks(int fd, const std::string& path, Stop&& stop, F&& fn) {
 recipe tree_writer::recipe_of(const std::string& path,
                               const chunker_params& params,
                               status& err) const {
+  err = {};
   recipe out;
   if (auto s = check_path(path); !s) {
     err = s;
     return out;
   }
-  if (auto why = invalid_chunker_params(params)) {
+  if (auto why = invalid_link_chunker_params(params)) {
     err = status::fail(std::string{"invalid chunker parameters: "} + why);
     return out;
   }
@@ -1001,6 +1002,13 @@ recipe tree_writer::recipe_of(const std::string& path,
   struct stat st;
   if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     err = status::fail(path + ": no regular file to chunk");
+    return out;
+  }
+  // The reply's bound, whatever the file: the watcher falls back to
+  // sending the whole file.
+  if (static_cast<uint64_t>(st.st_size) / params.min_size > max_recipe_chunks) {
+    err = status::fail(path + ": a recipe of more than "
+                       + std::to_string(max_recipe_chunks) + " chunks");
     return out;
   }
   chunk_stream cs{params, [&](const char*, size_t len, uint64_t hash,
@@ -1020,6 +1028,7 @@ recipe tree_writer::recipe_of(const std::string& path,
 
 hash128 tree_writer::content_hash(const std::string& path,
                                   status& err) const {
+  err = {};
   if (auto s = check_path(path); !s) {
     err = s;
     return {};

@@ -67,6 +67,10 @@ enum class tmpfile_link : uint8_t {
   proc_fd,
 };
 
+/// Most chunks in a recipe reply: 16 Mi chunks are 192 MiB (a 64 GiB file
+/// at 4 KiB chunks); beyond, the watcher sends the file whole.
+inline constexpr uint64_t max_recipe_chunks = uint64_t{16} << 20;
+
 /// Limits on what one peer may ask of the writer, and how it commits.
 struct writer_limits {
   /// Largest `data` in a write_file or chunk op.

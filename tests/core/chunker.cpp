@@ -98,6 +98,14 @@ CAF_TEST(invalid parameters are rejected) {
   // The chunker refuses them too.
   CAF_CHECK(throws<std::invalid_argument>(
     [] { chunker ch(chunker_params{0, 4096, 32768}); }));
+  // On the link (watcher options, recipe requests): chunks that keep a
+  // recipe at a few percent of its file.
+  CAF_CHECK_EQUAL(invalid_link_chunker_params(chunker_params{}), nullptr);
+  CAF_CHECK_EQUAL(invalid_link_chunker_params({512, 1024, 1024}), nullptr);
+  CAF_CHECK_NOT_EQUAL(invalid_link_chunker_params({64, 64, 64}), nullptr);
+  CAF_CHECK_NOT_EQUAL(invalid_link_chunker_params({511, 1024, 4096}), nullptr);
+  CAF_CHECK_NOT_EQUAL(invalid_link_chunker_params({512, 512, 4096}), nullptr);
+  CAF_CHECK_NOT_EQUAL(invalid_link_chunker_params({0, 4096, 32768}), nullptr);
 }
 
 CAF_TEST(cut honours its contract) {

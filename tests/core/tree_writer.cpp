@@ -608,6 +608,22 @@ CAF_TEST(long loops stop once the node is stopping) {
   CAF_CHECK(contains(err.reason(), "the reference is stopping"));
 }
 
+// A recipe costs 12 bytes per chunk: a peer asking for tiny chunks would
+// make one reply a quarter of the file's size.
+CAF_TEST(recipes take only the chunk sizes a watcher can use) {
+  ok(write_op("f", std::string(100000, 'r')));
+  status err;
+  for (auto p : {chunker_params{1, 64, 64}, chunker_params{256, 1024, 4096},
+                 chunker_params{512, 512, 4096}}) {
+    auto r = w->recipe_of("f", p, err);
+    CAF_CHECK(contains(err.reason(), "on the link"));
+    CAF_CHECK(r.empty());
+  }
+  auto r = w->recipe_of("f", chunker_params{512, 1024, 4096}, err);
+  CAF_CHECK_EQUAL(err.reason(), "");
+  CAF_CHECK(!r.empty());
+}
+
 CAF_TEST(destroying the writer removes open staging files) {
   ok(begin_op(1, "a", 10));
   ok(chunk_op(1, 0, "12345"));

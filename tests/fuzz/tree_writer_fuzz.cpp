@@ -561,7 +561,7 @@ private:
   void check_recipe(byte_reader& in) {
     auto path = read_path(in, box_.base());
     // The peer chooses the parameters: small valid ones, or raw.
-    chunker_params p{64, 256, 1024};
+    chunker_params p{512, 1024, 4096}; // the smallest the link accepts
     if (in.u8() & 1) {
       p.min_size = static_cast<uint32_t>(in.le(2));
       p.avg_size = static_cast<uint32_t>(in.le(2));
@@ -571,7 +571,7 @@ private:
     auto r = writer_->recipe_of(path, p, err);
     struct stat st;
     if (err) {
-      FUZZ_CHECK(path_allowed(path) && !invalid_chunker_params(p));
+      FUZZ_CHECK(path_allowed(path) && !invalid_link_chunker_params(p));
       FUZZ_CHECK(lookup(root_fd_.get(), path, st) && S_ISREG(st.st_mode));
       FUZZ_CHECK(recipe_size(r) == static_cast<uint64_t>(st.st_size));
     } else {
