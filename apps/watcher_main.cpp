@@ -216,6 +216,18 @@ int run_command(const std::string& command, watcher_config& cfg) {
 
 } // namespace
 
+namespace {
+
+/// This host's name, for the identity the reference knows a watcher by.
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0)
+    return "unknown-host";
+  return buf;
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
   using namespace livesync;
   watcher_config cfg;
@@ -318,6 +330,7 @@ int main(int argc, char** argv) {
     dcfg.max_delay = cfg.max_delay;
     sender_config scfg;
     scfg.root = root;
+    scfg.identity = host_name() + ":" + root;
     scfg.host = cfg.host;
     scfg.port = cfg.port;
     scfg.tls = cfg.tls();

@@ -11,14 +11,17 @@
 namespace livesync {
 
 /// The protocol version exchanged in the hello; bump on any wire change.
-inline constexpr uint32_t protocol_version = 4;
+inline constexpr uint32_t protocol_version = 5;
 
 /// The reference node's one published actor.
 using receiver_actor = caf::typed_actor<
   // Handshake: the watcher's protocol version -> the receiver's. Also makes
   // the caller the receiver's current peer (its open transfers are dropped
   // when it goes away).
-  caf::replies_to<atom::hello, uint32_t>::with<uint32_t>,
+  // Protocol version, and the watcher's identity ("host:root"): a
+  // reference mirrors one watched tree; a second one is refused, the same
+  // one restarted takes over.
+  caf::replies_to<atom::hello, uint32_t, std::string>::with<uint32_t>,
   // Everything the reference holds, parents before children (verify).
   caf::replies_to<atom::manifest>::with<std::vector<manifest_entry>>,
   // The reconcile's first look: one digest of each directory's listing,

@@ -197,24 +197,42 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
     auto open = self->state.writer->open_transfers();
     self->state.writer->abort_all();
     self->state.peer = nullptr;
+    self->state.peer_identity.clear();
     spdlog::warn("peer-lost reason={} aborted_transfers={}",
                  caf::to_string(msg.reason), open);
   });
   return {
-    [=](atom::hello, uint32_t version) -> caf::result<uint32_t> {
+    [=](atom::hello, uint32_t version,
+        const std::string& identity) -> caf::result<uint32_t> {
       if (version != protocol_version) {
         spdlog::warn("peer-refused reason=protocol-version theirs={} ours={}",
                      version, protocol_version);
         return caf::make_error(caf::sec::unexpected_message,
                                "protocol version mismatch");
       }
+      auto& st = self->state;
       auto peer = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      if (peer != self->state.peer) {
-        // A new watcher takes over: transfers of the old one cannot finish.
-        self->state.writer->abort_all();
-        if (self->state.peer)
-          self->demonitor(self->state.peer);
-        self->state.peer = peer;
+      if (peer != st.peer) {
+        if (st.peer && identity != st.peer_identity) {
+          // Two trees into one mirror would make it flip between them.
+          spdlog::warn("peer-refused reason=another-watcher theirs={} "
+                       "connected={}",
+                       printable(identity, 300),
+                       printable(st.peer_identity, 300));
+          return caf::make_error(
+            caf::sec::runtime_error,
+            "another watcher mirrors into this reference ("
+              + printable(st.peer_identity, 300)
+              + "); stop it, or give each watcher its own reference");
+        }
+        // New, or the same watcher restarted (its old connection not yet
+        // seen to close): it takes over, and the old transfers cannot
+        // finish.
+        st.writer->abort_all();
+        if (st.peer)
+          self->demonitor(st.peer);
+        st.peer = peer;
+        st.peer_identity = identity;
         self->monitor(peer);
       }
       // Every hello starts a new compression stream: the watcher's packer

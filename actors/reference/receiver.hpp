@@ -19,6 +19,9 @@ struct receiver_state {
   std::shared_ptr<tree_writer> writer;
   /// The watcher whose transfers are open; they die with it.
   caf::actor_addr peer;
+  /// Its identity ("host:root"): another watcher is refused while it is
+  /// connected; the same one (a restart) takes over.
+  std::string peer_identity;
   /// The peer's compression stream (packed batches); restarts at hello.
   batch_unpacker unpacker;
   /// Plain TCP: say so loudly on every connection.

@@ -700,7 +700,7 @@ void handshake(self_ptr self) {
   auto& st = self->state;
   auto epoch = st.epoch;
   auto hello = self->request(st.peer, st.cfg.request_timeout, atom::hello_v,
-                             protocol_version);
+                             protocol_version, st.cfg.identity);
   auto hello_id = hello.id();
   hello.then(
       [=](uint32_t) {

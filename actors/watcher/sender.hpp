@@ -40,6 +40,8 @@ namespace livesync {
 
 struct sender_config {
   std::string root;
+  /// Who we are to the reference ("host:root", watcher_identity()).
+  std::string identity;
   std::string host = "127.0.0.1";
   uint16_t port = 4242;
   /// Connect with mutual TLS (CAF's openssl module) rather than plain TCP.

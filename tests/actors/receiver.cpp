@@ -61,7 +61,8 @@ struct fixture : test::fixture_base {
     rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(w)}, true,
                    std::shared_ptr<const std::atomic<bool>>{stopping});
     sched.run();
-    CAF_CHECK_EQUAL(request<uint32_t>(rx, atom::hello_v, protocol_version),
+    CAF_CHECK_EQUAL(request<uint32_t>(rx, atom::hello_v, protocol_version,
+                                     std::string{"test-host:/watched"}),
                     protocol_version);
   }
 
@@ -276,7 +277,8 @@ CAF_TEST(a bad packed batch breaks the stream until the next hello) {
   CAF_CHECK(!apply_packed(good)); // broken: even the genuine message
   CAF_CHECK_NOT_EQUAL(::access((root + "/one").c_str(), F_OK), 0);
   // The watcher reconnects: a hello, and a new stream on both sides.
-  CAF_CHECK_EQUAL(request<uint32_t>(rx, atom::hello_v, protocol_version),
+  CAF_CHECK_EQUAL(request<uint32_t>(rx, atom::hello_v, protocol_version,
+                                     std::string{"test-host:/watched"}),
                   protocol_version);
   batch_packer fresh{3};
   CAF_REQUIRE(fresh.pack({write_op("one", "1")}, good));
@@ -295,6 +297,48 @@ CAF_TEST(only the actor that said hello may send packed batches) {
   // The peer's own stream is untouched by the stranger's attempt.
   CAF_CHECK(apply_packed(b));
   CAF_CHECK_EQUAL(read_file(root + "/s"), "s");
+}
+
+namespace {
+
+/// A hello from `from` claiming `identity`: true when accepted.
+bool hello(fixture& fx, caf::scoped_actor& from, std::string identity) {
+  auto res = from->request(fx.rx, caf::infinite, atom::hello_v,
+                           protocol_version, std::move(identity));
+  fx.run();
+  bool ok = false;
+  res.receive([&](uint32_t) { ok = true; }, [&](caf::error&) { ok = false; });
+  return ok;
+}
+
+/// An unpacked batch from `from`: true when the receiver took it.
+bool apply_from(fixture& fx, caf::scoped_actor& from, std::vector<op> ops) {
+  auto res = from->request(fx.rx, caf::infinite, atom::apply_v, std::move(ops));
+  fx.run();
+  bool ok = false;
+  res.receive([&](std::vector<op_error>& es) { ok = es.empty(); },
+              [&](caf::error&) { ok = false; });
+  return ok;
+}
+
+} // namespace
+
+// Two trees into one mirror would make it flip between them: a second
+// watcher is refused while the first is connected. The same watcher
+// restarted (its old connection not yet seen to close) takes over.
+CAF_TEST(a second watcher is refused and the same one takes over) {
+  caf::scoped_actor other{sys};
+  CAF_CHECK(!hello(*this, other, "host-b:/elsewhere"));
+  CAF_CHECK(!apply_from(*this, other, {write_op("b", "b")}));
+  CAF_CHECK_NOT_EQUAL(::access((root + "/b").c_str(), F_OK), 0);
+  CAF_CHECK(apply_from(*this, self, {write_op("a", "a")}));
+  caf::scoped_actor restarted{sys};
+  CAF_CHECK(hello(*this, restarted, "test-host:/watched"));
+  CAF_CHECK(apply_from(*this, restarted, {write_op("a2", "a2")}));
+  // The old connection lost its place.
+  CAF_CHECK(!apply_from(*this, self, {write_op("a3", "a3")}));
+  CAF_CHECK_EQUAL(read_file(root + "/a2"), "a2");
+  CAF_CHECK_NOT_EQUAL(::access((root + "/a3").c_str(), F_OK), 0);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -124,3 +124,29 @@ def test_startup_raises_fd_limit(env):
             line = [l for l in f if l.startswith("Max open files")][0]
         log("%s: %s" % (node.name, line.strip()))
         check(line.split()[3:5] == ["8192", "8192"], "%s: %s" % (node.name, line.strip()))
+
+
+@e2e_test()
+def test_startup_second_watcher_refused(env):
+    """A reference mirrors one watched tree: a second watcher (another root)
+    is refused with a clear reason while the first is connected, and the
+    mirror stays the first one's tree; once the first stops, the second
+    may take its place."""
+    write_file(env.S("mine.txt"), b"first tree\n")
+    env.start_pair()
+    other = os.path.join(env.base, "other")
+    write_file(os.path.join(other, "theirs.txt"), b"second tree\n")
+    first = env.watcher
+    second = env.start_watcher(root=other, wait_sync=False)
+    second.wait_line(r"another watcher mirrors into this reference", timeout=10,
+                     what="the refusal of the second watcher")
+    env.reference.wait_line(r"peer-refused reason=another-watcher", timeout=10,
+                            what="the reference's warning")
+    write_file(env.S("later.txt"), b"still the first tree\n")
+    env.wait_converged(what="the first watcher still mirrors")
+    check(not os.path.exists(env.R("theirs.txt")), "the second tree leaked into the mirror")
+    # The first one stops: the second takes its place (after its backoff).
+    first.stop()
+    second.wait_in_sync(1, timeout=20)
+    check(os.path.exists(env.R("theirs.txt")) and not os.path.exists(env.R("mine.txt")),
+          "the mirror is not the second tree after the first stopped")

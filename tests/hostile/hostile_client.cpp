@@ -54,6 +54,13 @@ using namespace livesync;
 
 namespace {
 
+/// The watcher identity this client claims in its hellos.
+const std::string hostile_identity = "hostile-client:/nowhere";
+
+} // namespace
+
+namespace {
+
 // -- options ---------------------------------------------------------------------
 
 struct options {
@@ -364,7 +371,7 @@ public:
       if (s.hello_first)
         self_
           ->request(rx_, std::chrono::seconds(opts_.timeout_s), atom::hello_v,
-                    protocol_version)
+                    protocol_version, hostile_identity)
           .receive([](uint32_t) {},
                    [&](caf::error& err) {
                      problems.push_back("hello failed: "
@@ -1194,12 +1201,12 @@ int main(int argc, char** argv) {
   bool refused = false, ok = false;
   c.self()
     ->request(*rx, std::chrono::seconds(opts.timeout_s), atom::hello_v,
-              protocol_version + 1000)
+              protocol_version + 1000, hostile_identity)
     .receive([&](uint32_t) {}, [&](caf::error&) { refused = true; });
   uint32_t theirs = 0;
   c.self()
     ->request(*rx, std::chrono::seconds(opts.timeout_s), atom::hello_v,
-              protocol_version)
+              protocol_version, hostile_identity)
     .receive(
       [&](uint32_t v) {
         ok = true;
