@@ -887,6 +887,17 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
     },
     [=](atom::flush) -> caf::result<uint64_t> {
       auto& st = self->state;
+      // Each waits for the reference, however long it is away: a local
+      // client looping on flush must not grow the watcher without bound.
+      if (st.flush_waiters.size() >= max_pending_flushes) {
+        spdlog::warn("flush-refused pending={} max={}",
+                     st.flush_waiters.size(), max_pending_flushes);
+        return caf::make_error(caf::sec::runtime_error,
+                               "too many flushes pending ("
+                                 + std::to_string(max_pending_flushes)
+                                 + "); try again when the reference is "
+                                   "reachable");
+      }
       // Paths waiting to be retried after a refusal are changes made
       // before this flush: they go to the debouncer ahead of the barrier.
       redirty_retry_paths(self);

@@ -38,6 +38,10 @@
 
 namespace livesync {
 
+/// Flush requests waiting at once, at most (each holds a promise until the
+/// reference has acknowledged everything before it).
+inline constexpr size_t max_pending_flushes = 32;
+
 struct sender_config {
   std::string root;
   /// Who we are to the reference ("host:root", watcher_identity()).

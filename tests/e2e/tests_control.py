@@ -6,6 +6,7 @@ content hash and names every difference; progress lines while comparing."""
 import json
 import os
 import re
+import subprocess
 
 from harness import (COMMON_ARGS, WATCHER, binary, check, e2e_test, log,
                      random_bytes, write_file)
@@ -183,3 +184,35 @@ def test_command_errors(env):
     argv = [binary(WATCHER), "bogus"] + COMMON_ARGS
     rc, _, err = env.run_cli(argv, name="bogus")
     check(rc == 2 and "bogus" in err, "unknown command: rc=%s err=%r" % (rc, err))
+
+
+@e2e_test(timeout=90)
+def test_flush_pending_is_bounded(env):
+    """Each flush waits for the reference however long it is away: at most
+    32 wait at once (a local client looping on flush must not grow the
+    watcher); the next one is refused at once, and the waiting ones return
+    when the reference is back."""
+    env.start_pair()
+    port = control_port(env)
+    ref_port = env.reference.port
+    env.reference.stop()
+    write_file(env.S("while-down"), b"written while the reference was down")
+    argv = [binary(WATCHER), "flush", "--control-port=%d" % port,
+            "--timeout=60s"] + COMMON_ARGS
+    waiting = [subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for _ in range(32)]
+    try:
+        env.watcher.wait_line(r"flush-requested id=32\b", timeout=30,
+                              what="32 flushes waiting")
+        rc, out, err = flush(env, port, "--timeout=10s", timeout=20)
+        check(rc == 1 and "too many flushes pending (32)" in err,
+              "the 33rd flush: rc=%s err=%r" % (rc, err))
+        env.start_reference(port=ref_port)
+        rcs = [p.wait(timeout=60) for p in waiting]
+        check(rcs == [0] * 32, "the waiting flushes returned %s" % rcs)
+    finally:
+        for p in waiting:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    identical_now(env, "after the flushes")

@@ -4,10 +4,11 @@ peers signed by another CA, start-up checks of the key material, and
 plain TCP only with an explicit --insecure that is logged loudly."""
 
 import os
+import re
 import subprocess
 
-from harness import (UNROUTABLE, check, e2e_test, log, reference_argv, settle,
-                     watcher_argv, write_file)
+from harness import (UNROUTABLE, WATCHER, binary, check, e2e_test, log,
+                     reference_argv, settle, watcher_argv, write_file)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAKE_CERTS = os.path.join(REPO, "scripts", "make-certs.sh")
@@ -282,3 +283,33 @@ def test_tls_strangers_do_not_reset_the_link(env):
           "the link was reset by strangers: %r" % env.watcher.matching(r"peer-lost"))
     check(env.watcher.count(r"in-sync") == 1,
           "the watcher reconnected: %r" % env.watcher.matching(r"in-sync"))
+
+
+@e2e_test()
+def test_tls_control_port(env):
+    """The control port (status, flush) speaks the link's mutual TLS: a
+    client without a certificate, one of another CA, and a plain-TCP status
+    are refused; the CA's own certificate gets the status."""
+    certs = make_certs(env, "certs")
+    rogue = make_certs(env, "rogue")
+    start_tls_pair(env, certs)
+    line = env.watcher.wait_line(r"control-listening bind=\S+ port=\d+")
+    port = int(re.search(r"port=(\d+)", line).group(1))
+    ca = "%s/ca.pem" % certs
+    results = {
+        "no client certificate": handshake(port, cafile=ca),
+        "client from another CA": handshake(port, rogue, "watcher", ca),
+        "client of the CA": handshake(port, certs, "watcher", ca),
+    }
+    log("control port: %r" % results)
+    bad = [k for k, v in results.items()
+           if (k == "client of the CA") != v.startswith("accepted")]
+    check(not bad, "unexpected handshake results: %r" % results)
+    status = [binary(WATCHER), "status", "--control-port=%d" % port, "--timeout=3s"]
+    rc, out, err = env.run_cli(status + ["--insecure"], timeout=10, name="status-plain")
+    check(rc != 0 and "state:" not in out, "a plain-TCP status got an answer: rc=%s %r"
+          % (rc, out))
+    rc, out, err = env.run_cli(status + tls_args(certs, "watcher"), timeout=10,
+                               name="status-tls")
+    check(rc == 0 and "state: in-sync" in out, "status over TLS: rc=%s out=%r err=%r"
+          % (rc, out, err))
