@@ -24,6 +24,9 @@ struct fs_stat {
   /// Change time, to detect a file that changed while it was read.
   int64_t ctime_ns = 0;
   uint64_t inode = 0;
+  /// Hard links to the inode: above one, the file has other names whose
+  /// mirror copies change with it (hardlink_index).
+  uint64_t nlink = 1;
 };
 
 class fs_view {

@@ -24,6 +24,7 @@ fs_stat to_fs_stat(const struct stat& st) {
   out.meta.mtime_ns = ns_since_epoch(st.st_mtim);
   out.ctime_ns = ns_since_epoch(st.st_ctim);
   out.inode = static_cast<uint64_t>(st.st_ino);
+  out.nlink = static_cast<uint64_t>(st.st_nlink);
   return out;
 }
 

@@ -10,6 +10,9 @@ namespace {
 
 /// Queue flag of push_listing_check (never set on changes from outside).
 constexpr uint8_t listing_only = 0x80;
+/// Queue flag of a check of another name of a changed file (hard links):
+/// it does not look at the names of its own inode again.
+constexpr uint8_t via_link = 0x40;
 
 op make_op(op_kind kind, const std::string& path, const entry_meta& meta = {}) {
   op o;
@@ -214,6 +217,8 @@ void sync_planner::check(const std::string& path, uint8_t flags,
       return;
     }
     root_missing_ = false;
+    if (!links_.empty())
+      links_.forget(path);
     if (node != nullptr) {
       emit(make_op(op_kind::remove, path), out);
       model_.erase(path);
@@ -241,6 +246,10 @@ void sync_planner::check(const std::string& path, uint8_t flags,
       return;
     }
     case entry_kind::file: {
+      if (now.nlink > 1)
+        links_.note(path, now.inode, now.nlink);
+      else if (!links_.empty())
+        links_.forget(path);
       if (node != nullptr && node->meta.kind == entry_kind::file) {
         auto& was = node->meta;
         bool same_content = was.size == now.meta.size
@@ -251,6 +260,7 @@ void sync_planner::check(const std::string& path, uint8_t flags,
           if (was.mode != now.meta.mode || was.mtime_ns != now.meta.mtime_ns) {
             emit(make_op(op_kind::set_attr, path, now.meta), out);
             model_.set(path, now.meta);
+            check_other_names(path, flags);
           }
           return;
         }
@@ -260,11 +270,27 @@ void sync_planner::check(const std::string& path, uint8_t flags,
       a.path = path;
       a.meta = now.meta;
       out.push_back(std::move(a));
+      check_other_names(path, flags);
       return;
     }
     default:
       return;
   }
+}
+
+void sync_planner::check_other_names(const std::string& path, uint8_t flags) {
+  if (links_.empty() || (flags & via_link))
+    return;
+  // Inotify named only this one; the others hold the same new state.
+  for (auto& other : links_.others(path))
+    queue_.push_back(change::make_dirty(other, change_content | via_link));
+}
+
+void sync_planner::note_links(const std::vector<dir_listing>& walk) {
+  for (auto& d : walk)
+    for (auto& e : d.entries)
+      if (e.linked_inode != 0)
+        links_.note(join_path(d.path, e.name), e.linked_inode, 2);
 }
 
 void sync_planner::check_dir(const std::string& path, const fs_stat& now,
@@ -323,6 +349,7 @@ void sync_planner::replay_rename(const std::string& from, const std::string& to,
   emit(std::move(o), out);
   model_.rename(from, to);
   unreadable_.rename(from, to);
+  links_.rename(from, to);
   ++stats_.renames_replayed;
 }
 

@@ -13,7 +13,9 @@
 #include "core/fs_view.hpp"
 #include "core/ignore_rules.hpp"
 #include "core/op.hpp"
+#include "core/hardlink_index.hpp"
 #include "core/subtree_set.hpp"
+#include "core/tree_listing.hpp"
 #include "core/tree_model.hpp"
 
 #include <cstddef>
@@ -83,6 +85,10 @@ public:
   /// Drops all queued work (on disconnect; reconnect does a full check).
   void clear();
 
+  /// Records the names of files with more than one link in a walk of the
+  /// watched tree (a write through one name is then mirrored to all).
+  void note_links(const std::vector<dir_listing>& walk);
+
   bool idle() const noexcept { return queue_.empty(); }
   size_t queued() const noexcept { return queue_.size(); }
 
@@ -131,6 +137,9 @@ private:
   /// chmod of `dir` may have made them visible); true when `dir` itself is
   /// one, so its own check must be deep.
   bool was_unreadable(const std::string& dir);
+  /// Queues checks of the other names of the file `path` (hard links),
+  /// unless this check was one of those.
+  void check_other_names(const std::string& path, uint8_t flags);
 
   const fs_view& fs_;
   tree_model& model_;
@@ -139,6 +148,8 @@ private:
   std::set<std::string> warned_;
   /// Directories that could not be read, kept right across renames.
   subtree_set unreadable_;
+  /// Names of files with more than one link.
+  hardlink_index links_;
   planner_stats stats_;
   bool root_missing_ = false;
 };

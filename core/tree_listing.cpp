@@ -131,7 +131,7 @@ private:
       if (f.path.empty() && opts_.skip_state_folder && name == state_folder)
         continue;
       listed_entry le;
-      int e = entry_at(f.dir.get(), name, le.meta);
+      int e = entry_at(f.dir.get(), name, le.meta, le.linked_inode);
       if (e == ENOENT)
         continue; // Vanished while we walked: not part of the tree.
       if (e != 0) {
@@ -161,7 +161,8 @@ private:
 
   /// What `name` in `dir` is: 0, or the errno of stat or readlink. A fifo,
   /// socket or device is kind none.
-  static int entry_at(int dir, const std::string& name, entry_meta& meta) {
+  static int entry_at(int dir, const std::string& name, entry_meta& meta,
+                      uint64_t& linked_inode) {
     struct stat st;
     if (int e = stat_at(dir, name, st); e != 0)
       return e;
@@ -170,6 +171,8 @@ private:
     if (S_ISREG(st.st_mode)) {
       meta.kind = entry_kind::file;
       meta.size = static_cast<uint64_t>(st.st_size);
+      if (st.st_nlink > 1)
+        linked_inode = static_cast<uint64_t>(st.st_ino);
     } else if (S_ISDIR(st.st_mode)) {
       meta.kind = entry_kind::dir;
     } else if (S_ISLNK(st.st_mode)) {

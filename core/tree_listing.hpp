@@ -25,6 +25,9 @@ namespace livesync {
 struct listed_entry {
   std::string name;
   entry_meta meta;
+  /// A regular file with more than one hard link: its inode (else 0). The
+  /// watcher records these names (hardlink_index); never sent.
+  uint64_t linked_inode = 0;
 };
 
 /// A directory and its children, sorted by name (bytewise).

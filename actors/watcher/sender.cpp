@@ -694,6 +694,7 @@ void take_snapshot(self_ptr self) {
     return;
   }
   st.snapshot_ok = true;
+  st.planner->note_links(st.snapshot);
 }
 
 void handshake(self_ptr self) {

@@ -98,6 +98,18 @@ public:
     return put(path, std::move(m));
   }
 
+  /// The files `paths` as names of one inode (hard links): each gets
+  /// `inode` and the link count. A test changing "the file" sets the same
+  /// metadata on every name, as the kernel shows it.
+  fake_fs& linked(const std::vector<std::string>& paths, uint64_t inode) {
+    for (auto& p : paths) {
+      auto& st = entries_.at(p);
+      st.inode = inode;
+      st.nlink = paths.size();
+    }
+    return *this;
+  }
+
   /// A fifo, socket or device: present, never mirrored.
   fake_fs& unsupported(const std::string& path) {
     erase(path);

@@ -867,6 +867,54 @@ CAF_TEST(paths deeper than the limit are skipped with one warning) {
   CAF_CHECK_EQUAL(h.full_check(), strings{});
 }
 
+// -- hard links ------------------------------------------------------------------
+
+// A write through one name of a file with two raises an event for that name
+// only: the other name's copy on the reference must follow too.
+CAF_TEST(a change through one name of a hard-linked file reaches every name) {
+  struct case_t {
+    const char* what;
+    std::function<void(fake_fs&, const std::string&)> change;
+    strings expected;
+  };
+  std::vector<case_t> cases{
+    {"new content", [](fake_fs& fs, const std::string& p) { fs.file(p, 11, 300); },
+     {"upload d/f", "upload x/y"}},
+    {"chmod", [](fake_fs& fs, const std::string& p) { fs.file(p, 10, 100, 0600); },
+     {"set_attr d/f", "set_attr x/y"}},
+  };
+  for (auto& c : cases) {
+    for (bool from_walk : {false, true}) {
+      CAF_MESSAGE(c.what << (from_walk ? ", names known from the walk" : ""));
+      harness h;
+      sample(h.fs);
+      h.fs.dir("x").file("x/y", 10, 100).linked({"d/f", "x/y"}, 42);
+      h.mirror();
+      if (from_walk) {
+        // After a reconnect: the names come from the watcher's walk.
+        dir_listing d{"x", {}, true};
+        listed_entry e;
+        e.name = "y";
+        e.meta = h.fs.meta("x/y");
+        e.linked_inode = 42;
+        d.entries.push_back(e);
+        dir_listing d2{"d", {}, true};
+        e.name = "f";
+        d2.entries.push_back(e);
+        h.planner.note_links({d, d2});
+      } else {
+        // Live: the planner met both names in a full check.
+        CAF_CHECK_EQUAL(h.full_check(), strings{});
+      }
+      for (auto p : {"d/f", "x/y"})
+        c.change(h.fs, p);
+      h.fs.linked({"d/f", "x/y"}, 42);
+      CAF_CHECK_EQUAL(h.apply({dirty("d/f", content | attr)}), c.expected);
+      h.check_converged();
+    }
+  }
+}
+
 // -- against a real tree and a real writer ------------------------------------
 
 namespace {

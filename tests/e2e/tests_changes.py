@@ -602,3 +602,32 @@ def test_large_file(env):
         f.seek(40 << 20)
         f.write(b"modified in the middle" * 100)
     env.wait_converged(timeout=60, what="64 MiB file modified")
+
+
+@e2e_test()
+def test_hard_link_names_follow(env):
+    """A file with two names (hard links): a write, a chmod or an append
+    through one name raises an event for that name only, yet both names
+    change, on the reference too; also after a watcher restart, when the
+    names come from its walk. (Each name is a separate file there: link
+    identity is not kept.)"""
+    write_file(env.S("a", "f"), b"version 1\n")
+    os.makedirs(env.S("b"))
+    os.link(env.S("a", "f"), env.S("b", "g"))
+    big = random_bytes(200_000, 3)
+    write_file(env.S("big1"), big)
+    os.link(env.S("big1"), env.S("a", "big2"))
+    env.start_pair()
+
+    write_file(env.S("a", "f"), b"version 2, through a/f\n")
+    env.wait_converged(what="a write through a/f reached b/g")
+    os.chmod(env.S("b", "g"), 0o600)
+    env.wait_converged(what="a chmod through b/g reached a/f")
+    with open(env.S("a", "big2"), "r+b") as f:  # a delta through one name
+        f.seek(100_000)
+        f.write(b"edited in place")
+    env.wait_converged(what="an edit of a/big2 reached big1")
+
+    env.restart_watcher()
+    append_file(env.S("b", "g"), b"appended through b/g\n")
+    env.wait_converged(what="after a restart, an append through b/g reached a/f")
