@@ -162,9 +162,9 @@ int run_verify(caf::actor_system& sys, const command_target& reference,
   if (!why.empty())
     return unreachable(reference, "reference", "manifest: " + why);
   local_tree fs{root};
-  std::vector<std::string> skipped;
-  auto mine = list_tree(fs, excludes, &skipped);
-  auto cmp = compare_listings(mine, theirs, mode_mask, excludes);
+  std::vector<std::string> skipped, unreadable;
+  auto mine = list_tree(fs, excludes, &skipped, &unreadable);
+  auto cmp = compare_listings(mine, theirs, mode_mask, excludes, &unreadable);
   // Hash both sides in batches: the reference at most max_digest_paths
   // per request.
   uint64_t hashed_bytes = 0;

@@ -27,6 +27,9 @@ public:
   /// place beneath `to`. An entry that lands inside another is dropped.
   void rename(const std::string& from, const std::string& to);
 
+  /// True when `path` is an entry or beneath one.
+  bool covers(const std::string& path) const { return covered(path); }
+
   /// True when `dir` itself is an entry.
   bool contains(const std::string& dir) const { return dirs_.count(dir) != 0; }
 

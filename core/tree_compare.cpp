@@ -1,6 +1,7 @@
 #include "core/tree_compare.hpp"
 
 #include "core/path_rules.hpp"
+#include "core/subtree_set.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -12,9 +13,15 @@ namespace {
 
 void walk(const fs_view& fs, const std::string& dir,
           const ignore_rules* excludes, std::vector<manifest_entry>& out,
-          std::vector<std::string>* skipped) {
+          std::vector<std::string>* skipped,
+          std::vector<std::string>* unreadable) {
   std::vector<std::string> names;
-  fs.list(dir, names);
+  if (!fs.list(dir, names)) {
+    if (unreadable)
+      unreadable->push_back(dir);
+    return;
+  }
+  bool noted = false;
   for (auto& name : names) {
     auto path = join_path(dir, name);
     if (dir.empty() && name == state_folder) {
@@ -23,6 +30,13 @@ void walk(const fs_view& fs, const std::string& dir,
       continue;
     }
     auto st = fs.stat(path);
+    if (st.unknown) {
+      // Not searchable: every name in `dir` is unknown past its name.
+      if (unreadable && !noted)
+        unreadable->push_back(dir);
+      noted = true;
+      continue;
+    }
     if (st.unsupported) {
       if (skipped)
         skipped->push_back(path);
@@ -35,8 +49,16 @@ void walk(const fs_view& fs, const std::string& dir,
       continue;
     out.push_back(manifest_entry{path, st.meta});
     if (is_dir)
-      walk(fs, path, excludes, out, skipped);
+      walk(fs, path, excludes, out, skipped, unreadable);
   }
+}
+
+/// True when `path` is strictly beneath an entry of `dirs` (the entry
+/// itself, the unreadable directory, is listed by its parent).
+bool path_in(const subtree_set& dirs, const std::string& path) {
+  auto slash = path.rfind('/');
+  return dirs.covers(slash == std::string::npos ? std::string{}
+                                                : path.substr(0, slash));
 }
 
 std::string octal(uint32_t mode) {
@@ -47,19 +69,28 @@ std::string octal(uint32_t mode) {
 
 } // namespace
 
-std::vector<manifest_entry> list_tree(const fs_view& fs,
-                                      const ignore_rules* excludes,
-                                      std::vector<std::string>* skipped) {
+std::vector<manifest_entry>
+list_tree(const fs_view& fs, const ignore_rules* excludes,
+          std::vector<std::string>* skipped,
+          std::vector<std::string>* unreadable) {
   std::vector<manifest_entry> out;
-  walk(fs, "", excludes, out, skipped);
+  walk(fs, "", excludes, out, skipped, unreadable);
   return out;
 }
 
-tree_comparison compare_listings(const std::vector<manifest_entry>& watcher,
-                                 const std::vector<manifest_entry>& reference,
-                                 uint32_t mode_mask,
-                                 const ignore_rules* excludes) {
+tree_comparison
+compare_listings(const std::vector<manifest_entry>& watcher,
+                 const std::vector<manifest_entry>& reference,
+                 uint32_t mode_mask, const ignore_rules* excludes,
+                 const std::vector<std::string>* unreadable) {
   tree_comparison out;
+  subtree_set unknown;
+  if (unreadable != nullptr)
+    for (auto& d : *unreadable) {
+      unknown.add(d);
+      out.differences.push_back(
+        tree_difference{d, "unreadable on the watcher (not compared)"});
+    }
   std::map<std::string, const entry_meta*> ref;
   for (auto& e : reference)
     ref.emplace(e.path, &e.meta);
@@ -108,6 +139,8 @@ tree_comparison compare_listings(const std::vector<manifest_entry>& watcher,
   }
   for (auto& [path, r] : ref) {
     if (mine.count(path) != 0)
+      continue;
+    if (!unknown.empty() && path_in(unknown, path))
       continue;
     if (excludes != nullptr
         && excludes->excluded(path, r->kind == entry_kind::dir))

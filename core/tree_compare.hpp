@@ -16,9 +16,12 @@ namespace livesync {
 /// Everything the watcher would mirror beneath `fs`'s root, parents before
 /// children: excluded paths, the state folder at the root, and fifos,
 /// sockets and devices (named in `skipped`, may be null) left out.
-std::vector<manifest_entry> list_tree(const fs_view& fs,
-                                      const ignore_rules* excludes,
-                                      std::vector<std::string>* skipped);
+/// Directories that could not be listed or looked into are named in
+/// `unreadable` (may be null): what is beneath them is unknown.
+std::vector<manifest_entry>
+list_tree(const fs_view& fs, const ignore_rules* excludes,
+          std::vector<std::string>* skipped,
+          std::vector<std::string>* unreadable = nullptr);
 
 struct tree_difference {
   std::string path;
@@ -38,10 +41,13 @@ struct tree_comparison {
 /// is the reference's (permission bits it keeps); directory mtimes are not
 /// mirrored, so not compared; paths the excludes name on the reference side
 /// are not differences (excluded paths are neither sent nor removed).
-tree_comparison compare_listings(const std::vector<manifest_entry>& watcher,
-                                 const std::vector<manifest_entry>& reference,
-                                 uint32_t mode_mask,
-                                 const ignore_rules* excludes);
+/// Beneath a directory in `unreadable` (may be null) nothing is compared:
+/// the directory is one difference, "unreadable on the watcher".
+tree_comparison
+compare_listings(const std::vector<manifest_entry>& watcher,
+                 const std::vector<manifest_entry>& reference,
+                 uint32_t mode_mask, const ignore_rules* excludes,
+                 const std::vector<std::string>* unreadable = nullptr);
 
 /// Adds a "content" difference for each `paths[i]` whose hashes differ.
 /// The three vectors have the same length.

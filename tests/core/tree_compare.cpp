@@ -142,3 +142,23 @@ CAF_TEST(content differences are added in path order) {
   CAF_CHECK_EQUAL(show(c), (strings{"a: content", "c: mode 0600/0644",
                                     "c: content"}));
 }
+
+// A watcher that is not root cannot vouch for what it cannot read: the
+// directory is one difference, and nothing beneath it is "only on
+// reference".
+CAF_TEST(verify names an unreadable directory instead of its contents) {
+  for (bool listable : {false, true}) {
+    CAF_MESSAGE("listable " << listable);
+    fake_fs fs;
+    fs.dir("ok").file("ok/f", 1, 1).dir("locked").file("locked/f", 2, 2)
+      .dir("locked/sub").file("locked/sub/g", 3, 3);
+    auto reference = fs.manifest();
+    fs.lock("locked", listable);
+    strings unreadable;
+    auto mine = list_tree(fs, nullptr, nullptr, &unreadable);
+    CAF_CHECK_EQUAL(unreadable, strings{"locked"});
+    auto c = compare_listings(mine, reference, 01777, nullptr, &unreadable);
+    CAF_CHECK_EQUAL(show(c),
+                    strings{"locked: unreadable on the watcher (not compared)"});
+  }
+}

@@ -181,6 +181,15 @@ def test_unprivileged_watcher_unreadable_paths(env):
     unreadable = json.loads(out)["unreadable"]
     check(unreadable >= 2, "status counts %d unreadable, expected >= 2" % unreadable)
 
+    # verify, as the same user, cannot vouch for what it cannot read: one
+    # difference for the directory, nothing "only on reference" beneath it.
+    rc, out, err = env.run_cli(prefix + [binary(WATCHER), "verify", "--root=%s" % env.src,
+                                         "--port=%d" % env.reference.port] + COMMON_ARGS,
+                               timeout=20.0, name="verify")
+    check(rc == 1 and "differs path=secret what=unreadable on the watcher" in out
+          and "only on reference" not in out,
+          "verify as nobody: rc=%s out=%r err=%r" % (rc, out[-1500:], err[-500:]))
+
     # Readable again: one chmod each, and both trees are identical.
     os.chmod(env.S("secret"), 0o755)
     os.chmod(env.S("private"), 0o644)
