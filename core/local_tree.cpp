@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace livesync {
@@ -91,28 +91,15 @@ fs_stat local_tree::stat(std::string_view path) const {
 bool local_tree::list(std::string_view path,
                       std::vector<std::string>& out) const {
   out.clear();
-  auto full = full_path(path);
-  auto* d = ::opendir(full.c_str());
-  if (d == nullptr)
-    return seen_as_absent(errno);
-  int err = 0;
-  for (;;) {
-    errno = 0;
-    auto* e = ::readdir(d);
-    if (e == nullptr) {
-      err = errno;
-      break;
-    }
-    std::string_view name{e->d_name};
-    if (name == "." || name == "..")
-      continue;
-    out.emplace_back(name);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  // A listing cut short by an error is incomplete: its missing names must
-  // not read as deletions.
-  return err == 0;
+  // O_PATH needs no read permission: list_dir's own open says EACCES.
+  // O_NOFOLLOW: a directory swapped for a symlink since its stat is not
+  // listed through the link.
+  unique_fd dir{::open(full_path(path).c_str(),
+                       O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+  int err = dir.valid() ? list_dir(dir.get(), out) : errno;
+  if (err != 0)
+    out.clear(); // cut short: its missing names must not read as deletions
+  return err == 0 || seen_as_absent(err);
 }
 
 } // namespace livesync

@@ -317,8 +317,8 @@ public:
     auto t0 = std::chrono::steady_clock::now();
     bool ok = apply(ops, errors, failure);
     auto ms = ms_since(t0);
-    ++attacks_;
     if (!ok) {
+      ++attacks_;
       ++request_errors_;
       ++mismatches_;
       std::cout << "attack=" << name << " ops=" << ops.size()
@@ -328,8 +328,6 @@ public:
     }
     auto problems = reply_problems(steps, errors);
     refused_ops_ += errors.size();
-    if (!problems.empty())
-      ++mismatches_;
     std::ostringstream line;
     line << "attack=" << name << " ops=" << ops.size()
          << " refused=" << errors.size()
@@ -339,13 +337,7 @@ public:
       line << (i ? "|" : "") << errors[i].index << ":"
            << short_text(errors[i].reason);
     line << "]";
-    if (!problems.empty()) {
-      line << " problems=[";
-      for (size_t i = 0; i < problems.size(); ++i)
-        line << (i ? "|" : "") << problems[i];
-      line << "]";
-    }
-    std::cout << line.str() << std::endl;
+    report(line, problems);
   }
 
   /// One packed batch (a message of the link's zstd stream), sent after a
@@ -399,23 +391,11 @@ public:
       if (!s.applies && replied)
         problems.push_back(s.what + " was NOT refused");
     }
-    ++attacks_;
-    if (!problems.empty())
-      ++mismatches_;
     std::ostringstream line;
     line << "attack=" << name << " batches=" << steps.size()
          << " expect=" << (problems.empty() ? "ok" : "MISMATCH")
-         << " ms=" << ms_since(t0) << " results=[";
-    for (size_t i = 0; i < results.size(); ++i)
-      line << (i ? "|" : "") << results[i];
-    line << "]";
-    if (!problems.empty()) {
-      line << " problems=[";
-      for (size_t i = 0; i < problems.size(); ++i)
-        line << (i ? "|" : "") << problems[i];
-      line << "]";
-    }
-    std::cout << line.str() << std::endl;
+         << " ms=" << ms_since(t0) << " results=" << bracketed(results);
+    report(line, problems);
   }
 
   /// An unpacked batch sent by another actor of this node, one that never
@@ -463,9 +443,6 @@ public:
         problems.push_back("after: " + p);
       refused_ops_ += errors.size();
     }
-    ++attacks_;
-    if (!problems.empty())
-      ++mismatches_;
     std::ostringstream line;
     line << "attack=" << name << " ops=" << ops.size() << " stranger="
          << (replied ? "applied,refused_ops=" + std::to_string(stranger_refused)
@@ -477,13 +454,7 @@ public:
       line << (i ? "|" : "") << errors[i].index << ":"
            << short_text(errors[i].reason);
     line << "]";
-    if (!problems.empty()) {
-      line << " problems=[";
-      for (size_t i = 0; i < problems.size(); ++i)
-        line << (i ? "|" : "") << problems[i];
-      line << "]";
-    }
-    std::cout << line.str() << std::endl;
+    report(line, problems);
   }
 
   /// One read request (listings, recipe or digest) and the reply it must
@@ -561,23 +532,11 @@ public:
         problems.push_back(s.what + ": " + wrong);
       }
     }
-    ++attacks_;
-    if (!problems.empty())
-      ++mismatches_;
     std::ostringstream line;
     line << "attack=" << name << " requests=" << steps.size()
          << " expect=" << (problems.empty() ? "ok" : "MISMATCH")
-         << " ms=" << ms_since(t0) << " results=[";
-    for (size_t i = 0; i < results.size(); ++i)
-      line << (i ? "|" : "") << results[i];
-    line << "]";
-    if (!problems.empty()) {
-      line << " problems=[";
-      for (size_t i = 0; i < problems.size(); ++i)
-        line << (i ? "|" : "") << problems[i];
-      line << "]";
-    }
-    std::cout << line.str() << std::endl;
+         << " ms=" << ms_since(t0) << " results=" << bracketed(results);
+    report(line, problems);
   }
 
   /// A batch over the receiver's op count limit: refused whole, one error.
@@ -705,6 +664,25 @@ public:
 
   void note(const std::string& what) {
     std::cout << "note " << what << std::endl;
+  }
+
+  /// "[a|b|c]".
+  static std::string bracketed(const std::vector<std::string>& xs) {
+    std::string out = "[";
+    for (size_t i = 0; i < xs.size(); ++i)
+      out += (i ? "|" : "") + xs[i];
+    return out + "]";
+  }
+
+  /// Counts one attack and prints its line, with its problems if any.
+  void report(std::ostringstream& line,
+              const std::vector<std::string>& problems) {
+    ++attacks_;
+    if (!problems.empty()) {
+      ++mismatches_;
+      line << " problems=" << bracketed(problems);
+    }
+    std::cout << line.str() << std::endl;
   }
 
   int summary() {
