@@ -303,6 +303,14 @@ def unprivileged_prefix(uid):
         raise Skip("not root: cannot run a node as uid %d" % uid)
     if not setpriv:
         raise Skip("setpriv (util-linux) not found: cannot run a node as uid %d" % uid)
+    # The binaries must be reachable by that user (a checkout in /root is not).
+    d = os.path.dirname(binary(REFERENCE))
+    while d != "/":
+        st = os.stat(d)
+        if not st.st_mode & 0o001 and st.st_uid != uid:
+            raise Skip("%s (mode %04o) is not searchable by uid %d: cannot run the "
+                       "binaries as that user" % (d, stat.S_IMODE(st.st_mode), uid))
+        d = os.path.dirname(d)
     return [setpriv, "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups",
             "--inh-caps=-all", "--bounding-set=-all",
             # the new uid clears _child_setup's PR_SET_PDEATHSIG: set it again
