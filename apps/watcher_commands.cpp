@@ -165,6 +165,20 @@ int run_verify(caf::actor_system& sys, const command_target& reference,
   std::vector<std::string> skipped, unreadable;
   auto mine = list_tree(fs, excludes, &skipped, &unreadable);
   auto cmp = compare_listings(mine, theirs, mode_mask, excludes, &unreadable);
+  // A file this user may not read (verify run as a watcher that is not
+  // root) cannot be vouched for: one difference, not a failed run.
+  cmp.to_hash.erase(
+    std::remove_if(cmp.to_hash.begin(), cmp.to_hash.end(),
+                   [&](const std::string& p) {
+                     if (::faccessat(AT_FDCWD, fs.full_path(p).c_str(), R_OK,
+                                     AT_EACCESS)
+                         == 0)
+                       return false;
+                     cmp.differences.push_back(tree_difference{
+                       p, "unreadable on the watcher (not compared)"});
+                     return true;
+                   }),
+    cmp.to_hash.end());
   // Hash both sides in batches: the reference at most max_digest_paths
   // per request.
   uint64_t hashed_bytes = 0;
@@ -211,6 +225,10 @@ int run_verify(caf::actor_system& sys, const command_target& reference,
     }
     add_content_differences(cmp, paths, ours, remote);
   }
+  std::sort(cmp.differences.begin(), cmp.differences.end(),
+            [](const tree_difference& x, const tree_difference& y) {
+              return x.path < y.path;
+            });
   for (auto& d : cmp.differences)
     std::cout << "differs path=" << printable(d.path) << " what=" << d.what
               << "\n";

@@ -144,6 +144,7 @@ def test_unprivileged_watcher_unreadable_paths(env):
     write_file(env.S("secret", "sub", "f"), b"secret\n")
     write_file(env.S("private"), b"private v1\n")
     write_file(env.S("open.txt"), b"open\n")
+    write_file(env.S("same"), b"unchanged, then unreadable\n")
     # A root watcher mirrors everything first.
     env.start_pair()
     env.watcher.stop()
@@ -151,6 +152,7 @@ def test_unprivileged_watcher_unreadable_paths(env):
     os.chmod(env.base, 0o711)
     os.chmod(env.S("secret"), 0o700)
     write_file(env.S("private"), b"private v2, unreadable\n", mode=0o600)
+    os.chmod(env.S("same"), 0o600)
     write_file(env.S("secret", "sub", "later"), b"written while unreadable\n")
     env.start_watcher(argv=prefix + watcher_argv(env.src, env.reference.port),
                       timeout=STEP_TIMEOUT)
@@ -187,12 +189,14 @@ def test_unprivileged_watcher_unreadable_paths(env):
                                          "--port=%d" % env.reference.port] + COMMON_ARGS,
                                timeout=20.0, name="verify")
     check(rc == 1 and "differs path=secret what=unreadable on the watcher" in out
+          and "differs path=same what=unreadable on the watcher" in out
           and "only on reference" not in out,
           "verify as nobody: rc=%s out=%r err=%r" % (rc, out[-1500:], err[-500:]))
 
     # Readable again: one chmod each, and both trees are identical.
     os.chmod(env.S("secret"), 0o755)
     os.chmod(env.S("private"), 0o644)
+    os.chmod(env.S("same"), 0o644)
     env.wait_converged(timeout=STEP_TIMEOUT, what="secret and private readable again")
     write_file(env.S("secret", "sub", "after"), b"watched now\n")
     env.wait_converged(timeout=STEP_TIMEOUT, what="a change inside the directory once watched")
