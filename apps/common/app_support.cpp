@@ -1,5 +1,7 @@
 #include "apps/common/app_support.hpp"
 
+#include "core/option_errors.hpp"
+
 #include <sys/resource.h>
 
 #include "apps/common/tls_check.hpp"
@@ -39,6 +41,59 @@ namespace {
 
 std::string render_error(const caf::error& err) {
   return caf::actor_system_config::render(err);
+}
+
+/// The type name of the option `key` ("--port", "--openssl.cafile"), or "".
+std::string option_type(const node_config& cfg, const std::string& key) {
+  auto name = key.rfind("--", 0) == 0 ? key.substr(2) : key;
+  for (auto& opt : cfg.options()) {
+    auto category = std::string(opt.category().begin(), opt.category().end());
+    auto lname = std::string(opt.long_name().begin(), opt.long_name().end());
+    if (name == lname || name == category + "." + lname)
+      return std::string(opt.type_name().begin(), opt.type_name().end());
+  }
+  return {};
+}
+
+/// CAF's parser error as a sentence (core/option_errors), or its own
+/// rendering for the codes a person rarely meets.
+std::string explain_parse_error(const node_config& cfg,
+                                const caf::error& err) {
+  if (err.category() != caf::atom("parser") || err.context().size() != 1
+      || !err.context().match_element<caf::config_value::dictionary>(0))
+    return render_error(err);
+  auto& ctx = err.context().get_as<caf::config_value::dictionary>(0);
+  auto i = ctx.find("argument");
+  if (i == ctx.end() || !caf::holds_alternative<std::string>(i->second))
+    return render_error(err);
+  auto argument = caf::get<std::string>(i->second);
+  option_error kind;
+  switch (static_cast<caf::pec>(err.code())) {
+    case caf::pec::missing_argument:
+      kind = option_error::missing_value;
+      break;
+    case caf::pec::integer_overflow:
+    case caf::pec::integer_underflow:
+    case caf::pec::timespan_overflow:
+      kind = option_error::out_of_range;
+      break;
+    case caf::pec::not_an_option:
+      kind = option_error::unknown_option;
+      break;
+    case caf::pec::unexpected_character:
+    case caf::pec::unexpected_eof:
+    case caf::pec::trailing_character:
+    case caf::pec::type_mismatch:
+    case caf::pec::illegal_argument:
+    case caf::pec::fractional_timespan:
+      kind = option_error::malformed;
+      break;
+    default:
+      return render_error(err);
+  }
+  return explain_option_error(kind, argument,
+                              option_type(cfg, argument.substr(
+                                                 0, argument.find('='))));
 }
 
 std::string str(caf::string_view x) {
@@ -90,7 +145,7 @@ void check_transport(const node_config& cfg) {
 bool parse_config(node_config& cfg, int argc, char** argv,
                   const std::vector<std::string>& required) {
   if (auto err = cfg.parse(argc, argv))
-    throw usage_error{render_error(err)};
+    throw usage_error{explain_parse_error(cfg, err)};
   if (cfg.cli_helptext_printed)
     return false;
   if (!cfg.remainder.empty())

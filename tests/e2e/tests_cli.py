@@ -20,8 +20,9 @@ class Cases:
         self.env = env
         self.failures = []
 
-    def usage_error(self, argv, what):
-        """Exit code 2, promptly, with a one-line error on stderr or stdout."""
+    def usage_error(self, argv, what, says=None):
+        """Exit code 2, promptly, with a one-line error on stderr or stdout
+        (containing `says`, when given)."""
         rc, out, err = self.env.run_cli(argv, timeout=5)
         lines = [l for l in (out + err).splitlines() if l.strip()]
         if rc is None:
@@ -30,6 +31,8 @@ class Cases:
             msg = "exit code %s, expected 2 (output: %r)" % (rc, lines[-5:])
         elif len(lines) != 1:
             msg = "expected a one-line error, got %d lines: %r" % (len(lines), lines[:10])
+        elif says is not None and says not in lines[0]:
+            msg = "the error does not say %r: %r" % (says, lines[0])
         else:
             log("%s: exit 2, %r" % (what, lines[0]))
             return
@@ -60,7 +63,8 @@ def test_cli_unknown_option(env):
     """`--bogus=1` -> exit code 2 and a one-line error (both programs)."""
     cases = Cases(env)
     for name, argv in both(env):
-        cases.usage_error(argv(extra=["--bogus=1"]), "%s --bogus=1" % name)
+        cases.usage_error(argv(extra=["--bogus=1"]), "%s --bogus=1" % name,
+                          says="--bogus=1: no such option (--help lists them)")
     cases.done()
 
 
@@ -69,9 +73,13 @@ def test_cli_bad_port(env):
     """`--port=abc`, `--port=70000`, `--port 5` (space) -> exit code 2."""
     cases = Cases(env)
     for name, argv in both(env):
-        cases.usage_error(argv(port="abc"), "%s --port=abc" % name)
-        cases.usage_error(argv(port="70000"), "%s --port=70000" % name)
-        cases.usage_error(argv(port=None, extra=["--port", "5"]), "%s --port 5" % name)
+        # Said the way a person would, not as CAF's parser_error(...).
+        cases.usage_error(argv(port="abc"), "%s --port=abc" % name,
+                          says="--port=abc: a port is 0-65535")
+        cases.usage_error(argv(port="70000"), "%s --port=70000" % name,
+                          says="--port=70000: a port is 0-65535")
+        cases.usage_error(argv(port=None, extra=["--port", "5"]), "%s --port 5" % name,
+                          says="options take --key=value: --port=VALUE")
     cases.done()
 
 
