@@ -74,6 +74,16 @@ int list_dir(int dir_fd, std::vector<std::string>& names);
 /// success.
 int remove_tree_at(int dir_fd, const std::string& name);
 
+/// Whether every path beneath directory `name` of `dir_fd` stays within
+/// `depth` more components and `length` more bytes (its own name not
+/// counted): a rename must not nest a subtree past what any operation may
+/// name (path_rules). Walks the directories only as deep as the budget,
+/// one descriptor per level, giving itself the owner bits a mirrored mode
+/// lacks while it lists (owner_access). 0 when it fits, E2BIG when not, or
+/// the errno of the walk.
+int subtree_within(int dir_fd, const std::string& name, size_t depth,
+                   size_t length);
+
 /// Sets the permission bits of `name` in `dir_fd`, refusing (EOPNOTSUPP)
 /// rather than following when `name` is a symlink.
 int chmod_at_nofollow(int dir_fd, const std::string& name, uint32_t mode);

@@ -211,64 +211,6 @@ size_t depth_of(const std::string& path) {
   return 1 + static_cast<size_t>(std::count(path.begin(), path.end(), '/'));
 }
 
-/// Whether every path beneath directory `name` of `dir_fd` stays within
-/// `depth` more components and `length` more bytes (its own name not
-/// counted): a rename must not nest a subtree deeper or longer than any
-/// operation may name (path_rules), where it could be neither changed nor
-/// removed, and where walks would have no bound. Walks the directories
-/// only as deep as the budget, one descriptor per level. 0 when it fits,
-/// E2BIG when not, or the errno of the walk.
-int subtree_within(int dir_fd, const std::string& name, size_t depth,
-                   size_t length) {
-  struct level {
-    /// Owner bits this directory got to be listed (mirrored modes may lack
-    /// them), given back once its subtree is done: declared first, so the
-    /// descriptor below is closed before.
-    std::unique_ptr<owner_access> access;
-    unique_fd fd;
-    size_t length; // bytes of the path below `name` so far
-    std::vector<std::string> left;
-  };
-  std::vector<level> stack;
-  auto enter = [&](int parent, const std::string& n, size_t len) {
-    level l{std::make_unique<owner_access>(), {}, len, {}};
-    int err = 0;
-    l.fd = open_dir_beneath(parent, n, err, l.access.get());
-    if (!l.fd.valid())
-      return err;
-    l.access->add(l.fd.get(), owner_list);
-    if ((err = list_dir(l.fd.get(), l.left)) != 0)
-      return err;
-    stack.push_back(std::move(l));
-    return 0;
-  };
-  if (int err = enter(dir_fd, name, 0); err != 0)
-    return err;
-  while (!stack.empty()) {
-    auto& top = stack.back();
-    if (top.left.empty()) {
-      stack.pop_back();
-      continue;
-    }
-    auto child = std::move(top.left.back());
-    top.left.pop_back();
-    auto len = top.length + 1 + child.size();
-    if (stack.size() > depth || len > length)
-      return E2BIG;
-    struct stat st;
-    if (int err = stat_at(top.fd.get(), child, st); err != 0) {
-      if (err == ENOENT)
-        continue;
-      return err;
-    }
-    if (!S_ISDIR(st.st_mode))
-      continue;
-    if (int err = enter(top.fd.get(), child, len); err != 0 && err != ENOENT)
-      return err;
-  }
-  return 0;
-}
-
 } // namespace
 
 /// One streaming file transfer: its target, announced metadata, and the

@@ -120,10 +120,16 @@ caf::result<std::vector<dir_digest>> serve_dir_digests(self_ptr self) {
   return out;
 }
 
-/// Refuses a request that names one path twice: a watcher never does, and
-/// each repeat would cost a whole listing or hash for a few bytes asked.
-std::optional<caf::error> refuse_repeats(const char* event,
-                                         const std::vector<std::string>& xs) {
+/// Refuses a read request of more than `max` paths, or one that names a
+/// path twice: a watcher never does, and each repeat would cost a whole
+/// listing or hash for a few bytes asked.
+std::optional<caf::error> refuse_oversized(const char* event,
+                                           const std::vector<std::string>& xs,
+                                           size_t max, const char* what) {
+  if (xs.size() > max)
+    return refuse(event, {},
+                  status::fail("more than " + std::to_string(max) + " "
+                               + what));
   std::set<std::string_view> seen;
   for (auto& x : xs)
     if (!seen.insert(x).second)
@@ -134,12 +140,9 @@ std::optional<caf::error> refuse_repeats(const char* event,
 /// The listings of the directories a reconcile found different.
 caf::result<std::vector<dir_listing>>
 serve_listings(self_ptr self, const std::vector<std::string>& dirs) {
-  if (dirs.size() > max_listing_dirs)
-    return refuse("listings-refused", {},
-                  status::fail("more than " + std::to_string(max_listing_dirs)
-                               + " directories in one listings request"));
-  if (auto repeat = refuse_repeats("listings-refused", dirs))
-    return std::move(*repeat);
+  if (auto bad = refuse_oversized("listings-refused", dirs, max_listing_dirs,
+                                  "directories in one listings request"))
+    return std::move(*bad);
   auto opts = reference_walk();
   std::vector<dir_listing> out(dirs.size());
   size_t entries = 0;
@@ -161,12 +164,9 @@ serve_listings(self_ptr self, const std::vector<std::string>& dirs) {
 /// The content hashes of files (verify, and a watcher that lost its cache).
 caf::result<std::vector<hash128>>
 serve_digest(self_ptr self, const std::vector<std::string>& paths) {
-  if (paths.size() > max_digest_paths)
-    return refuse("digest-refused", {},
-                  status::fail("more than " + std::to_string(max_digest_paths)
-                               + " paths in one digest request"));
-  if (auto repeat = refuse_repeats("digest-refused", paths))
-    return std::move(*repeat);
+  if (auto bad = refuse_oversized("digest-refused", paths, max_digest_paths,
+                                  "paths in one digest request"))
+    return std::move(*bad);
   std::vector<hash128> out;
   out.reserve(paths.size());
   for (auto& p : paths) {
