@@ -18,6 +18,10 @@
 #include <iostream>
 #include <sstream>
 
+#ifndef LIVESYNC_VERSION // CMakeLists.txt sets it from project(VERSION)
+#define LIVESYNC_VERSION "unknown"
+#endif
+
 namespace livesync {
 
 node_config::node_config() {
@@ -28,7 +32,8 @@ node_config::node_config() {
     .add(insecure, "insecure",
          "plain TCP: no encryption, no authentication (trusted networks "
          "and tests only); otherwise set openssl.certificate, openssl.key "
-         "and openssl.cafile");
+         "and openssl.cafile")
+    .add(version, "version", "print the program's name and version and exit");
 }
 
 bool node_config::tls() const noexcept {
@@ -148,6 +153,13 @@ bool parse_config(node_config& cfg, int argc, char** argv,
     throw usage_error{explain_parse_error(cfg, err)};
   if (cfg.cli_helptext_printed)
     return false;
+  if (cfg.version) {
+    // "NAME VERSION", the form help2man reads (the man pages).
+    std::string name = argc > 0 ? argv[0] : "livesync";
+    std::cout << name.substr(name.rfind('/') + 1) << " " << LIVESYNC_VERSION
+              << std::endl;
+    return false;
+  }
   if (!cfg.remainder.empty())
     throw usage_error{"unexpected argument '" + cfg.remainder.front()
                       + "' (options take the form --key=value)"};

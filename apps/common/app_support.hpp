@@ -27,6 +27,7 @@ public:
   std::string root;
   std::string log_level = "info";
   bool insecure = false;
+  bool version = false;
 };
 
 /// Thrown only in main(): a bad option or value, reported as one line and
@@ -40,7 +41,7 @@ struct usage_error {
 /// config file that CAF would drop silently (wrong type, out of range).
 /// Also checks the transport: mutual TLS with certificate, key and CA that
 /// load and verify, or an explicit --insecure; never neither, never both.
-/// Returns false when help was printed (exit 0).
+/// Returns false when help or the version was printed (exit 0).
 bool parse_config(node_config& cfg, int argc, char** argv,
                   const std::vector<std::string>& required);
 
