@@ -9,6 +9,7 @@ images   base image (mmdebstrap) and both images of docker/Dockerfile
 pair     the two nodes as containers on their own network (tests_pair.py)
 compose  docker/compose.yaml with docker-compose over podman's Docker API
 deb      scripts/package.sh's .deb installed and run in a container
+systemd  its units started by systemd booted in a container
 units    systemd-analyze verify (and security) of the packaged units
 
 Exit codes: 0 passed, 1 failed, 2 usage, 77 skipped (said why: podman,
@@ -39,6 +40,7 @@ TESTS = {  # name -> (function(bin_dir, workdir), CTest timeout in s)
     "pair": (tests_pair.pair, 1500),
     "compose": (tests_compose.compose, 1500),
     "deb": (tests_package.deb, 900),
+    "systemd": (tests_package.systemd, 900),
     "units": (tests_package.units, 120),
 }
 

@@ -8,6 +8,11 @@ deb    runs scripts/package.sh on the build directory, builds an image from
        network but loopback: installed paths, --version, --help, man pages,
        conffiles, the user livesync, and a mirror between two directories
        over mutual TLS with both programs run as their units run them.
+systemd builds an image with systemd and the .deb installed, boots it
+       (podman --systemd=always, no network) and runs
+       tests/containers/systemd_check.sh: `systemctl start` of both units
+       as the README says, the mirror, the hardening in force (uids,
+       capabilities, no-new-privileges, seccomp), a restart, a clean stop.
 units  installs the build (cmake --install, DESTDIR) into a temp root next
        to a copy of the host's units and runs `systemd-analyze verify` on
        livesync-reference.service and livesync-watcher@test.service: any
@@ -130,6 +135,74 @@ def deb(bin_dir, workdir):
         pm.check_clean()
 
 
+# -- systemd ---------------------------------------------------------------------------
+
+SYSTEMD_CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "systemd_check.sh")
+SYSTEMD_IMAGE = "localhost/%s-systemd:latest" % PREFIX
+SYSTEMD_CONTAINER = PREFIX + "-systemd"
+SYSTEMD_CONTAINERFILE = """\
+FROM %s
+WORKDIR /pkg
+COPY %s ./
+RUN apt-get update \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
+      systemd systemd-sysv dbus openssl ./%s \\
+ && rm -rf /var/lib/apt/lists/*
+CMD ["/sbin/init"]
+"""
+
+
+def systemd(bin_dir, workdir):
+    """The packaged units started by systemd (booted in a container)."""
+    pm = podman.require_podman(workdir)
+    deb_path = build_package(bin_dir)
+    context = os.path.join(workdir, "context")
+    os.mkdir(context)
+    name = os.path.basename(deb_path)
+    shutil.copy(deb_path, context)
+    with open(os.path.join(context, "Containerfile"), "w") as f:
+        f.write(SYSTEMD_CONTAINERFILE % (podman.BASE_IMAGE, name, "livesync_*.deb"))
+    with podman.Lock():
+        pm.remove_leftovers()
+        podman.ensure_base_image(pm, workdir)
+        podman.probe_run(pm)
+        ok = False
+        try:
+            t0 = time.monotonic()
+            rc, out, err = pm.run("build", "--no-cache", "--network=host", "--format", "docker",
+                                  "--tag", SYSTEMD_IMAGE, "--file",
+                                  os.path.join(context, "Containerfile"), context,
+                                  timeout=600, check_rc=False)
+            check(rc == 0, "apt-get install systemd ./%s failed:\n%s" % (name, (out + err)[-5000:]))
+            log("image with systemd and ./%s: %.1f s" % (name, time.monotonic() - t0))
+            # systemd as PID 1 (--systemd=always: /run, /tmp as tmpfs, the
+            # cgroup tree writable); CAP_DAC_READ_SEARCH is not among
+            # podman's default capabilities, and the watcher's unit keeps
+            # that one only.
+            t1 = time.monotonic()
+            pm.run("run", "--detach", "--name", SYSTEMD_CONTAINER, "--network=none",
+                   "--systemd=always", "--cap-add", "DAC_READ_SEARCH",
+                   "-v", "%s:/systemd_check.sh:ro" % SYSTEMD_CHECK, SYSTEMD_IMAGE)
+            rc, out, err = pm.exec(SYSTEMD_CONTAINER, "bash", "/systemd_check.sh", timeout=180,
+                                   check_rc=False)
+            text = (out + err).rstrip()
+            print("----- systemd_check.sh in the container -----")
+            for l in text.splitlines():
+                print("  | %s" % l)
+            check(rc == 0 and text.endswith("systemd_check: PASS"),
+                  "systemd_check.sh: exit code %d" % rc)
+            log("RESULT systemd: units started, checked and stopped in %.1f s"
+                % (time.monotonic() - t1))
+            ok = True
+        finally:
+            pm.run("rm", "--force", "--time", "5", SYSTEMD_CONTAINER, check_rc=False,
+                   quiet=not ok)
+            if pm.exists("image", SYSTEMD_IMAGE):
+                pm.run("rmi", "--force", SYSTEMD_IMAGE, check_rc=False)
+            pm.remove_leftovers()
+        pm.check_clean()
+
+
 # -- units ---------------------------------------------------------------------------
 
 
@@ -197,4 +270,4 @@ def units(bin_dir, workdir):
               % (unit, m.group(1), limit, out[-4000:]))
 
 
-__all__ = ["deb", "units"]
+__all__ = ["deb", "systemd", "units"]
