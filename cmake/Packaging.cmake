@@ -7,13 +7,18 @@
 #   /lib/systemd/system/livesync-reference.service
 #   /lib/systemd/system/livesync-watcher@.service
 #   /usr/share/man/man1/livesync-{reference,watcher}.1.gz     (help2man)
-#   /usr/share/livesync/make-certs.sh, /usr/share/doc/livesync/
+#   /usr/share/livesync/make-certs.sh, /usr/share/doc/livesync/ (README.md,
+#   changelog.gz)
 #
 # The man pages are made from the programs' --help and --version by help2man
-# (Debian package help2man) with config/man/*.h2m added; without help2man
-# the target livesync-man fails with a sentence saying so.
+# (Debian package help2man) with config/man/*.h2m added; the target
+# livesync-man makes them and changelog.gz. Without help2man it fails with a
+# sentence saying so.
 
 include(GNUInstallDirs)
+# The Maintainer field; -DLIVESYNC_MAINTAINER="Name <address>" for a real one.
+set(LIVESYNC_MAINTAINER "livesync developers <dev@livesync.example>" CACHE STRING
+  "Maintainer field of the Debian package")
 # `make install` and CPack install what is built, without building `all`
 # (tests and benchmarks) first: scripts/package.sh builds the programs and
 # man pages itself.
@@ -60,7 +65,17 @@ foreach(prog IN LISTS LIVESYNC_PROGRAMS)
   endif()
   list(APPEND man_pages ${page}.gz)
 endforeach()
-add_custom_target(livesync-man DEPENDS ${man_pages})
+# Debian wants a changelog in every package (a native one: changelog.gz).
+# Its date is the build's SOURCE_DATE_EPOCH when set (reproducible builds).
+string(TIMESTAMP LIVESYNC_CHANGELOG_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
+configure_file(cmake/debian/changelog.in ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog @ONLY)
+set(changelog ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog.gz)
+add_custom_command(OUTPUT ${changelog}
+  COMMAND ${LIVESYNC_GZIP} -9nc ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog > ${changelog}
+  DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/debian/changelog
+  COMMENT "debian/changelog.gz")
+add_custom_target(livesync-man DEPENDS ${man_pages} ${changelog})
+install(FILES ${changelog} DESTINATION ${CMAKE_INSTALL_DOCDIR} OPTIONAL)
 # OPTIONAL: a plain `cmake --install` without the man pages built still
 # works; scripts/package.sh builds livesync-man first.
 install(FILES ${man_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 OPTIONAL)
@@ -69,7 +84,7 @@ install(FILES ${man_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 OPTIONAL)
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME livesync)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_CONTACT "livesync maintainers <livesync@localhost>")
+set(CPACK_PACKAGE_CONTACT "${LIVESYNC_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "live mirror of a directory tree to another host")
 # The extended description (CPack puts the summary above it and indents it).
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION

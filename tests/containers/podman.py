@@ -93,8 +93,9 @@ class Podman:
         with open(self.conf, "w") as f:
             f.write(CONTAINERS_CONF)
         self.env = dict(os.environ, CONTAINERS_CONF=self.conf)
-        # Noise that is not ours: podman logs to syslog when it can.
-        self.env.pop("DOCKER_HOST", None)
+        # podman talks to its own store, not to a service a caller set up.
+        for var in ("DOCKER_HOST", "CONTAINER_HOST", "CONTAINER_CONNECTION"):
+            self.env.pop(var, None)
 
     def run(self, *args, timeout=120, check_rc=True, quiet=False, input=None):
         argv = ["podman"] + [str(a) for a in args]
@@ -107,6 +108,7 @@ class Podman:
         except subprocess.TimeoutExpired:
             raise Failure("podman %s: still running after %d s" % (args[0], timeout)) from None
         out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+        # podman logs to syslog when it can; there is none here.
         err = "\n".join(l for l in err.splitlines() if "failed to connect to syslog" not in l)
         if check_rc and p.returncode != 0:
             raise Failure("podman %s: exit code %d\n%s%s" % (" ".join(map(str, args[:3])),

@@ -173,15 +173,14 @@ def run_pair(pm, certs, src):
     t1 = time.monotonic()
     harness.write_file(os.path.join(src, "live.txt"), b"written while both run\n")
     harness.write_file(os.path.join(src, "newdir", "sub", "f.txt"), b"in a new directory\n")
-    dt = podman.wait_converged(src, ref, 10, "live change mirrored")
+    podman.wait_converged(src, ref, 10, "live change mirrored")
     log("live change: on the reference %.2f s after the write" % (time.monotonic() - t1))
     # ... and with flush: identical the moment it returns.
     harness.write_file(os.path.join(src, "newdir", "after-flush.txt"), b"flushed\n")
     os.rename(os.path.join(src, "live.txt"), os.path.join(src, "newdir", "live.txt"))
     rc, out, err = pm.exec(WATCHER, "livesync-watcher", "flush", "--config-file=" + WATCHER_INI)
     log("flush: %s" % (out + err).strip())
-    dt = podman.wait_converged(src, ref, 0.5, "identical once flush returned")
-    del dt
+    podman.wait_converged(src, ref, 0.5, "identical once flush returned")
 
     # -- status through podman exec --
     rc, text = status(pm, text=True)
