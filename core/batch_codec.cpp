@@ -95,7 +95,7 @@ private:
   const char* end_;
 };
 
-constexpr auto last_kind = static_cast<uint8_t>(op_kind::copy_range);
+constexpr auto last_kind = static_cast<uint8_t>(op_kind::link);
 constexpr auto last_encoding = static_cast<uint8_t>(data_encoding::zstd);
 /// The fewest bytes one op takes: kind, 8 one-byte fields, encoding, hash.
 constexpr size_t min_op_bytes = 1 + 8 + 1 + 16;

@@ -41,8 +41,10 @@ bool expand_digest_list(const std::vector<dir_digest>& in,
                         std::vector<reference_dir>& out, std::string& why);
 
 /// Checks the listings the reference sent for the directories `asked`:
-/// one per directory, in order, each complete, every name one valid path
-/// component (at most once), no unsupported kind. False with `why`.
+/// one per directory, in order, for all of them or a prefix (a reply is
+/// bounded in bytes; the caller asks again for the rest), never none; each
+/// complete, every name one valid path component (at most once), no
+/// unsupported kind. False with `why`.
 bool check_fetched(const std::vector<std::string>& asked,
                    const std::vector<dir_listing>& got, std::string& why);
 

@@ -15,6 +15,7 @@ std::string to_string(op_kind k) {
     case op_kind::commit_file: return "commit_file";
     case op_kind::abort_file: return "abort_file";
     case op_kind::copy_range: return "copy_range";
+    case op_kind::link: return "link";
   }
   return "invalid";
 }

@@ -33,7 +33,12 @@ enum class op_kind : uint8_t {
   remove,
   /// rename(2) `path` to `target`. The source must exist.
   rename,
-  /// Set `mode` and `mtime_ns` of `path` (no content change).
+  /// Set `mode` and `mtime_ns` of `path` (no content change). `offset` is
+  /// the watcher's link count of a file: a change through a name the
+  /// watcher links (2 or more) is meant for every name of the inode, as
+  /// chmod(2) is; otherwise (0, 1) a reference file that shares its inode
+  /// with other names gets its own copy first, so the change stays on
+  /// `path` (links made before a restart may differ between the nodes).
   set_attr,
   /// Replace `path` by a file of `size` bytes given whole in `data`, which
   /// must hash to `hash`; then set `mode` and `mtime_ns`.
@@ -52,6 +57,12 @@ enum class op_kind : uint8_t {
   /// reference holds at `target` ("" means the transfer's own path, i.e.
   /// the version being replaced). Bounded by that file's size.
   copy_range,
+  /// Make `path` a hard link to the regular file the reference holds at
+  /// `target`, which must be of `size` bytes with mtime `mtime_ns` (what
+  /// the watcher sent there), replacing anything at `path`; then set
+  /// `mode`. Where the filesystem cannot link, `path` gets a copy made on
+  /// the reference: no content crosses the wire either way.
+  link,
 };
 
 /// How `data` is encoded.

@@ -258,12 +258,24 @@ void sync_planner::check(const std::string& path, uint8_t flags,
         bool attr_only = flags == change_attr && was.size == now.meta.size;
         if (same_content || attr_only) {
           if (was.mode != now.meta.mode || was.mtime_ns != now.meta.mtime_ns) {
-            emit(make_op(op_kind::set_attr, path, now.meta), out);
+            auto o = make_op(op_kind::set_attr, path, now.meta);
+            o.offset = now.nlink;
+            emit(std::move(o), out);
             model_.set(path, now.meta);
             check_other_names(path, flags);
           }
           return;
         }
+      }
+      if (auto source = mirrored_name_of_inode(path, now)) {
+        // Another name of this inode is on the reference with this very
+        // content: a link there, and no byte of content on the wire.
+        auto o = make_op(op_kind::link, path, now.meta);
+        o.target = std::move(*source);
+        emit(std::move(o), out);
+        model_.set(path, now.meta);
+        check_other_names(path, flags);
+        return;
       }
       action a;
       a.kind = action::upload;
@@ -284,6 +296,26 @@ void sync_planner::check_other_names(const std::string& path, uint8_t flags) {
   // Inotify named only this one; the others hold the same new state.
   for (auto& other : links_.others(path))
     queue_.push_back(change::make_dirty(other, change_content | via_link));
+}
+
+std::optional<std::string>
+sync_planner::mirrored_name_of_inode(const std::string& path,
+                                    const fs_stat& now) const {
+  if (now.nlink < 2 || links_.empty())
+    return std::nullopt;
+  for (auto& other : links_.others(path)) {
+    auto* n = model_.find(other);
+    if (n == nullptr || n->meta.kind != entry_kind::file
+        || n->meta.size != now.meta.size
+        || n->meta.mtime_ns != now.meta.mtime_ns)
+      continue;
+    // The index may be a step behind the tree (the other name replaced and
+    // not yet checked): the name must still be this inode.
+    auto there = fs_.stat(other);
+    if (there.meta.kind == entry_kind::file && there.inode == now.inode)
+      return other;
+  }
+  return std::nullopt;
 }
 
 void sync_planner::note_links(const std::vector<dir_listing>& walk) {

@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -140,6 +141,11 @@ private:
   /// Queues checks of the other names of the file `path` (hard links),
   /// unless this check was one of those.
   void check_other_names(const std::string& path, uint8_t flags);
+  /// Another name of the inode `path` names (`now`) that the reference
+  /// holds with the content `now` has (as far as the model knows): the
+  /// reference can link it instead of receiving the content again.
+  std::optional<std::string> mirrored_name_of_inode(const std::string& path,
+                                                    const fs_stat& now) const;
 
   const fs_view& fs_;
   tree_model& model_;

@@ -264,4 +264,31 @@ status list_directory(int root_fd, const std::string& path,
   return {};
 }
 
+uint64_t wire_size(const dir_listing& d) {
+  uint64_t n = 16 + d.path.size();
+  for (auto& e : d.entries)
+    n += 32 + e.name.size() + e.meta.target.size();
+  return n;
+}
+
+status list_directories(int root_fd, const std::vector<std::string>& dirs,
+                        const walk_options& opts, uint64_t max_bytes,
+                        std::vector<dir_listing>& out, std::string& failed) {
+  out.clear();
+  uint64_t bytes = 0;
+  for (auto& p : dirs) {
+    if (!out.empty() && bytes >= max_bytes)
+      break;
+    dir_listing d;
+    if (auto s = list_directory(root_fd, p, opts, d); !s) {
+      failed = p;
+      out.clear();
+      return s;
+    }
+    bytes += wire_size(d);
+    out.push_back(std::move(d));
+  }
+  return {};
+}
+
 } // namespace livesync

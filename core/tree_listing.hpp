@@ -74,4 +74,17 @@ status walk_listings(int root_fd, const walk_options& opts,
 status list_directory(int root_fd, const std::string& path,
                       const walk_options& opts, dir_listing& out);
 
+/// About the bytes `d` takes in a message (names, symlink targets and a
+/// fixed cost per entry): what a reply of listings is bounded by.
+uint64_t wire_size(const dir_listing& d);
+
+/// The listings of `dirs`, in order, into `out`: all of them, or a prefix
+/// (never empty) whose last listing took the total past `max_bytes`, so
+/// that one reply stays bounded however many large directories are asked
+/// for (one directory still comes whole). The first directory that cannot
+/// be listed fails the call, naming it in `failed`.
+status list_directories(int root_fd, const std::vector<std::string>& dirs,
+                        const walk_options& opts, uint64_t max_bytes,
+                        std::vector<dir_listing>& out, std::string& failed);
+
 } // namespace livesync

@@ -1,4 +1,5 @@
 #include "core/tree_writer.hpp"
+#include "core/writer_support.hpp"
 
 #include "core/compress.hpp"
 
@@ -25,75 +26,6 @@ namespace {
 /// Longest symlink text accepted: Linux stores at most PATH_MAX - 1 bytes.
 constexpr size_t max_symlink_target = PATH_MAX - 1;
 
-/// How often a staging name is retried when it already exists (only a
-/// second writer on the same root, or a stale file, can cause that).
-constexpr int staging_attempts = 16;
-
-} // namespace
-
-/// A file being built, and its name in the staging folder if it has one
-/// (an O_TMPFILE file has none until it is linked): the name is unlinked
-/// when this guard goes away, unless the file was moved into the tree.
-/// Makes every failure path leave no staging debris behind.
-class staged_entry {
-public:
-  staged_entry(int staging_fd, std::string name, int fd = -1)
-    : staging_fd_(staging_fd), name_(std::move(name)), fd_(fd) {}
-  staged_entry(const staged_entry&) = delete;
-  staged_entry& operator=(const staged_entry&) = delete;
-  ~staged_entry() {
-    fd_.reset();
-    if (!name_.empty())
-      ::unlinkat(staging_fd_, name_.c_str(), 0);
-  }
-
-  const std::string& name() const noexcept { return name_; }
-  int fd() const noexcept { return fd_.get(); }
-
-  /// Takes charge of a file created after this guard (`name` empty: an
-  /// unnamed O_TMPFILE file).
-  void adopt(std::string name, int fd) {
-    name_ = std::move(name);
-    fd_.reset(fd);
-  }
-
-  /// The file has just been linked into staging as `name`.
-  void named(std::string name) { name_ = std::move(name); }
-
-  /// The entry now lives in the tree: nothing to clean up.
-  void committed() {
-    fd_.reset();
-    name_.clear();
-  }
-
-private:
-  int staging_fd_;
-  std::string name_;
-  unique_fd fd_;
-};
-
-/// The parent directory of an op's path, opened beneath the root.
-struct parent_handle {
-  unique_fd fd;
-  std::string leaf;
-};
-
-namespace {
-
-/// Gives the unnamed (O_TMPFILE) file `fd` the name `name` in `dir_fd`:
-/// 0 or errno (EEXIST when `name` is taken: linkat never replaces).
-int link_tmpfile(int fd, tmpfile_link how, int dir_fd, const char* name) {
-  if (how == tmpfile_link::empty_path)
-    return ::linkat(fd, "", dir_fd, name, AT_EMPTY_PATH) == 0 ? 0 : errno;
-  // The unprivileged way: the /proc magic link of our own descriptor
-  // (it names the open file itself, whatever happened to any path).
-  std::string proc = "/proc/self/fd/" + std::to_string(fd);
-  return ::linkat(AT_FDCWD, proc.c_str(), dir_fd, name, AT_SYMLINK_FOLLOW)
-             == 0
-           ? 0
-           : errno;
-}
-
 /// Which way of linking an O_TMPFILE file works here, tried once in the
 /// (just emptied) staging folder: `none` when O_TMPFILE is unsupported or
 /// neither way can link it (no CAP_DAC_READ_SEARCH and no /proc).
@@ -117,93 +49,6 @@ tmpfile_link probe_tmpfile_link(int staging_fd) {
 /// (EISDIR, EINVAL: older ones) lacks it: worth building in staging.
 bool tmpfile_unsupported(int err) {
   return err == EOPNOTSUPP || err == EISDIR || err == EINVAL;
-}
-
-/// Opens the parent of the (validated) `path` with a no-follow walk and
-/// explains a failure in words: a symlink or file in a parent position is
-/// the case that matters for security, so it gets its own message. A
-/// directory on the way that lacks its search bit gets it from `access`.
-status open_parent(int root_fd, const std::string& path, parent_handle& out,
-                   owner_access* access, int* walk_err = nullptr) {
-  int err = 0;
-  out.fd = open_dir_beneath(root_fd, parent_of(path), err, access);
-  out.leaf = std::string{leaf_of(path)};
-  if (walk_err != nullptr)
-    *walk_err = err;
-  if (out.fd.valid())
-    return {};
-  switch (err) {
-    case ENOENT:
-      return status::fail(path + ": parent directory missing");
-    case ELOOP:
-    case ENOTDIR:
-      return status::fail(path + ": a parent is not a directory "
-                                 "(symlink or file in the way)");
-    default:
-      return errno_status(path + ": open parent", err);
-  }
-}
-
-/// `s` as one bounded line of text: a status reason goes into logs and
-/// replies, yet paths may hold any byte but '/' and be 4 KiB long.
-status one_line(const status& s) {
-  return status::fail(printable(s.reason(), 1024));
-}
-
-/// Refuses a path that path_rules rejects, naming the path.
-status check_path(const std::string& path) {
-  if (auto why = invalid_path_reason(path))
-    return status::fail("invalid path '" + path + "': " + *why);
-  return {};
-}
-
-/// Moves the staged entry `staged` to `leaf` in `parent` with one rename(2).
-/// A directory in the way is removed first (rename cannot replace a
-/// directory by a non-directory); a file or symlink is replaced atomically.
-status place(int staging_fd, const std::string& staged,
-             const parent_handle& parent, const std::string& path,
-             owner_access* access) {
-  int dir = parent.fd.get();
-  struct stat st;
-  int err = with_owner_access(access, dir, owner_search, [&] {
-    return stat_at(dir, parent.leaf, st);
-  });
-  if (err == 0 && S_ISDIR(st.st_mode)) {
-    err = with_owner_access(access, dir, owner_modify, [&] {
-      return remove_tree_at(dir, parent.leaf);
-    });
-    if (err != 0)
-      return errno_status(path + ": remove directory in the way", err);
-  } else if (err != 0 && err != ENOENT) {
-    return errno_status(path + ": stat", err);
-  }
-  err = with_owner_access(access, dir, owner_modify, [&] {
-    return ::renameat(staging_fd, staged.c_str(), dir, parent.leaf.c_str())
-               == 0
-             ? 0
-             : errno;
-  });
-  if (err != 0)
-    return errno_status(path + ": rename into place", err);
-  return {};
-}
-
-/// Opens the regular file `parent`/leaf for reading, never following a
-/// symlink: a parent without its search bit or a file without its read bit
-/// gets it from `access`. 0 or errno.
-int open_for_reading(const parent_handle& parent, owner_access* access,
-                     unique_fd& out) {
-  int dir = parent.fd.get();
-  auto open = [&] {
-    out.reset(::openat(dir, parent.leaf.c_str(),
-                       O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-    return out.valid() ? 0 : errno;
-  };
-  int err = with_owner_access(access, dir, owner_search, open);
-  if (err == EACCES && access != nullptr
-      && access->add_at(dir, parent.leaf.c_str(), owner_read))
-    err = open();
-  return err;
 }
 
 /// Number of components of a valid path.
@@ -363,6 +208,7 @@ status tree_writer::apply_impl(const op& x) {
     case op_kind::commit_file: return do_commit_file(x);
     case op_kind::abort_file: return do_abort_file(x);
     case op_kind::copy_range: return do_copy_range(x);
+    case op_kind::link: return do_link(x);
   }
   return status::fail("unknown op kind "
                       + std::to_string(static_cast<int>(x.kind)));
@@ -544,6 +390,8 @@ status tree_writer::do_set_attr(const op& x) {
   if (err != 0)
     return err == ENOENT ? status::fail(x.path + ": set_attr on missing path")
                          : errno_status(x.path + ": stat", err);
+  if (status result; unshare_for_attr(x, parent, st, result))
+    return result;
   if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
     if (int err = chmod_at_nofollow(dir, parent.leaf,
                                     x.mode & limits_.mode_mask))
@@ -798,51 +646,9 @@ status tree_writer::decode(const op& x, std::vector<char>& out) {
 
 status tree_writer::copy_into(int src_fd, uint64_t offset, uint64_t len,
                                transfer& t) {
-  // copy_file_range moves the bytes inside the kernel (or shares extents on
-  // filesystems that can); the strong hash then reads them back from the
-  // page cache, in file order. Where the kernel cannot copy between these
-  // files, fall back to read + write through a buffer.
-  auto out_fd = t.file.fd();
-  // One buffer for every copy: a fresh 1 MiB vector per copy_range op cost
-  // an mmap, page faults and zeroing each (a few edits in a 1 GiB file are
-  // hundreds of copy ops).
-  auto& buf = copy_buf_;
-  buf.resize(1u << 20);
-  uint64_t done = 0;
-  bool kernel_copy = true;
-  while (done < len) {
-    if (stopping())
-      return status::fail("the reference is stopping");
-    auto want = std::min<uint64_t>(buf.size(), len - done);
-    auto in_off = static_cast<off_t>(offset + done);
-    auto out_off = static_cast<off_t>(t.written + done);
-    ssize_t n = -1;
-    if (kernel_copy) {
-      n = ::copy_file_range(src_fd, &in_off, out_fd, nullptr, want, 0);
-      if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS
-                    || errno == EOPNOTSUPP)) {
-        kernel_copy = false;
-        continue;
-      }
-      if (n > 0 && ::pread(out_fd, buf.data(), static_cast<size_t>(n), out_off)
-                     != n)
-        return errno_status("read back copied range", errno);
-    } else {
-      n = ::pread(src_fd, buf.data(), want, in_off);
-      if (n > 0)
-        if (int err = write_all(out_fd, buf.data(), static_cast<size_t>(n)))
-          return errno_status("write", err);
-    }
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return errno_status("copy", errno);
-    if (n == 0)
-      return status::fail("copy source shrank");
-    t.hasher.update(buf.data(), static_cast<size_t>(n));
-    done += static_cast<uint64_t>(n);
-  }
-  return {};
+  // The strong hash reads the copied bytes back, in file order.
+  return copy_bytes(src_fd, offset, t.file.fd(), t.written, len, copy_buf_,
+                    stopping_.get(), &t.hasher);
 }
 
 status tree_writer::do_copy_range(const op& x) {

@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+struct stat;
+
 namespace livesync {
 
 class staged_entry;
@@ -175,6 +177,19 @@ private:
   status do_commit_file(const op& x);
   status do_abort_file(const op& x);
   status do_copy_range(const op& x);
+  status do_link(const op& x);
+  /// Makes `dst`/leaf (`path`) a new file holding a copy of the `size`
+  /// bytes of the regular file `src`/leaf, with `mode` and `mtime_ns`,
+  /// atomically replacing what is there. Stands in for a link the
+  /// filesystem cannot make, and gives a name its own inode.
+  status copy_file(const parent_handle& src, uint64_t size,
+                   const parent_handle& dst, const std::string& path,
+                   uint32_t mode, int64_t mtime_ns);
+  /// set_attr `x` of the file `st` at `parent`/leaf: when more names share
+  /// its inode here than on the watcher, gives `x.path` its own copy with
+  /// the new attributes (into `result`) and returns true.
+  bool unshare_for_attr(const op& x, const parent_handle& parent,
+                        const struct stat& st, status& result);
   /// Appends `len` bytes at `offset` of `src_fd` to transfer `t` and hashes
   /// them.
   status copy_into(int src_fd, uint64_t offset, uint64_t len, transfer& t);

@@ -11,7 +11,7 @@
 namespace livesync {
 
 /// The protocol version exchanged in the hello; bump on any wire change.
-inline constexpr uint32_t protocol_version = 5;
+inline constexpr uint32_t protocol_version = 6;
 
 /// The reference node's one published actor.
 using receiver_actor = caf::typed_actor<
@@ -27,8 +27,10 @@ using receiver_actor = caf::typed_actor<
   // The reconcile's first look: one digest of each directory's listing,
   // parents before children (core/digest_plan.hpp).
   caf::replies_to<atom::dir_digests>::with<std::vector<dir_digest>>,
-  // The listings of these directories (at most max_listing_dirs), in order;
-  // a directory that cannot be listed fails the request.
+  // The listings of these directories (at most max_listing_dirs), in order:
+  // all, or a prefix once the reply reaches max_listing_reply_bytes (the
+  // watcher asks again for the rest). A directory that cannot be listed
+  // fails the request.
   caf::replies_to<atom::listings, std::vector<std::string>>::with<
     std::vector<dir_listing>>,
   // The recipe of the file the reference holds at a path, chunked with the
@@ -54,6 +56,11 @@ inline constexpr size_t max_digest_paths = 1024;
 
 /// Directories per listings request, at most.
 inline constexpr size_t max_listing_dirs = 1024;
+
+/// A listings reply ends after the directory that takes it to this many
+/// bytes (core/tree_listing's wire_size): 1,024 directories of 10,000
+/// entries each would otherwise be one message of about half a GiB.
+inline constexpr uint64_t max_listing_reply_bytes = uint64_t{16} << 20;
 
 /// The watcher's tracker: owns the watch table, interprets raw events.
 using tracker_actor = caf::typed_actor<

@@ -143,21 +143,22 @@ serve_listings(self_ptr self, const std::vector<std::string>& dirs) {
   if (auto bad = refuse_oversized("listings-refused", dirs, max_listing_dirs,
                                   "directories in one listings request"))
     return std::move(*bad);
-  auto opts = reference_walk();
-  std::vector<dir_listing> out(dirs.size());
-  size_t entries = 0;
-  for (size_t i = 0; i < dirs.size(); ++i) {
-    auto& p = dirs[i];
+  for (auto& p : dirs)
     if (!p.empty())
       if (auto bad = invalid_path_reason(p))
         return refuse("listings-refused", p, status::fail(*bad));
-    if (auto err = list_directory(self->state.writer->root_fd(), p, opts,
-                                  out[i]);
-        !err)
-      return refuse("listings-refused", p, err);
-    entries += out[i].entries.size();
-  }
-  spdlog::info("listings-sent dirs={} entries={}", dirs.size(), entries);
+  std::vector<dir_listing> out;
+  std::string failed;
+  if (auto err = list_directories(self->state.writer->root_fd(), dirs,
+                                  reference_walk(), max_listing_reply_bytes,
+                                  out, failed);
+      !err)
+    return refuse("listings-refused", failed, err);
+  size_t entries = 0;
+  for (auto& d : out)
+    entries += d.entries.size();
+  spdlog::info("listings-sent dirs={} of={} entries={}", out.size(),
+               dirs.size(), entries);
   return out;
 }
 

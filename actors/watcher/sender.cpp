@@ -232,11 +232,11 @@ void redirty_later(self_ptr self, std::string path) {
 // -- sending --------------------------------------------------------------------
 
 /// What error replies need of a sent batch: an error names its op by index
-/// and carries its path, so keep each op's kind and the target of each
-/// rename, not a second copy of the content.
+/// and carries its path, so keep each op's kind and the second path of a
+/// rename (its target) or a link (its source), not a copy of the content.
 struct sent_batch {
   std::vector<op_kind> kinds;
-  std::map<uint32_t, std::string> rename_targets;
+  std::map<uint32_t, std::string> second_paths;
 };
 
 // Forgets what we believed the reference holds at `path`, and compares it
@@ -280,9 +280,10 @@ void on_reply(self_ptr self, const sent_batch& sent,
     }
     reset_path(self, e.path);
     // A refused rename (one that would nest paths past the limits, say):
-    // the model moved the subtree, the reference did not.
-    if (auto i = sent.rename_targets.find(e.index);
-        i != sent.rename_targets.end())
+    // the model moved the subtree, the reference did not. A refused link:
+    // the reference's source is not what the model believes.
+    if (auto i = sent.second_paths.find(e.index);
+        i != sent.second_paths.end())
       reset_path(self, i->second);
   }
 }
@@ -319,9 +320,9 @@ void flush(self_ptr self) {
   auto sent = std::make_shared<sent_batch>();
   sent->kinds.reserve(st.batch.size());
   for (auto& o : st.batch) {
-    if (o.kind == op_kind::rename)
-      sent->rename_targets.emplace(static_cast<uint32_t>(sent->kinds.size()),
-                                   o.target);
+    if (o.kind == op_kind::rename || o.kind == op_kind::link)
+      sent->second_paths.emplace(static_cast<uint32_t>(sent->kinds.size()),
+                                 o.target);
     sent->kinds.push_back(o.kind);
   }
   auto ops = std::move(st.batch);
@@ -370,7 +371,7 @@ void flush(self_ptr self) {
 void append(self_ptr self, op o) {
   auto& st = self->state;
   if (spdlog::should_log(spdlog::level::debug)) {
-    if (o.kind == op_kind::rename)
+    if (o.kind == op_kind::rename || o.kind == op_kind::link)
       spdlog::debug("op-sent kind={} path={} to={}", to_string(o.kind),
                     printable(o.path), printable(o.target));
     else
@@ -387,6 +388,7 @@ void append(self_ptr self, op o) {
     case op_kind::mkdir:
     case op_kind::symlink:
     case op_kind::write_file:
+    case op_kind::link:
       st.recipes.erase(o.path);
       break;
     default:
@@ -645,9 +647,11 @@ void fetch_listings(self_ptr self, size_t from) {
           link_lost(self, "bad listings from the reference: " + why);
           return;
         }
+        // A prefix when the reply reached its byte bound: the rest next.
+        auto received = got.size();
         for (auto& d : got)
           st.fetched.push_back(std::move(d));
-        fetch_listings(self, from + n);
+        fetch_listings(self, from + received);
       },
       [=](caf::error& err) { fail_request(self, epoch, err); });
 }

@@ -75,6 +75,18 @@ inline op set_attr_op(std::string path, uint32_t mode, int64_t mtime) {
   return x;
 }
 
+inline op link_op(std::string path, std::string source, uint64_t size,
+                  uint32_t mode = 0644, int64_t mtime = some_mtime) {
+  op x;
+  x.kind = op_kind::link;
+  x.path = std::move(path);
+  x.target = std::move(source);
+  x.size = size;
+  x.mode = mode;
+  x.mtime_ns = mtime;
+  return x;
+}
+
 inline op begin_op(uint64_t xfer, std::string path, uint64_t size,
             uint32_t mode = 0644, int64_t mtime = some_mtime) {
   op x;
