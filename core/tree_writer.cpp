@@ -141,7 +141,8 @@ tree_writer::tree_writer(std::string root, int root_fd, int staging_fd,
   : root_(std::move(root)),
     root_fd_(root_fd),
     staging_fd_(staging_fd),
-    limits_(limits) {
+    limits_(limits),
+    reader_(root_fd) {
   // Nothing else: open() did the work that can fail.
 }
 
@@ -703,109 +704,6 @@ status tree_writer::do_copy_range(const op& x) {
   return {};
 }
 
-namespace {
-
-/// Reads `fd` to its end in 1 MiB blocks, handing each to `fn`; stops
-/// between two blocks once `stop()` says so.
-template <class Stop, class F>
-status read_blocks(int fd, const std::string& path, Stop&& stop, F&& fn) {
-  std::vector<char> buf(1u << 20);
-  for (;;) {
-    if (stop())
-      return status::fail(path + ": the reference is stopping");
-    auto n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return errno_status(path + ": read", errno);
-    if (n == 0)
-      return {};
-    fn(buf.data(), static_cast<size_t>(n));
-  }
-}
-
-} // namespace
-
-recipe tree_writer::recipe_of(const std::string& path,
-                              const chunker_params& params,
-                              status& err) const {
-  err = {};
-  recipe out;
-  if (auto s = check_path(path); !s) {
-    err = s;
-    return out;
-  }
-  if (auto why = invalid_link_chunker_params(params)) {
-    err = status::fail(std::string{"invalid chunker parameters: "} + why);
-    return out;
-  }
-  owner_access access;
-  parent_handle parent;
-  if (auto s = open_parent(root_fd_, path, parent, &access); !s) {
-    err = s;
-    return out;
-  }
-  unique_fd fd;
-  open_for_reading(parent, &access, fd);
-  struct stat st;
-  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    err = status::fail(path + ": no regular file to chunk");
-    return out;
-  }
-  // The reply's bound, whatever the file: the watcher falls back to
-  // sending the whole file.
-  if (static_cast<uint64_t>(st.st_size) / params.min_size > max_recipe_chunks) {
-    err = status::fail(path + ": a recipe of more than "
-                       + std::to_string(max_recipe_chunks) + " chunks");
-    return out;
-  }
-  chunk_stream cs{params, [&](const char*, size_t len, uint64_t hash,
-                              uint64_t) {
-                    out.push_back(chunk_ref{hash, static_cast<uint32_t>(len)});
-                  }};
-  auto stop = [this] { return stopping(); };
-  if (auto s = read_blocks(fd.get(), path, stop,
-                          [&](const char* p, size_t n) { cs.add(p, n); });
-      !s) {
-    err = s;
-    return {};
-  }
-  cs.finish();
-  return out;
-}
-
-hash128 tree_writer::content_hash(const std::string& path,
-                                  status& err) const {
-  err = {};
-  if (auto s = check_path(path); !s) {
-    err = s;
-    return {};
-  }
-  owner_access access;
-  parent_handle parent;
-  if (auto s = open_parent(root_fd_, path, parent, &access); !s) {
-    err = s;
-    return {};
-  }
-  unique_fd fd;
-  open_for_reading(parent, &access, fd);
-  struct stat st;
-  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    err = status::fail(path + ": no regular file to hash");
-    return {};
-  }
-  content_hasher hasher;
-  auto stop = [this] { return stopping(); };
-  if (auto s = read_blocks(fd.get(), path, stop, [&](const char* p, size_t n) {
-        hasher.update(p, n);
-      });
-      !s) {
-    err = s;
-    return {};
-  }
-  return hasher.digest();
-}
-
 status tree_writer::do_commit_file(const op& x) {
   auto i = transfers_.find(x.xfer);
   if (i == transfers_.end())
@@ -854,21 +752,6 @@ status tree_writer::do_abort_file(const op& x) {
   // Unknown is fine: the transfer may already have failed and been dropped.
   transfers_.erase(x.xfer);
   return {};
-}
-
-// -- manifest -------------------------------------------------------------------
-
-std::vector<manifest_entry> tree_writer::manifest(status& err) const {
-  // The digest walk's listings, flattened: one walk of the tree to keep
-  // right (parents before children, as the listings come).
-  std::vector<dir_listing> dirs;
-  if (err = walk_listings(root_fd_, reference_walk(), dirs); !err)
-    return {};
-  std::vector<manifest_entry> out;
-  for (auto& d : dirs)
-    for (auto& e : d.entries)
-      out.push_back(manifest_entry{join_path(d.path, e.name), std::move(e.meta)});
-  return out;
 }
 
 } // namespace livesync

@@ -17,6 +17,7 @@
 #include "core/op.hpp"
 #include "core/owner_access.hpp"
 #include "core/status.hpp"
+#include "core/tree_reader.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -69,10 +70,6 @@ enum class tmpfile_link : uint8_t {
   proc_fd,
 };
 
-/// Most chunks in a recipe reply: 16 Mi chunks are 192 MiB (a 64 GiB file
-/// at 4 KiB chunks); beyond, the watcher sends the file whole.
-inline constexpr uint64_t max_recipe_chunks = uint64_t{16} << 20;
-
 /// Limits on what one peer may ask of the writer, and how it commits.
 struct writer_limits {
   /// Largest `data` in a write_file or chunk op.
@@ -119,18 +116,6 @@ public:
   /// the writer usable for the next op.
   status apply(const op& x);
 
-  /// The recipe of the regular file at `path` (no symlink followed),
-  /// chunked with `params`.
-  recipe recipe_of(const std::string& path, const chunker_params& params,
-                   status& err) const;
-
-  /// The XXH3-128 of the regular file at `path` (no symlink followed).
-  hash128 content_hash(const std::string& path, status& err) const;
-
-  /// Everything beneath the root except the state folder, parents before
-  /// children, never following symlinks; fifos, sockets, devices skipped.
-  std::vector<manifest_entry> manifest(status& err) const;
-
   /// Ends a batch of operations: with durability::batch, forces everything
   /// written so far to stable storage.
   status end_batch();
@@ -145,8 +130,8 @@ public:
   const writer_stats& stats() const noexcept { return stats_; }
   size_t open_transfers() const noexcept { return transfers_.size(); }
   const std::string& root() const noexcept { return root_; }
-  /// The held root directory (for read-only walks: core/tree_listing).
-  int root_fd() const noexcept { return root_fd_; }
+  /// The reads of the same tree (digests, listings, recipes, hashes).
+  const tree_reader& reader() const noexcept { return reader_; }
 
   /// How whole files are linked in: `none` when they are built in staging.
   tmpfile_link linking() const noexcept { return link_; }
@@ -155,6 +140,7 @@ public:
   /// copy_range asked for, a recipe or hash of a large file) stop between
   /// two blocks and fail, so the node exits promptly.
   void stop_when(std::shared_ptr<const std::atomic<bool>> flag) {
+    reader_.stop_when(flag);
     stopping_ = std::move(flag);
   }
 
@@ -233,6 +219,7 @@ private:
   std::deque<uint64_t> dropped_;
   std::vector<char> copy_buf_;
   std::shared_ptr<const std::atomic<bool>> stopping_;
+  tree_reader reader_;
   /// True once stop_when's flag is set.
   bool stopping() const noexcept {
     return stopping_ && stopping_->load(std::memory_order_relaxed);

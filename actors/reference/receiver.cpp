@@ -104,8 +104,7 @@ caf::error refuse(const char* event, const std::string& path,
 caf::result<std::vector<dir_digest>> serve_dir_digests(self_ptr self) {
   std::vector<dir_listing> dirs;
   auto t0 = std::chrono::steady_clock::now();
-  if (auto err = walk_listings(self->state.writer->root_fd(), reference_walk(),
-                               dirs);
+  if (auto err = self->state.writer->reader().walk(dirs);
       !err)
     return refuse("dir-digests-failed", {}, err);
   auto out = make_digest_list(dirs);
@@ -149,9 +148,8 @@ serve_listings(self_ptr self, const std::vector<std::string>& dirs) {
         return refuse("listings-refused", p, status::fail(*bad));
   std::vector<dir_listing> out;
   std::string failed;
-  if (auto err = list_directories(self->state.writer->root_fd(), dirs,
-                                  reference_walk(), max_listing_reply_bytes,
-                                  out, failed);
+  if (auto err = self->state.writer->reader().listings(
+        dirs, max_listing_reply_bytes, out, failed);
       !err)
     return refuse("listings-refused", failed, err);
   size_t entries = 0;
@@ -175,7 +173,7 @@ serve_digest(self_ptr self, const std::vector<std::string>& paths) {
       return caf::make_error(caf::sec::runtime_error,
                              "the reference is stopping");
     status err;
-    out.push_back(self->state.writer->content_hash(p, err));
+    out.push_back(self->state.writer->reader().content_hash(p, err));
     if (!err)
       return refuse("digest-refused", p, err);
   }
@@ -249,7 +247,7 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
     [=](atom::manifest) -> caf::result<std::vector<manifest_entry>> {
       return guarded("manifest", [&]() -> caf::result<std::vector<manifest_entry>> {
         status err;
-        auto entries = self->state.writer->manifest(err);
+        auto entries = self->state.writer->reader().manifest(err);
         if (!err)
           return refuse("manifest-failed", {}, err);
         spdlog::info("manifest-sent entries={}", entries.size());
@@ -267,7 +265,7 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       -> caf::result<std::vector<chunk_ref>> {
       return guarded("recipe", [&]() -> caf::result<std::vector<chunk_ref>> {
         status err;
-        auto r = self->state.writer->recipe_of(path, params, err);
+        auto r = self->state.writer->reader().recipe_of(path, params, err);
         if (!err)
           return refuse("recipe-refused", path, err);
         spdlog::debug("recipe-sent path={} chunks={}", printable(path),

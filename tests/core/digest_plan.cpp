@@ -159,7 +159,7 @@ outcome by_manifest(const std::string& watched, const std::string& reference,
   status err;
   auto w = tree_writer::open(reference, writer_limits{}, err);
   CAF_REQUIRE(w != nullptr);
-  auto manifest = w->manifest(err);
+  auto manifest = w->reader().manifest(err);
   CAF_REQUIRE(err.ok());
   outcome o;
   tree_model model;
@@ -184,7 +184,7 @@ outcome by_digests(const std::string& watched, const std::string& reference,
   ropts.skip_state_folder = true;
   ropts.strict = true;
   std::vector<dir_listing> rdirs;
-  CAF_REQUIRE(walk_listings(w->root_fd(), ropts, rdirs).ok());
+  CAF_REQUIRE(w->reader().walk(rdirs).ok());
   auto sent = make_digest_list(rdirs);
   // The watcher's side.
   walk_options wopts;
@@ -207,7 +207,7 @@ outcome by_digests(const std::string& watched, const std::string& reference,
     std::vector<dir_listing> got;
     std::string failed;
     CAF_REQUIRE(
-      list_directories(w->root_fd(), asked, ropts, 100, got, failed).ok());
+      w->reader().listings(asked, 100, got, failed).ok());
     CAF_REQUIRE(check_fetched(asked, got, why));
     from += got.size();
     for (auto& d : got)

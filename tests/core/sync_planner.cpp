@@ -1099,7 +1099,7 @@ struct live {
   /// Reconnect: the model is what the reference lists, then a full check.
   strings reconnect() {
     status err;
-    auto manifest = ref->manifest(err);
+    auto manifest = ref->reader().manifest(err);
     CAF_CHECK_EQUAL(err.reason(), "");
     model.reset(manifest);
     planner->push_full_check();
@@ -1116,7 +1116,7 @@ struct live {
   std::string mismatch() const {
     auto want = list_tree(*fs, nullptr, nullptr);
     status err;
-    auto have = ref->manifest(err);
+    auto have = ref->reader().manifest(err);
     if (!err)
       return "manifest: " + err.reason();
     std::map<std::string, entry_meta> got;

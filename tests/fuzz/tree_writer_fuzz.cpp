@@ -595,7 +595,7 @@ private:
       p.max_size = static_cast<uint32_t>(in.le(3));
     }
     status err;
-    auto r = writer_->recipe_of(path, p, err);
+    auto r = writer_->reader().recipe_of(path, p, err);
     struct stat st;
     if (err) {
       FUZZ_CHECK(path_allowed(path) && !invalid_link_chunker_params(p));
@@ -609,7 +609,7 @@ private:
   /// The manifest the reference would send is the tree as it is.
   void check_manifest() {
     status err;
-    auto m = writer_->manifest(err);
+    auto m = writer_->reader().manifest(err);
     FUZZ_CHECK(err);
     FUZZ_CHECK(m.size() == tree_.size());
     std::set<std::string> seen;
