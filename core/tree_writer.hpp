@@ -9,7 +9,8 @@
 // streamed file is built in a staging file inside `<root>/.livesync/staging/`
 // and committed with one rename(2). Readers never see a half-written file,
 // and a crash leaves nothing but staging files, removed at the next open.
-// Not thread-safe: one owner.
+// Not thread-safe: one owner. Its reads (digests, listings, recipes,
+// hashes) are core/tree_reader, reached as reader().
 #pragma once
 
 #include "core/chunker.hpp"

@@ -11,6 +11,7 @@
 #include "core/tree_writer.hpp"
 
 #include <atomic>
+#include <map>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -68,6 +69,22 @@ private:
 struct parent_handle {
   unique_fd fd;
   std::string leaf;
+};
+
+/// One streaming file transfer: its target, announced metadata, and the
+/// staging file being filled.
+struct tree_writer::transfer {
+  explicit transfer(int staging_fd) : file(staging_fd, {}) {}
+
+  std::string path;
+  uint64_t size = 0;
+  uint32_t mode = 0;
+  int64_t mtime_ns = 0;
+  uint64_t written = 0;
+  content_hasher hasher;
+  staged_entry file;
+  /// Files ranges are copied from, opened once: source path -> (fd, size).
+  std::map<std::string, std::pair<unique_fd, uint64_t>> sources;
 };
 
 /// Gives the unnamed (O_TMPFILE) file `fd` the name `name` in `dir_fd`:
