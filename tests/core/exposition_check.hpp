@@ -61,8 +61,8 @@ inline bool parse_labels(const std::string& s,
 }
 
 /// The samples of `text`, or problems in `bad`.
-inline std::vector<parsed_sample> parse_exposition(const std::string& text,
-                                                   std::vector<std::string>& bad) {
+inline std::vector<parsed_sample>
+parse_exposition(const std::string& text, std::vector<std::string>& bad) {
   std::vector<parsed_sample> out;
   static const std::regex help_rx{R"(^# HELP ([^ ]+) (.*)$)"};
   static const std::regex type_rx{
