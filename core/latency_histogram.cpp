@@ -35,6 +35,14 @@ uint64_t latency_histogram::upper_bound_of(size_t i) noexcept {
 void latency_histogram::record(duration d) noexcept {
   auto ns = std::max<int64_t>(d.count(), 0);
   ++buckets_[bucket_of(static_cast<uint64_t>(ns) / 1000)];
+  // The first export bound b with ns <= b.
+  auto e = std::lower_bound(latency_export_bounds_us.begin(),
+                            latency_export_bounds_us.end(),
+                            static_cast<uint64_t>(ns),
+                            [](uint64_t bound_us, uint64_t x) {
+                              return bound_us * 1000 < x;
+                            });
+  ++export_[static_cast<size_t>(e - latency_export_bounds_us.begin())];
   ++count_;
   sum_ns_ += static_cast<uint64_t>(ns);
   min_ns_ = std::min(min_ns_, ns);
@@ -43,6 +51,14 @@ void latency_histogram::record(duration d) noexcept {
 
 latency_histogram::duration latency_histogram::min() const noexcept {
   return duration{count_ == 0 ? 0 : min_ns_};
+}
+
+std::vector<uint64_t> latency_histogram::export_cumulative() const {
+  std::vector<uint64_t> out(latency_export_bounds_us.size());
+  uint64_t seen = 0;
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = seen += export_[i];
+  return out;
 }
 
 latency_histogram::duration latency_histogram::mean() const noexcept {

@@ -7,8 +7,17 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <vector>
 
 namespace livesync {
+
+/// The upper bounds, in microseconds, of the cumulative buckets exported
+/// to Prometheus (`status --format=prometheus`, `--metrics-file`): the
+/// usual decimal steps, from half a millisecond (a small file on loopback
+/// takes 5-15 ms) to a minute.
+inline constexpr std::array<uint64_t, 16> latency_export_bounds_us = {
+  500,    1000,    2500,    5000,    10000,   25000,    50000,    100000,
+  250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000, 60000000};
 
 class latency_histogram {
 public:
@@ -27,6 +36,14 @@ public:
   /// than was seen. Zero when empty.
   duration quantile(double q) const noexcept;
 
+  /// The samples <= each bound of latency_export_bounds_us, cumulative
+  /// (as Prometheus' buckets). Exact: counted as they are recorded, not
+  /// read back from the log buckets, whose edges are not decimal.
+  std::vector<uint64_t> export_cumulative() const;
+
+  /// The sum of all samples (negative ones as zero), in nanoseconds.
+  uint64_t sum_ns() const noexcept { return sum_ns_; }
+
   void clear() noexcept { *this = latency_histogram{}; }
 
 private:
@@ -44,6 +61,8 @@ private:
   static uint64_t upper_bound_of(size_t i) noexcept;
 
   std::array<uint64_t, bucket_count> buckets_{};
+  // Samples per export bound (the last: beyond every bound).
+  std::array<uint64_t, latency_export_bounds_us.size() + 1> export_{};
   uint64_t count_ = 0;
   uint64_t sum_ns_ = 0;
   int64_t min_ns_ = INT64_MAX;

@@ -1,28 +1,11 @@
 #include "core/watcher_status.hpp"
 
 #include "core/progress_meter.hpp"
+#include "core/utf8.hpp"
 
 #include <cstdio>
 
 namespace livesync {
-
-namespace {
-
-/// The length of the valid UTF-8 sequence at s[i], or 0.
-size_t utf8_length(const std::string& s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  auto c = b(i);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3
-                          : (c >> 3) == 0x1e ? 4 : 0;
-  if (n == 0 || i + n > s.size())
-    return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((b(i + k) & 0xc0) != 0x80)
-      return 0;
-  return n;
-}
-
-} // namespace
 
 std::string json_escape(const std::string& s) {
   std::string out;
@@ -32,7 +15,7 @@ std::string json_escape(const std::string& s) {
     if (c >= 0x80) {
       // JSON is UTF-8: a byte that starts no valid sequence (a path need
       // not be UTF-8) becomes U+FFFD rather than invalid output.
-      if (auto n = utf8_length(s, i); n > 1) {
+      if (auto n = utf8_sequence_length(s, i); n > 1) {
         out.append(s, i, n);
         i += n - 1;
       } else {

@@ -7,12 +7,14 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace livesync {
 
 struct watcher_status {
   /// "disconnected", "connecting", "syncing" or "in-sync"; "live" with
-  /// work pending is reported as "syncing".
+  /// work pending is reported as "syncing". The metrics file's last write,
+  /// as the watcher exits, says "stopped".
   std::string state;
   std::string root;
   std::string reference; // host:port
@@ -40,6 +42,10 @@ struct watcher_status {
   uint64_t latency_p90_us = 0;
   uint64_t latency_p99_us = 0;
   uint64_t latency_max_us = 0;
+  /// The samples <= each bound of latency_export_bounds_us
+  /// (core/latency_histogram.hpp), cumulative; and the sum of all samples.
+  std::vector<uint64_t> latency_buckets;
+  uint64_t latency_sum_ns = 0;
   /// The running comparison's progress line; empty when none runs.
   std::string progress;
 };

@@ -110,6 +110,15 @@ using debouncer_actor = caf::typed_actor<
   // The number of dirty paths held.
   caf::replies_to<atom::status>::with<uint64_t>>;
 
+/// The reference's metrics file writer (--metrics-file).
+using reference_metrics_actor = caf::typed_actor<
+  // The receiver's counters after a request that changed them.
+  caf::reacts_to<reference_counters>,
+  // Timer: a write the pacer held back is due.
+  caf::reacts_to<atom::tick>,
+  // The reference exits: one last write, running 0; true when written.
+  caf::replies_to<atom::final_write>::with<bool>>;
+
 /// The watcher's control interface, published on a loopback port for
 /// `livesync-watcher status|flush`.
 using control_actor = caf::typed_actor<
@@ -117,5 +126,19 @@ using control_actor = caf::typed_actor<
   caf::replies_to<atom::flush>::with<uint64_t>,
   // Everything `status` shows.
   caf::replies_to<atom::status>::with<watcher_status>>;
+
+/// The watcher's metrics file writer (--metrics-file).
+using watcher_metrics_actor = caf::typed_actor<
+  // Where the status comes from (sent once, after the control actor is
+  // spawned: the sender needs this actor's handle before that).
+  caf::reacts_to<control_actor>,
+  // Something the file shows has changed (from the sender): write it now
+  // or, at most one interval later, at the next tick.
+  caf::reacts_to<atom::changed>,
+  // Timer: a write the pacer held back is due.
+  caf::reacts_to<atom::tick>,
+  // The watcher exits: one last write, state "stopped"; true when written.
+  // Nothing is written after it.
+  caf::replies_to<atom::final_write>::with<bool>>;
 
 } // namespace livesync

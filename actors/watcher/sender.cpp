@@ -60,6 +60,14 @@ void log_stats(self_ptr self) {
                lat.quantile(0.99).count() / 1000, lat.max().count() / 1000);
 }
 
+/// What `status` shows may have changed: the metrics file actor decides
+/// whether to write now or soon. Called from the events that change it
+/// (a pump, a link change), never from a timer of its own.
+void metrics_changed(self_ptr self) {
+  if (self->state.metrics)
+    self->send(self->state.metrics, atom::changed_v);
+}
+
 void note_error(self_ptr self, std::string what) {
   self->state.last_error = std::move(what);
   self->state.last_error_at = std::chrono::steady_clock::now();
@@ -206,6 +214,7 @@ void link_lost(self_ptr self, const std::string& reason) {
   st.held.clear();
   drop_digest_state(st);
   schedule_connect(self);
+  metrics_changed(self);
 }
 
 /// Hands the paths waiting for a retry to the debouncer now.
@@ -545,6 +554,7 @@ void pump(self_ptr self) {
     st.pump_scheduled = true;
     self->send(self, atom::pump_v);
   }
+  metrics_changed(self);
 }
 
 // -- connecting -----------------------------------------------------------------
@@ -736,6 +746,7 @@ void connect(self_ptr self) {
   if (st.state != phase::disconnected)
     return;
   st.state = phase::connecting;
+  metrics_changed(self);
   auto mm = st.cfg.tls ? self->system().openssl_manager().actor_handle()
                        : self->system().middleman().actor_handle();
   auto rh = self->request(mm, st.cfg.request_timeout, caf::connect_atom::value,
@@ -770,6 +781,7 @@ void connect(self_ptr self) {
         note_error(self, "connect failed: " + self->system().render(err));
         st.state = phase::disconnected;
         schedule_connect(self);
+        metrics_changed(self);
       });
 }
 
@@ -812,6 +824,8 @@ watcher_status make_status(self_ptr self) {
   out.latency_p90_us = us(st.latency.quantile(0.90));
   out.latency_p99_us = us(st.latency.quantile(0.99));
   out.latency_max_us = us(st.latency.max());
+  out.latency_buckets = st.latency.export_cumulative();
+  out.latency_sum_ns = st.latency.sum_ns();
   if (st.state == phase::reconciling)
     out.progress = current_progress(self).render(now);
   return out;
@@ -825,8 +839,9 @@ using namespace sender_detail;
 
 sender_actor::behavior_type
 sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
-       debouncer_actor debouncer) {
+       debouncer_actor debouncer, watcher_metrics_actor metrics) {
   auto& st = self->state;
+  st.metrics = std::move(metrics);
   st.cfg = std::move(cfg);
   st.fs = std::make_unique<local_tree>(st.cfg.root);
   st.planner = std::make_unique<sync_planner>(*st.fs, st.model,

@@ -148,6 +148,9 @@ struct sender_state {
   std::unique_ptr<batch_packer> packer;
   uint64_t packer_epoch = 0;
   sender_stats stats;
+  /// Told whenever what `status` shows may have changed (null: no
+  /// --metrics-file).
+  watcher_metrics_actor metrics;
   /// Which settled batches the reference has fully acknowledged
   /// (latency, flush barriers).
   ack_marks marks;
@@ -169,8 +172,9 @@ struct sender_state {
   static inline const char* name = "sender";
 };
 
+/// `metrics`: the metrics file actor, or null.
 sender_actor::behavior_type
 sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
-       debouncer_actor debouncer);
+       debouncer_actor debouncer, watcher_metrics_actor metrics);
 
 } // namespace livesync

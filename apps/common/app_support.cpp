@@ -1,5 +1,6 @@
 #include "apps/common/app_support.hpp"
 
+#include "core/atomic_file.hpp"
 #include "core/option_errors.hpp"
 
 #include <sys/resource.h>
@@ -28,7 +29,14 @@ node_config::node_config() {
     .add(insecure, "insecure",
          "plain TCP: no encryption, no authentication (trusted networks "
          "and tests only); otherwise set openssl.certificate, openssl.key "
-         "and openssl.cafile");
+         "and openssl.cafile")
+    .add(metrics_file, "metrics-file",
+         "keep the counters in this file in Prometheus' text format (for "
+         "node_exporter's textfile collector: name it *.prom), rewritten "
+         "atomically while there is activity (default: none)")
+    .add(metrics_interval, "metrics-interval",
+         "rewrite the metrics file at most this often while counters change "
+         "(default: 1s; 100ms to 1h)");
 }
 
 bool node_config::tls() const noexcept {
@@ -181,6 +189,21 @@ bool parse_config(node_config& cfg, int argc, char** argv,
   }
   check_transport(cfg);
   return true;
+}
+
+void check_metrics_options(const node_config& cfg) {
+  using namespace std::chrono;
+  auto interval = cfg.metrics_interval;
+  if (interval < milliseconds(100) || interval > hours(1))
+    throw usage_error{
+      "invalid value for 'metrics-interval': "
+      + std::to_string(duration_cast<milliseconds>(interval).count())
+      + "ms (expected 100ms to 1h)"};
+  if (cfg.metrics_file.empty())
+    return;
+  if (auto st = check_replaceable(cfg.metrics_file); !st)
+    throw usage_error{"invalid value for 'metrics-file': \"" + cfg.metrics_file
+                      + "\": " + st.reason()};
 }
 
 uint32_t parse_mode_mask(const std::string& text) {

@@ -59,7 +59,8 @@ struct fixture : test::fixture_base {
     auto w = tree_writer::open(root, writer_limits{}, err);
     CAF_REQUIRE(w != nullptr);
     rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(w)}, true,
-                   std::shared_ptr<const std::atomic<bool>>{stopping});
+                   std::shared_ptr<const std::atomic<bool>>{stopping},
+                   reference_metrics_actor{}, reference_counters{});
     sched.run();
     CAF_CHECK_EQUAL(request<uint32_t>(rx, atom::hello_v, protocol_version,
                                      std::string{"test-host:/watched"}),
