@@ -741,12 +741,45 @@ void handshake(self_ptr self) {
       [=](caf::error& err) { fail_request(self, epoch, err); });
 }
 
+/// The reference answered the connect: the link is this actor.
+void adopt_peer(self_ptr self, receiver_actor peer) {
+  auto& st = self->state;
+  st.peer = std::move(peer);
+  self->monitor(st.peer);
+  spdlog::info("{} host={} port={} tls={}",
+               st.stats.reconnects++ > 0 ? "peer-reconnected"
+                                         : "peer-connected",
+               st.cfg.host, st.cfg.port, st.cfg.tls);
+  if (!st.cfg.tls)
+    spdlog::warn("insecure-link when=connection detail=plain TCP, "
+                 "neither encrypted nor authenticated");
+  handshake(self);
+}
+
+void connect_failed(self_ptr self, const std::string& reason) {
+  auto& st = self->state;
+  spdlog::warn("connect-failed host={} port={} reason={} retry_in={}ms",
+               st.cfg.host, st.cfg.port, reason, millis(next_backoff(st)));
+  note_error(self, "connect failed: " + reason);
+  st.state = phase::disconnected;
+  schedule_connect(self);
+  metrics_changed(self);
+}
+
 void connect(self_ptr self) {
   auto& st = self->state;
   if (st.state != phase::disconnected)
     return;
   st.state = phase::connecting;
   metrics_changed(self);
+  if (st.cfg.local_peer) {
+    // An actor test: the reference lives in this actor system.
+    if (auto peer = st.cfg.local_peer())
+      adopt_peer(self, std::move(peer));
+    else
+      connect_failed(self, "no local reference");
+    return;
+  }
   auto mm = st.cfg.tls ? self->system().openssl_manager().actor_handle()
                        : self->system().middleman().actor_handle();
   auto rh = self->request(mm, st.cfg.request_timeout, caf::connect_atom::value,
@@ -762,26 +795,10 @@ void connect(self_ptr self) {
           link_lost(self, "peer is not a livesync reference");
           return;
         }
-        st.peer = caf::actor_cast<receiver_actor>(std::move(ptr));
-        self->monitor(st.peer);
-        spdlog::info("{} host={} port={} tls={}",
-                     st.stats.reconnects++ > 0 ? "peer-reconnected"
-                                               : "peer-connected",
-                     st.cfg.host, st.cfg.port, st.cfg.tls);
-        if (!st.cfg.tls)
-          spdlog::warn("insecure-link when=connection detail=plain TCP, "
-                       "neither encrypted nor authenticated");
-        handshake(self);
+        adopt_peer(self, caf::actor_cast<receiver_actor>(std::move(ptr)));
       },
       [=](caf::error& err) {
-        auto& st = self->state;
-        spdlog::warn("connect-failed host={} port={} reason={} retry_in={}ms",
-                     st.cfg.host, st.cfg.port, self->system().render(err),
-                     millis(next_backoff(st)));
-        note_error(self, "connect failed: " + self->system().render(err));
-        st.state = phase::disconnected;
-        schedule_connect(self);
-        metrics_changed(self);
+        connect_failed(self, self->system().render(err));
       });
 }
 

@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -78,6 +79,10 @@ struct sender_config {
   /// inotify queue and pass a flush barrier down. -1: no reader (tests);
   /// the barrier then goes straight to the debouncer.
   int barrier_fd = -1;
+  /// Actor tests (CAF's test coordinator has no network): called at each
+  /// connect instead of the middleman, it gives the reference to use; a
+  /// null handle is a failed connect. Empty in the programs.
+  std::function<receiver_actor()> local_peer;
 };
 
 /// The sender's counters (core/link_counters.hpp).
