@@ -120,7 +120,7 @@ caf::error refuse(const char* event, const std::string& path,
 /// One digest per directory of the whole tree (a reconcile's first step).
 caf::result<std::vector<dir_digest>> serve_dir_digests(self_ptr self) {
   std::vector<dir_listing> dirs;
-  auto t0 = std::chrono::steady_clock::now();
+  auto t0 = self->clock().now();
   if (auto err = self->state.writer->reader().walk(dirs);
       !err)
     return refuse("dir-digests-failed", {}, err);
@@ -131,7 +131,7 @@ caf::result<std::vector<dir_digest>> serve_dir_digests(self_ptr self) {
   spdlog::info("dir-digests-sent dirs={} entries={} walk_ms={}", out.size(),
                entries,
                std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::steady_clock::now() - t0)
+                 self->clock().now() - t0)
                  .count());
   return out;
 }

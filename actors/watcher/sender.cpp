@@ -70,7 +70,7 @@ void metrics_changed(self_ptr self) {
 
 void note_error(self_ptr self, std::string what) {
   self->state.last_error = std::move(what);
-  self->state.last_error_at = std::chrono::steady_clock::now();
+  self->state.last_error_at = self->clock().now();
 }
 
 // -- flush barriers, latency, progress ----------------------------------------
@@ -107,10 +107,10 @@ void marks_done(self_ptr self, const ack_marks::done& d) {
 
 void start_progress(self_ptr self) {
   auto& st = self->state;
-  st.progress.start(std::chrono::steady_clock::now());
+  st.progress.start(self->clock().now());
   st.progress_files_base = st.stats.files;
   st.progress_bytes_base = st.stats.literal_bytes + st.stats.copied_bytes;
-  st.progress_logged_at = std::chrono::steady_clock::now();
+  st.progress_logged_at = self->clock().now();
 }
 
 const progress_meter& current_progress(self_ptr self) {
@@ -137,7 +137,7 @@ void maybe_log_progress(self_ptr self) {
   auto& st = self->state;
   if (st.state != phase::reconciling || st.cfg.progress_interval.count() <= 0)
     return;
-  auto now = std::chrono::steady_clock::now();
+  auto now = self->clock().now();
   if (now - st.progress_logged_at < st.cfg.progress_interval)
     return;
   st.progress_logged_at = now;
@@ -148,7 +148,7 @@ void maybe_log_stats(self_ptr self) {
   auto& st = self->state;
   if (st.cfg.stats_interval.count() <= 0)
     return;
-  auto now = std::chrono::steady_clock::now();
+  auto now = self->clock().now();
   if (now - st.stats_logged_at < st.cfg.stats_interval)
     return;
   st.stats_logged_at = now;
@@ -484,11 +484,11 @@ void maybe_in_sync(self_ptr self) {
   }
   st.state = phase::live;
   st.ever_in_sync = true;
-  st.last_in_sync = std::chrono::steady_clock::now();
+  st.last_in_sync = self->clock().now();
   if (auto b = st.marks.take_at_sync(); b > 0)
     complete_barrier(self, b);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-              std::chrono::steady_clock::now() - st.reconcile_start)
+              self->clock().now() - st.reconcile_start)
               .count();
   spdlog::info("in-sync entries={} elapsed_ms={} ops={} files={} "
                "literal_bytes={} copied_bytes={} request_bytes={} "
@@ -578,7 +578,7 @@ void begin_reconcile(self_ptr self) {
 /// walk failed (the root cannot be read), as before digests.
 void start_reconcile(self_ptr self, std::vector<manifest_entry>& entries) {
   auto& st = self->state;
-  st.reconcile_start = std::chrono::steady_clock::now();
+  st.reconcile_start = self->clock().now();
   st.model.reset(entries);
   st.planner->clear();
   st.planner->push_full_check();
@@ -609,12 +609,12 @@ void request_manifest(self_ptr self) {
 /// planner compares the directories whose digests differ.
 void finish_digest_reconcile(self_ptr self) {
   auto& st = self->state;
-  auto t0 = std::chrono::steady_clock::now();
+  auto t0 = self->clock().now();
   build_model(st.model, st.reference_dirs, st.plan, st.snapshot, st.fetched);
   st.planner->clear();
   for (auto& dir : st.plan.check)
     st.planner->push_listing_check(dir);
-  auto now = std::chrono::steady_clock::now();
+  auto now = self->clock().now();
   auto ms = [](auto d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
   };
@@ -698,9 +698,9 @@ void take_snapshot(self_ptr self) {
   }
   walk_options opts;
   opts.excludes = st.cfg.excludes.get();
-  auto t0 = std::chrono::steady_clock::now();
+  auto t0 = self->clock().now();
   auto s = walk_listings(fd, opts, st.snapshot);
-  st.walk_time = std::chrono::steady_clock::now() - t0;
+  st.walk_time = self->clock().now() - t0;
   ::close(fd);
   if (!s) {
     spdlog::warn("walk-failed root={} reason={}", st.cfg.root, s.reason());
@@ -723,7 +723,7 @@ void handshake(self_ptr self) {
         auto& st = self->state;
         if (epoch != st.epoch)
           return;
-        st.reconcile_start = std::chrono::steady_clock::now();
+        st.reconcile_start = self->clock().now();
         auto rh = self->request(st.peer, st.cfg.request_timeout,
                                 atom::dir_digests_v);
         auto id = rh.id();
@@ -806,7 +806,7 @@ void connect(self_ptr self) {
 
 watcher_status make_status(self_ptr self) {
   auto& st = self->state;
-  auto now = std::chrono::steady_clock::now();
+  auto now = self->clock().now();
   auto secs = [&](std::chrono::steady_clock::time_point t) {
     return static_cast<int64_t>(
       std::chrono::duration_cast<std::chrono::seconds>(now - t).count());
@@ -865,7 +865,7 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
                                               st.cfg.excludes.get());
   st.recipes = recipe_cache{st.cfg.recipe_budget_bytes};
   st.debouncer = std::move(debouncer);
-  st.started_at = std::chrono::steady_clock::now();
+  st.started_at = self->clock().now();
   st.stats_logged_at = st.started_at;
   self->set_down_handler([=](const caf::down_msg& msg) {
     if (msg.source == self->state.peer)
@@ -898,7 +898,7 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
       if (batch.rescan) {
         st.planner->push_full_check();
         st.state = phase::reconciling;
-        st.reconcile_start = std::chrono::steady_clock::now();
+        st.reconcile_start = self->clock().now();
         start_progress(self);
       }
       pump(self);
