@@ -2,13 +2,13 @@
 
 #include "apps/common/app_support.hpp"
 
-#include "core/content_hash.hpp"
-#include "core/file_reader.hpp"
-#include "core/local_tree.hpp"
-#include "core/path_rules.hpp"
-#include "core/progress_meter.hpp"
-#include "core/tree_compare.hpp"
-#include "core/watcher_metrics.hpp"
+#include "core/wire/content_hash.hpp"
+#include "core/watcher/file_reader.hpp"
+#include "core/watcher/local_tree.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/watcher/progress_meter.hpp"
+#include "core/watcher/tree_compare.hpp"
+#include "core/watcher/watcher_metrics.hpp"
 #include "messages/actors.hpp"
 
 #include <caf/io/all.hpp>

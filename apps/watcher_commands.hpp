@@ -9,7 +9,7 @@
 // flush: operations refused), 2 bad usage, 3 cannot reach the peer.
 #pragma once
 
-#include "core/ignore_rules.hpp"
+#include "core/watcher/ignore_rules.hpp"
 
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
@@ -28,7 +28,7 @@ struct command_target {
 };
 
 /// How `status` prints: lines for people, one JSON object, or Prometheus'
-/// text exposition format (core/watcher_metrics).
+/// text exposition format (core/watcher/watcher_metrics).
 enum class status_format { text, json, prometheus };
 
 /// --format's value ("" = text) and --json (= json). Throws usage_error on

@@ -8,7 +8,7 @@
 #include "actors/watcher/tracker.hpp"
 #include "apps/common/app_support.hpp"
 #include "apps/watcher_commands.hpp"
-#include "core/watch_setup.hpp"
+#include "core/watcher/watch_setup.hpp"
 #include "messages/register.hpp"
 
 #include <caf/io/all.hpp>

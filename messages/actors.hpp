@@ -25,7 +25,7 @@ using receiver_actor = caf::typed_actor<
   // Everything the reference holds, parents before children (verify).
   caf::replies_to<atom::manifest>::with<std::vector<manifest_entry>>,
   // The reconcile's first look: one digest of each directory's listing,
-  // parents before children (core/digest_plan.hpp).
+  // parents before children (core/wire/digest_plan.hpp).
   caf::replies_to<atom::dir_digests>::with<std::vector<dir_digest>>,
   // The listings of these directories (at most max_listing_dirs), in order:
   // all, or a prefix once the reply reaches max_listing_reply_bytes (the
@@ -41,7 +41,7 @@ using receiver_actor = caf::typed_actor<
   // all succeeded). A failed op changes nothing and does not stop the batch.
   caf::replies_to<atom::apply, std::vector<op>>::with<std::vector<op_error>>,
   // The same, as the next message of the link's zstd stream (see
-  // core/batch_codec.hpp; the stream starts at each hello). A message that
+  // core/wire/batch_codec.hpp; the stream starts at each hello). A message that
   // cannot be unpacked is an error reply, and so is every later one until
   // the next hello: the watcher reconnects.
   caf::replies_to<atom::apply, packed_batch>::with<std::vector<op_error>>,
@@ -58,7 +58,7 @@ inline constexpr size_t max_digest_paths = 1024;
 inline constexpr size_t max_listing_dirs = 1024;
 
 /// A listings reply ends after the directory that takes it to this many
-/// bytes (core/tree_listing's wire_size): 1,024 directories of 10,000
+/// bytes (core/wire/tree_listing's wire_size): 1,024 directories of 10,000
 /// entries each would otherwise be one message of about half a GiB.
 inline constexpr uint64_t max_listing_reply_bytes = uint64_t{16} << 20;
 

@@ -3,15 +3,15 @@
 // Both nodes register the same block, so they agree on the type names.
 #pragma once
 
-#include "core/change.hpp"
-#include "core/chunker.hpp"
-#include "core/debounce_policy.hpp"
-#include "core/digest_plan.hpp"
-#include "core/entry.hpp"
-#include "core/event_interpreter.hpp"
-#include "core/op.hpp"
-#include "core/reference_metrics.hpp"
-#include "core/watcher_status.hpp"
+#include "core/watcher/change.hpp"
+#include "core/wire/chunker.hpp"
+#include "core/watcher/debounce_policy.hpp"
+#include "core/wire/digest_plan.hpp"
+#include "core/wire/entry.hpp"
+#include "core/watcher/event_interpreter.hpp"
+#include "core/wire/op.hpp"
+#include "core/reference/reference_metrics.hpp"
+#include "core/watcher/watcher_status.hpp"
 
 #include <caf/all.hpp>
 

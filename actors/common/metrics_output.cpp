@@ -1,6 +1,6 @@
 #include "actors/common/metrics_output.hpp"
 
-#include "core/atomic_file.hpp"
+#include "core/common/atomic_file.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,5 +1,5 @@
 // The file behind --metrics-file, for the metrics actors of both nodes:
-// replaces it atomically (core/atomic_file) and logs what happened, a
+// replaces it atomically (core/common/atomic_file) and logs what happened, a
 // failure once per reason (a full disk must not log every interval) and
 // the recovery once.
 #pragma once

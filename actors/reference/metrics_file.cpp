@@ -1,6 +1,6 @@
 #include "actors/reference/metrics_file.hpp"
 
-#include "core/reference_metrics.hpp"
+#include "core/reference/reference_metrics.hpp"
 
 namespace livesync {
 

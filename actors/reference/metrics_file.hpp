@@ -1,13 +1,13 @@
 // The reference's --metrics-file: its counters in Prometheus' text format
-// (core/reference_metrics), for node_exporter's textfile collector.
+// (core/reference/reference_metrics), for node_exporter's textfile collector.
 // Consumes the counters the receiver sends after each request that changed
-// them; writes the latest when core/metrics_pacer says a write is due,
+// them; writes the latest when core/common/metrics_pacer says a write is due,
 // atomically. No timer runs unless a change waits to be written, so an
 // idle reference never wakes up for it.
 #pragma once
 
 #include "actors/common/metrics_output.hpp"
-#include "core/metrics_pacer.hpp"
+#include "core/common/metrics_pacer.hpp"
 #include "messages/actors.hpp"
 
 #include <string>

@@ -1,8 +1,8 @@
 #include "actors/reference/receiver.hpp"
 
-#include "core/digest_plan.hpp"
-#include "core/path_rules.hpp"
-#include "core/tree_listing.hpp"
+#include "core/wire/digest_plan.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/wire/tree_listing.hpp"
 
 #include <spdlog/spdlog.h>
 

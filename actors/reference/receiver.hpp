@@ -4,8 +4,8 @@
 // to the metrics file actor (if any) after each request that changed them.
 #pragma once
 
-#include "core/batch_codec.hpp"
-#include "core/tree_writer.hpp"
+#include "core/wire/batch_codec.hpp"
+#include "core/reference/tree_writer.hpp"
 #include "messages/actors.hpp"
 
 #include <atomic>

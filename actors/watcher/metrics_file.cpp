@@ -1,7 +1,7 @@
 #include "actors/watcher/metrics_file.hpp"
 
 #include "actors/common/request_timeout.hpp"
-#include "core/watcher_metrics.hpp"
+#include "core/watcher/watcher_metrics.hpp"
 
 #include <spdlog/spdlog.h>
 

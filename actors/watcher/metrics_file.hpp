@@ -1,13 +1,13 @@
 // The watcher's --metrics-file: its status in Prometheus' text format
-// (core/watcher_metrics), for node_exporter's textfile collector. Consumes
+// (core/watcher/watcher_metrics), for node_exporter's textfile collector. Consumes
 // `changed` from the sender, whenever what the file shows may have changed;
-// asks the control actor for the status when core/metrics_pacer says a
+// asks the control actor for the status when core/common/metrics_pacer says a
 // write is due, and replaces the file atomically. No timer runs unless a
 // change waits to be written, so an idle watcher never wakes up for it.
 #pragma once
 
 #include "actors/common/metrics_output.hpp"
-#include "core/metrics_pacer.hpp"
+#include "core/common/metrics_pacer.hpp"
 #include "messages/actors.hpp"
 
 #include <string>

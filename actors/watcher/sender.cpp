@@ -5,9 +5,9 @@
 #include "actors/common/request_timeout.hpp"
 
 #include <caf/openssl/manager.hpp>
-#include "core/compress.hpp"
-#include "core/path_rules.hpp"
-#include "core/tree_listing.hpp"
+#include "core/wire/compress.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/wire/tree_listing.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -4,7 +4,7 @@
 #include "actors/watcher/sender_detail.hpp"
 
 #include "actors/common/request_timeout.hpp"
-#include "core/path_rules.hpp"
+#include "core/common/path_rules.hpp"
 
 #include <spdlog/spdlog.h>
 

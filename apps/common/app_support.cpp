@@ -1,7 +1,7 @@
 #include "apps/common/app_support.hpp"
 
-#include "core/atomic_file.hpp"
-#include "core/option_errors.hpp"
+#include "core/common/atomic_file.hpp"
+#include "core/common/option_errors.hpp"
 
 #include <sys/resource.h>
 
@@ -63,7 +63,7 @@ std::string option_type(const node_config& cfg, const std::string& key) {
   return {};
 }
 
-/// CAF's parser error as a sentence (core/option_errors), or its own
+/// CAF's parser error as a sentence (core/common/option_errors), or its own
 /// rendering for the codes a person rarely meets.
 std::string explain_parse_error(const node_config& cfg,
                                 const caf::error& err) {

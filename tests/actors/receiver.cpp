@@ -2,9 +2,9 @@
 #include "fixture.hpp"
 
 #include "actors/reference/receiver.hpp"
-#include "core/batch_codec.hpp"
-#include "core/content_hash.hpp"
-#include "core/digest_plan.hpp"
+#include "core/wire/batch_codec.hpp"
+#include "core/wire/content_hash.hpp"
+#include "core/wire/digest_plan.hpp"
 
 #include <cstdlib>
 #include <fstream>

@@ -10,8 +10,8 @@
 #include "actors/reference/receiver.hpp"
 #include "actors/watcher/debouncer.hpp"
 #include "actors/watcher/sender.hpp"
-#include "core/local_tree.hpp"
-#include "core/tree_compare.hpp"
+#include "core/watcher/local_tree.hpp"
+#include "core/watcher/tree_compare.hpp"
 
 #include <filesystem>
 #include <fstream>

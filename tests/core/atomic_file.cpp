@@ -1,7 +1,7 @@
 #define CAF_SUITE core.atomic_file
 #include <caf/test/unit_test.hpp>
 
-#include "core/atomic_file.hpp"
+#include "core/common/atomic_file.hpp"
 
 #include <filesystem>
 #include <fstream>

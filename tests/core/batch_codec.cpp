@@ -1,8 +1,8 @@
 #define CAF_SUITE core.batch_codec
 #include <caf/test/unit_test.hpp>
 
-#include "core/batch_codec.hpp"
-#include "core/splitmix.hpp"
+#include "core/wire/batch_codec.hpp"
+#include "core/common/splitmix.hpp"
 
 #include <xxhash.h>
 

@@ -1,13 +1,13 @@
 #define CAF_SUITE core.digest_plan
 #include <caf/test/unit_test.hpp>
 
-#include "core/digest_plan.hpp"
+#include "core/wire/digest_plan.hpp"
 
-#include "core/local_tree.hpp"
-#include "core/path_rules.hpp"
-#include "core/sync_planner.hpp"
-#include "core/tree_listing.hpp"
-#include "core/tree_writer.hpp"
+#include "core/watcher/local_tree.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/watcher/sync_planner.hpp"
+#include "core/wire/tree_listing.hpp"
+#include "core/reference/tree_writer.hpp"
 
 #include <algorithm>
 #include <cstdlib>

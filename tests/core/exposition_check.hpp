@@ -5,7 +5,7 @@
 // equals _count. Returns the problems found, one line each.
 #pragma once
 
-#include "core/prometheus_text.hpp"
+#include "core/common/prometheus_text.hpp"
 
 #include <map>
 #include <regex>

@@ -1,10 +1,10 @@
 #define CAF_SUITE core.file_upload
 #include <caf/test/unit_test.hpp>
 
-#include "core/file_upload.hpp"
-#include "core/recipe_cache.hpp"
-#include "core/splitmix.hpp"
-#include "core/tree_writer.hpp"
+#include "core/watcher/file_upload.hpp"
+#include "core/watcher/recipe_cache.hpp"
+#include "core/common/splitmix.hpp"
+#include "core/reference/tree_writer.hpp"
 
 #include <cstdlib>
 #include <fstream>

@@ -1,8 +1,8 @@
 #define CAF_SUITE core.latency_histogram
 #include <caf/test/unit_test.hpp>
 
-#include "core/latency_histogram.hpp"
-#include "core/splitmix.hpp"
+#include "core/watcher/latency_histogram.hpp"
+#include "core/common/splitmix.hpp"
 
 #include <algorithm>
 #include <vector>

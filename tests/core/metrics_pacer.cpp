@@ -1,7 +1,7 @@
 #define CAF_SUITE core.metrics_pacer
 #include <caf/test/unit_test.hpp>
 
-#include "core/metrics_pacer.hpp"
+#include "core/common/metrics_pacer.hpp"
 
 #include <string>
 #include <vector>

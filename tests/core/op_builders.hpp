@@ -2,8 +2,8 @@
 // makes a valid op of one kind (content ops carry the right size and hash).
 #pragma once
 
-#include "core/content_hash.hpp"
-#include "core/op.hpp"
+#include "core/wire/content_hash.hpp"
+#include "core/wire/op.hpp"
 
 #include <cstdint>
 #include <string>

@@ -11,9 +11,9 @@
 
 #include "core/as_nobody.hpp"
 #include "core/op_builders.hpp"
-#include "core/owner_access.hpp"
-#include "core/tree_listing.hpp"
-#include "core/tree_writer.hpp"
+#include "core/common/owner_access.hpp"
+#include "core/wire/tree_listing.hpp"
+#include "core/reference/tree_writer.hpp"
 
 #include <cstdio>
 #include <filesystem>

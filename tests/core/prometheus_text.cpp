@@ -1,8 +1,8 @@
 #define CAF_SUITE core.prometheus_text
 #include <caf/test/unit_test.hpp>
 
-#include "core/prometheus_text.hpp"
-#include "core/utf8.hpp"
+#include "core/common/prometheus_text.hpp"
+#include "core/common/utf8.hpp"
 
 #include <cmath>
 #include <limits>

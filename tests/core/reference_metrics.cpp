@@ -1,7 +1,7 @@
 #define CAF_SUITE core.reference_metrics
 #include <caf/test/unit_test.hpp>
 
-#include "core/reference_metrics.hpp"
+#include "core/reference/reference_metrics.hpp"
 #include "exposition_check.hpp"
 
 #include <string>

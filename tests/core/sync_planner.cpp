@@ -1,14 +1,14 @@
 #define CAF_SUITE core.sync_planner
 #include <caf/test/unit_test.hpp>
 
-#include "core/sync_planner.hpp"
+#include "core/watcher/sync_planner.hpp"
 
 #include "core/fake_fs.hpp"
-#include "core/file_reader.hpp"
-#include "core/local_tree.hpp"
-#include "core/path_rules.hpp"
-#include "core/tree_compare.hpp"
-#include "core/tree_writer.hpp"
+#include "core/watcher/file_reader.hpp"
+#include "core/watcher/local_tree.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/watcher/tree_compare.hpp"
+#include "core/reference/tree_writer.hpp"
 
 #include <algorithm>
 #include <cstdlib>

@@ -1,10 +1,10 @@
 #define CAF_SUITE core.tree_writer
 #include <caf/test/unit_test.hpp>
 
-#include "core/content_hash.hpp"
-#include "core/tree_writer.hpp"
+#include "core/wire/content_hash.hpp"
+#include "core/reference/tree_writer.hpp"
 #include "core/op_builders.hpp"
-#include "core/path_rules.hpp"
+#include "core/common/path_rules.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -8,7 +8,7 @@
 
 #include "core/as_nobody.hpp"
 #include "core/op_builders.hpp"
-#include "core/tree_writer.hpp"
+#include "core/reference/tree_writer.hpp"
 
 #include <filesystem>
 #include <fstream>

@@ -1,8 +1,8 @@
 #define CAF_SUITE core.watcher_metrics
 #include <caf/test/unit_test.hpp>
 
-#include "core/latency_histogram.hpp"
-#include "core/watcher_metrics.hpp"
+#include "core/watcher/latency_histogram.hpp"
+#include "core/watcher/watcher_metrics.hpp"
 #include "exposition_check.hpp"
 
 #include <chrono>

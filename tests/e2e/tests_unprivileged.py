@@ -3,7 +3,7 @@ capabilities). Mostly the reference (the watcher stays root) over a watched tree
 directories and files lack owner bits: mode 000, 0311, 0200, 0500. The
 reference owns its mirror, so it may chmod it: it adds the owner bits an
 operation needs for the time of that operation and puts the wanted mode
-back (core/owner_access). Before that, the digest walk failed with
+back (core/common/owner_access). Before that, the digest walk failed with
 "d: open: Permission denied" on every (re)connect and the mirror stalled.
 
 Each test needs root and setpriv (util-linux); otherwise it is skipped

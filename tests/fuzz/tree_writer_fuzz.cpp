@@ -1,4 +1,4 @@
-// Fuzz target: the reference's applier (core/tree_writer), which takes every
+// Fuzz target: the reference's applier (core/reference/tree_writer), which takes every
 // operation a peer sends. The input decodes to up to 32 operations (the
 // layout is in tests/fuzz/seeds.py) applied to a writer whose root holds
 // files, a directory and symlinks leading to an "outside" tree beside it
@@ -25,9 +25,9 @@
 #include "path_oracle.hpp"
 #include "sandbox.hpp"
 
-#include "core/content_hash.hpp"
-#include "core/path_rules.hpp"
-#include "core/tree_writer.hpp"
+#include "core/wire/content_hash.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/reference/tree_writer.hpp"
 
 #include <zstd.h>
 

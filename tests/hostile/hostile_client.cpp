@@ -25,9 +25,9 @@
 // Exit codes: 0 ran to the end (every request got a reply, mismatches or
 // not: see the summary), 1 could not connect or hello failed, 2 usage,
 // 3 ran to the end but some request failed (timeout, lost connection).
-#include "core/batch_codec.hpp"
-#include "core/content_hash.hpp"
-#include "core/tree_listing.hpp"
+#include "core/wire/batch_codec.hpp"
+#include "core/wire/content_hash.hpp"
+#include "core/wire/tree_listing.hpp"
 #include "messages/actors.hpp"
 #include "messages/register.hpp"
 
