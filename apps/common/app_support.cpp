@@ -19,6 +19,10 @@
 #include <iostream>
 #include <sstream>
 
+#ifndef LIVESYNC_VERSION // CMakeLists.txt sets it from project(VERSION)
+#define LIVESYNC_VERSION "unknown"
+#endif
+
 namespace livesync {
 
 node_config::node_config() {
@@ -36,7 +40,8 @@ node_config::node_config() {
          "atomically while there is activity (default: none)")
     .add(metrics_interval, "metrics-interval",
          "rewrite the metrics file at most this often while counters change "
-         "(default: 1s; 100ms to 1h)");
+         "(default: 1s; 100ms to 1h)")
+    .add(version, "version", "print the program's name and version and exit");
 }
 
 bool node_config::tls() const noexcept {
@@ -156,6 +161,13 @@ bool parse_config(node_config& cfg, int argc, char** argv,
     throw usage_error{explain_parse_error(cfg, err)};
   if (cfg.cli_helptext_printed)
     return false;
+  if (cfg.version) {
+    // "NAME VERSION", the form help2man reads (the man pages).
+    std::string name = argc > 0 ? argv[0] : "livesync";
+    std::cout << name.substr(name.rfind('/') + 1) << " " << LIVESYNC_VERSION
+              << std::endl;
+    return false;
+  }
   if (!cfg.remainder.empty())
     throw usage_error{"unexpected argument '" + cfg.remainder.front()
                       + "' (options take the form --key=value)"};

@@ -32,6 +32,7 @@ public:
   /// none), rewritten at most once per interval.
   std::string metrics_file;
   caf::timespan metrics_interval = std::chrono::seconds(1);
+  bool version = false;
 };
 
 /// Thrown only in main(): a bad option or value, reported as one line and
@@ -45,7 +46,7 @@ struct usage_error {
 /// config file that CAF would drop silently (wrong type, out of range).
 /// Also checks the transport: mutual TLS with certificate, key and CA that
 /// load and verify, or an explicit --insecure; never neither, never both.
-/// Returns false when help was printed (exit 0).
+/// Returns false when help or the version was printed (exit 0).
 bool parse_config(node_config& cfg, int argc, char** argv,
                   const std::vector<std::string>& required);
 

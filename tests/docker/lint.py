@@ -16,8 +16,9 @@ here; hadolint is not in Debian).
   libc6 and libgcc-s1, which every Debian image has);
 - the build stage's COPYs give a source tree that CMake configures with
   its options into the two programs' targets;
-- docker/compose.yaml passes `docker-compose config`, builds targets that
-  the Dockerfile defines, and mounts files that exist.
+- docker/compose.yaml passes `docker-compose config` (alone and with
+  docker/compose.podman.yaml), builds targets that the Dockerfile defines,
+  and mounts files that exist.
 
 Exit codes: 0 pass, 1 a check failed, 77 skipped (a tool is missing:
 shellcheck, apt-cache, dpkg, docker-compose, or the built programs; the
@@ -40,6 +41,7 @@ import dockerfile  # noqa: E402  (tests/docker/dockerfile.py)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCKERFILE = os.path.join(REPO, "docker", "Dockerfile")
 COMPOSE = os.path.join(REPO, "docker", "compose.yaml")
+COMPOSE_PODMAN = os.path.join(REPO, "docker", "compose.podman.yaml")
 SETUP = os.path.join(REPO, "scripts", "setup.sh")
 DOCKERIGNORE = os.path.join(REPO, ".dockerignore")
 CERTS = os.path.join("docker", "certs")  # made by the user, not in git
@@ -329,6 +331,11 @@ def check_compose(stages):
         fail("docker-compose config:\n%s" % text)
         return
     ok("docker-compose config accepts docker/compose.yaml")
+    p = run([exe, "-f", COMPOSE, "-f", COMPOSE_PODMAN, "config", "--quiet"], env=env)
+    if p.returncode != 0:
+        fail("docker-compose config with docker/compose.podman.yaml:\n%s" % p.stdout.decode())
+    else:
+        ok("docker-compose config accepts docker/compose.yaml + docker/compose.podman.yaml")
     try:
         import yaml  # python3-yaml, a dependency of docker-compose
     except ImportError:
