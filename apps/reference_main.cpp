@@ -1,5 +1,6 @@
 // livesync-reference: publishes the receiver and applies what a watcher
 // sends to --root. See README.md for the options.
+#include "actors/reference/metrics_file.hpp"
 #include "actors/reference/receiver.hpp"
 #include "apps/common/app_support.hpp"
 #include "messages/register.hpp"
@@ -9,7 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 namespace {
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
   try {
     if (!parse_config(cfg, argc, argv, {"root"}))
       return 0;
+    check_metrics_options(cfg);
     setup_logging("reference", cfg.log_level);
     writer_limits limits;
     limits.mode_mask = parse_mode_mask(cfg.mode_mask);
@@ -70,9 +74,22 @@ int main(int argc, char** argv) {
     warn_insecure("start");
   auto stopping = std::make_shared<std::atomic<bool>>(false);
   writer->stop_when(stopping);
+  reference_counters counters;
+  // The label names the mirror as an absolute path, however it was given.
+  std::error_code ec;
+  auto canonical = std::filesystem::canonical(writer->root(), ec);
+  counters.root = ec ? writer->root() : canonical.string();
+  counters.start_time_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  reference_metrics_actor metrics;
+  if (!cfg.metrics_file.empty())
+    metrics = sys.spawn(reference_metrics_file, cfg.metrics_file,
+                        cfg.metrics_interval, counters);
   auto rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(writer)},
                       cfg.insecure,
-                      std::shared_ptr<const std::atomic<bool>>{stopping});
+                      std::shared_ptr<const std::atomic<bool>>{stopping},
+                      metrics, counters);
   auto port = cfg.tls()
                 ? caf::openssl::publish(rx, cfg.port, cfg.bind.c_str(), true)
                 : sys.middleman().publish(rx, cfg.port, cfg.bind.c_str(),
@@ -81,6 +98,8 @@ int main(int argc, char** argv) {
     spdlog::error("publish-failed bind={} port={} reason={}", cfg.bind,
                   cfg.port, sys.render(port.error()));
     caf::anon_send_exit(rx, caf::exit_reason::user_shutdown);
+    if (metrics)
+      caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
     return 1;
   }
   spdlog::info("listening bind={} port={} root={} tls={}", cfg.bind, *port,
@@ -89,5 +108,19 @@ int main(int argc, char** argv) {
   spdlog::info("stopping signal={}", sig);
   stopping->store(true);
   caf::anon_send_exit(rx, caf::exit_reason::user_shutdown);
+  if (metrics) {
+    // The file's last write says the reference has stopped (running 0),
+    // with the counters as they ended.
+    caf::scoped_actor self{sys};
+    self->request(metrics, std::chrono::milliseconds(500),
+                  atom::final_write_v)
+      .receive([](bool) {},
+               [&](caf::error& err) {
+                 spdlog::warn("metrics-file-failed path={} reason=last write: "
+                              "{}",
+                              cfg.metrics_file, sys.render(err));
+               });
+    caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
+  }
   return 0;
 }

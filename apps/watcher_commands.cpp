@@ -1,11 +1,14 @@
 #include "apps/watcher_commands.hpp"
 
-#include "core/content_hash.hpp"
-#include "core/file_reader.hpp"
-#include "core/local_tree.hpp"
-#include "core/path_rules.hpp"
-#include "core/progress_meter.hpp"
-#include "core/tree_compare.hpp"
+#include "apps/common/app_support.hpp"
+
+#include "core/wire/content_hash.hpp"
+#include "core/watcher/file_reader.hpp"
+#include "core/watcher/local_tree.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/watcher/progress_meter.hpp"
+#include "core/watcher/tree_compare.hpp"
+#include "core/watcher/watcher_metrics.hpp"
 #include "messages/actors.hpp"
 
 #include <caf/io/all.hpp>
@@ -95,8 +98,22 @@ bool hash_file(const std::string& full, hash128& out, std::string& why) {
 
 } // namespace
 
+status_format parse_status_format(const std::string& format, bool json) {
+  if (format.empty() || format == "text" || format == "json"
+      || format == "prometheus") {
+    if (json && !format.empty() && format != "json")
+      throw usage_error{"--json conflicts with --format=" + format};
+    if (json || format == "json")
+      return status_format::json;
+    return format == "prometheus" ? status_format::prometheus
+                                  : status_format::text;
+  }
+  throw usage_error{"invalid value for 'format': \"" + format
+                    + "\" (expected text, json or prometheus)"};
+}
+
 int run_status(caf::actor_system& sys, const command_target& control,
-               bool json) {
+               status_format format) {
   caf::scoped_actor self{sys};
   int rc = 0;
   auto ctl = connect_control(self, control, rc);
@@ -105,7 +122,17 @@ int run_status(caf::actor_system& sys, const command_target& control,
   self->request(ctl, control.timeout, atom::status_v)
     .receive(
       [&](watcher_status& s) {
-        std::cout << (json ? render_json(s) : render_text(s)) << std::flush;
+        switch (format) {
+          case status_format::text: std::cout << render_text(s); break;
+          case status_format::json: std::cout << render_json(s); break;
+          case status_format::prometheus:
+            std::cout << render_prometheus(
+              s, std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count());
+            break;
+        }
+        std::cout << std::flush;
       },
       [&](caf::error& err) {
         std::cerr << "livesync-watcher: error: status: " << sys.render(err)

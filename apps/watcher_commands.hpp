@@ -9,7 +9,7 @@
 // flush: operations refused), 2 bad usage, 3 cannot reach the peer.
 #pragma once
 
-#include "core/ignore_rules.hpp"
+#include "core/watcher/ignore_rules.hpp"
 
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
@@ -27,8 +27,16 @@ struct command_target {
   caf::timespan timeout{0};
 };
 
+/// How `status` prints: lines for people, one JSON object, or Prometheus'
+/// text exposition format (core/watcher/watcher_metrics).
+enum class status_format { text, json, prometheus };
+
+/// --format's value ("" = text) and --json (= json). Throws usage_error on
+/// another value, or on --json with another format.
+status_format parse_status_format(const std::string& format, bool json);
+
 int run_status(caf::actor_system& sys, const command_target& control,
-               bool json);
+               status_format format);
 
 int run_flush(caf::actor_system& sys, const command_target& control);
 

@@ -3,11 +3,12 @@
 #include "actors/watcher/control.hpp"
 #include "actors/watcher/debouncer.hpp"
 #include "actors/watcher/inotify_reader.hpp"
+#include "actors/watcher/metrics_file.hpp"
 #include "actors/watcher/sender.hpp"
 #include "actors/watcher/tracker.hpp"
 #include "apps/common/app_support.hpp"
 #include "apps/watcher_commands.hpp"
-#include "core/watch_setup.hpp"
+#include "core/watcher/watch_setup.hpp"
 #include "messages/register.hpp"
 
 #include <caf/io/all.hpp>
@@ -75,7 +76,10 @@ public:
            "link, which is then connected again (default: 60s; 1s to 1h)")
       .add(timeout, "timeout",
            "status/flush/verify: give up after this long (default: 60s)")
-      .add(json, "json", "status: print one JSON object")
+      .add(json, "json", "status: print one JSON object (--format=json)")
+      .add(format, "format",
+           "status: text, json (one object) or prometheus (text exposition "
+           "format) (default: text)")
       .add(mode_mask, "mode-mask",
            "verify: the reference's --mode-mask (default: 1777)")
       .add(unwatched_scan_interval, "unwatched-scan-interval",
@@ -104,6 +108,7 @@ public:
   caf::timespan request_timeout = std::chrono::seconds(60);
   caf::timespan timeout = std::chrono::seconds(60);
   bool json = false;
+  std::string format;
   std::string mode_mask = "1777";
   caf::timespan unwatched_scan_interval = std::chrono::seconds(2);
   std::vector<std::string> excludes;
@@ -180,9 +185,11 @@ int run_command(const std::string& command, watcher_config& cfg) {
   std::string root;
   std::shared_ptr<const ignore_rules> excludes;
   uint32_t mask = 0;
+  status_format format = status_format::text;
   try {
     if (cfg.timeout.count() <= 0)
       throw usage_error{"invalid value for 'timeout': must be positive"};
+    format = parse_status_format(cfg.format, cfg.json);
     if (command == "verify") {
       if (cfg.root.empty())
         throw usage_error{"verify: missing required option --root=DIR"};
@@ -211,7 +218,7 @@ int run_command(const std::string& command, watcher_config& cfg) {
               << std::endl;
     return 2;
   }
-  return command == "flush" ? run_flush(sys, t) : run_status(sys, t, cfg.json);
+  return command == "flush" ? run_flush(sys, t) : run_status(sys, t, format);
 }
 
 } // namespace
@@ -289,6 +296,7 @@ int main(int argc, char** argv) {
       throw usage_error{"invalid 'debounce'/'max-delay': need 0 <= debounce "
                         "<= max-delay"};
     excludes = load_excludes(cfg, root);
+    check_metrics_options(cfg);
     setup_logging("watcher", cfg.log_level);
   } catch (const usage_error& e) {
     std::cerr << "livesync-watcher: error: " << e.what << std::endl;
@@ -353,8 +361,16 @@ int main(int argc, char** argv) {
                          stop_fd, excludes, std::move(tcfg));
     auto rd = sys.spawn<caf::detached>(inotify_reader, trk, inotify_fd,
                                        stop_fd, barrier_fd);
-    auto snd = sys.spawn(sender, scfg, deb);
+    // The sender tells the metrics file actor about changes; the control
+    // actor, spawned after the sender, is where it gets the status from.
+    watcher_metrics_actor metrics;
+    if (!cfg.metrics_file.empty())
+      metrics = sys.spawn(watcher_metrics_file, cfg.metrics_file,
+                          cfg.metrics_interval);
+    auto snd = sys.spawn(sender, scfg, deb, metrics);
     auto ctl = sys.spawn(control, snd, deb, trk);
+    if (metrics)
+      caf::anon_send(metrics, ctl);
     // With the link's mutual TLS when it is configured (any certificate of
     // the CA may ask for the status or a flush); bound to loopback by
     // default. The control actor can only report and flush.
@@ -376,6 +392,20 @@ int main(int argc, char** argv) {
                    sys.render(cport.error()));
     auto sig = wait_for_stop_signal();
     spdlog::info("stopping signal={}", sig);
+    if (metrics) {
+      // The file's last write says the watcher has stopped, with the
+      // counters as they ended; bounded, so that exiting stays prompt.
+      caf::scoped_actor self{sys};
+      self->request(metrics, std::chrono::milliseconds(600),
+                    atom::final_write_v)
+        .receive([](bool) {},
+                 [&](caf::error& err) {
+                   spdlog::warn("metrics-file-failed path={} reason=last "
+                                "write: {}",
+                                cfg.metrics_file, sys.render(err));
+                 });
+      caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
+    }
     for (auto a : {caf::actor_cast<caf::actor>(ctl),
                    caf::actor_cast<caf::actor>(snd),
                    caf::actor_cast<caf::actor>(trk),

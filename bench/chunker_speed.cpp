@@ -7,10 +7,10 @@
 // Usage: chunker_speed [MiB=1024] [rounds=3]
 // Build (from the repository root), or use the `chunker_speed` target of
 // bench/CMakeLists.txt:
-//   g++ -O2 -std=c++17 -I. bench/chunker_speed.cpp core/chunker.cpp
+//   g++ -O2 -std=c++17 -I. bench/chunker_speed.cpp core/wire/chunker.cpp
 //       -lxxhash -o /tmp/chunker_speed
 
-#include "core/chunker.hpp"
+#include "core/wire/chunker.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -22,7 +22,7 @@
 
 #include <xxhash.h>
 
-#include "core/splitmix.hpp"
+#include "core/common/splitmix.hpp"
 
 using namespace livesync;
 

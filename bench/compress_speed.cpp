@@ -4,15 +4,15 @@
 //   per-file L1   one zstd frame per file at level 1 (protocol 2's way)
 //   stream L1/L3  the files as write_file ops in batches of ~1 MiB, each
 //                 batch the next flushed message of one zstd stream
-//                 (core/batch_codec: what the watcher sends since protocol 3)
+//                 (core/wire/batch_codec: what the watcher sends since protocol 3)
 // For each: bytes out, and CPU ms per MiB of file content to compress (the
 // watcher) and to decompress (the reference; for the streams, decode of
 // the ops included). Thread CPU time, minimum of the rounds: the machine
 // is shared and other processes stretch wall time.
 //
 // Usage: compress_speed DIR [rounds=3]
-#include "core/batch_codec.hpp"
-#include "core/compress.hpp"
+#include "core/wire/batch_codec.hpp"
+#include "core/wire/compress.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,9 +1,9 @@
 // The watcher's side of streaming one large file, without the network: what
 // the sender does per byte of a file the reference does not hold (workload 7
-// of bench/suite.py). Reads a file through core/file_upload (pread, file
+// of bench/suite.py). Reads a file through core/watcher/file_upload (pread, file
 // hash, chunking, chunk hashes, chunk index lookups, literal ops), groups
 // the ops into 1 MiB batches as the sender does and packs each with
-// core/batch_codec (the link's zstd stream and its compression gate). Prints
+// core/wire/batch_codec (the link's zstd stream and its compression gate). Prints
 // thread CPU per MiB for the upload alone and with packing, best of the
 // rounds; the file should be in the page cache (the first round reads it).
 //
@@ -11,9 +11,9 @@
 // e.g.   head -c 512M /dev/urandom > /work/big.bin
 //        ./build/bench/upload_speed /work/big.bin 5
 
-#include "core/batch_codec.hpp"
-#include "core/file_upload.hpp"
-#include "core/recipe_cache.hpp"
+#include "core/wire/batch_codec.hpp"
+#include "core/watcher/file_upload.hpp"
+#include "core/watcher/recipe_cache.hpp"
 
 #include <algorithm>
 #include <cstdio>

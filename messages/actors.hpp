@@ -11,7 +11,7 @@
 namespace livesync {
 
 /// The protocol version exchanged in the hello; bump on any wire change.
-inline constexpr uint32_t protocol_version = 5;
+inline constexpr uint32_t protocol_version = 6;
 
 /// The reference node's one published actor.
 using receiver_actor = caf::typed_actor<
@@ -25,10 +25,12 @@ using receiver_actor = caf::typed_actor<
   // Everything the reference holds, parents before children (verify).
   caf::replies_to<atom::manifest>::with<std::vector<manifest_entry>>,
   // The reconcile's first look: one digest of each directory's listing,
-  // parents before children (core/digest_plan.hpp).
+  // parents before children (core/wire/digest_plan.hpp).
   caf::replies_to<atom::dir_digests>::with<std::vector<dir_digest>>,
-  // The listings of these directories (at most max_listing_dirs), in order;
-  // a directory that cannot be listed fails the request.
+  // The listings of these directories (at most max_listing_dirs), in order:
+  // all, or a prefix once the reply reaches max_listing_reply_bytes (the
+  // watcher asks again for the rest). A directory that cannot be listed
+  // fails the request.
   caf::replies_to<atom::listings, std::vector<std::string>>::with<
     std::vector<dir_listing>>,
   // The recipe of the file the reference holds at a path, chunked with the
@@ -39,7 +41,7 @@ using receiver_actor = caf::typed_actor<
   // all succeeded). A failed op changes nothing and does not stop the batch.
   caf::replies_to<atom::apply, std::vector<op>>::with<std::vector<op_error>>,
   // The same, as the next message of the link's zstd stream (see
-  // core/batch_codec.hpp; the stream starts at each hello). A message that
+  // core/wire/batch_codec.hpp; the stream starts at each hello). A message that
   // cannot be unpacked is an error reply, and so is every later one until
   // the next hello: the watcher reconnects.
   caf::replies_to<atom::apply, packed_batch>::with<std::vector<op_error>>,
@@ -54,6 +56,11 @@ inline constexpr size_t max_digest_paths = 1024;
 
 /// Directories per listings request, at most.
 inline constexpr size_t max_listing_dirs = 1024;
+
+/// A listings reply ends after the directory that takes it to this many
+/// bytes (core/wire/tree_listing's wire_size): 1,024 directories of 10,000
+/// entries each would otherwise be one message of about half a GiB.
+inline constexpr uint64_t max_listing_reply_bytes = uint64_t{16} << 20;
 
 /// The watcher's tracker: owns the watch table, interprets raw events.
 using tracker_actor = caf::typed_actor<
@@ -103,6 +110,15 @@ using debouncer_actor = caf::typed_actor<
   // The number of dirty paths held.
   caf::replies_to<atom::status>::with<uint64_t>>;
 
+/// The reference's metrics file writer (--metrics-file).
+using reference_metrics_actor = caf::typed_actor<
+  // The receiver's counters after a request that changed them.
+  caf::reacts_to<reference_counters>,
+  // Timer: a write the pacer held back is due.
+  caf::reacts_to<atom::tick>,
+  // The reference exits: one last write, running 0; true when written.
+  caf::replies_to<atom::final_write>::with<bool>>;
+
 /// The watcher's control interface, published on a loopback port for
 /// `livesync-watcher status|flush`.
 using control_actor = caf::typed_actor<
@@ -110,5 +126,19 @@ using control_actor = caf::typed_actor<
   caf::replies_to<atom::flush>::with<uint64_t>,
   // Everything `status` shows.
   caf::replies_to<atom::status>::with<watcher_status>>;
+
+/// The watcher's metrics file writer (--metrics-file).
+using watcher_metrics_actor = caf::typed_actor<
+  // Where the status comes from (sent once, after the control actor is
+  // spawned: the sender needs this actor's handle before that).
+  caf::reacts_to<control_actor>,
+  // Something the file shows has changed (from the sender): write it now
+  // or, at most one interval later, at the next tick.
+  caf::reacts_to<atom::changed>,
+  // Timer: a write the pacer held back is due.
+  caf::reacts_to<atom::tick>,
+  // The watcher exits: one last write, state "stopped"; true when written.
+  // Nothing is written after it.
+  caf::replies_to<atom::final_write>::with<bool>>;
 
 } // namespace livesync

@@ -3,14 +3,15 @@
 // Both nodes register the same block, so they agree on the type names.
 #pragma once
 
-#include "core/change.hpp"
-#include "core/chunker.hpp"
-#include "core/debounce_policy.hpp"
-#include "core/digest_plan.hpp"
-#include "core/entry.hpp"
-#include "core/event_interpreter.hpp"
-#include "core/op.hpp"
-#include "core/watcher_status.hpp"
+#include "core/watcher/change.hpp"
+#include "core/wire/chunker.hpp"
+#include "core/watcher/debounce_policy.hpp"
+#include "core/wire/digest_plan.hpp"
+#include "core/wire/entry.hpp"
+#include "core/watcher/event_interpreter.hpp"
+#include "core/wire/op.hpp"
+#include "core/reference/reference_metrics.hpp"
+#include "core/watcher/watcher_status.hpp"
 
 #include <caf/all.hpp>
 
@@ -115,7 +116,17 @@ typename Inspector::result_type inspect(Inspector& f, watcher_status& x) {
            x.pending_paths, x.queued_checks, x.in_flight_bytes,
            x.unwatched_dirs, x.last_error, x.last_error_age_s, x.counters,
            x.latency_samples, x.latency_p50_us, x.latency_p90_us,
-           x.latency_p99_us, x.latency_max_us, x.progress);
+           x.latency_p99_us, x.latency_max_us, x.latency_buckets,
+           x.latency_sum_ns, x.progress);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reference_counters& x) {
+  return f(caf::meta::type_name("livesync.reference_counters"), x.root,
+           x.start_time_s, x.running, x.watcher, x.connections,
+           x.refused_peers, x.batches, x.refused_batches, x.received_bytes,
+           x.ops, x.op_errors, x.files_committed, x.written_bytes,
+           x.reconciles, x.open_transfers);
 }
 
 } // namespace livesync
@@ -145,6 +156,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::dir_listing>))
   CAF_ADD_TYPE_ID(livesync, (livesync::dir_digest))
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::dir_digest>))
+  CAF_ADD_TYPE_ID(livesync, (livesync::reference_counters))
   CAF_ADD_ATOM(livesync, livesync::atom, apply, "apply")
   CAF_ADD_ATOM(livesync, livesync::atom, manifest, "manifest")
   CAF_ADD_ATOM(livesync, livesync::atom, hello, "hello")
@@ -161,4 +173,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_ATOM(livesync, livesync::atom, barrier, "barrier")
   CAF_ADD_ATOM(livesync, livesync::atom, dir_digests, "dirdigests")
   CAF_ADD_ATOM(livesync, livesync::atom, listings, "listings")
+  CAF_ADD_ATOM(livesync, livesync::atom, changed, "changed")
+  CAF_ADD_ATOM(livesync, livesync::atom, final_write, "finalwrite")
 CAF_END_TYPE_ID_BLOCK(livesync)

@@ -1,8 +1,8 @@
 #include "actors/reference/receiver.hpp"
 
-#include "core/digest_plan.hpp"
-#include "core/path_rules.hpp"
-#include "core/tree_listing.hpp"
+#include "core/wire/digest_plan.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/wire/tree_listing.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -16,10 +16,27 @@ namespace {
 
 using self_ptr = receiver_actor::stateful_pointer<receiver_state>;
 
+/// Sends the counters to the metrics file actor, if there is one.
+void report(self_ptr self) {
+  auto& st = self->state;
+  if (!st.metrics)
+    return;
+  auto c = st.counters;
+  auto& ws = st.writer->stats();
+  c.ops = ws.ops;
+  c.op_errors = ws.errors;
+  c.files_committed = ws.files_committed;
+  c.written_bytes = ws.bytes_written;
+  c.open_transfers = st.writer->open_transfers();
+  c.watcher = st.peer ? st.peer_identity : std::string{};
+  self->send(st.metrics, std::move(c));
+}
+
 // Applies a batch in order; the ops that failed, by index.
 std::vector<op_error> apply_batch(self_ptr self, const std::vector<op>& ops) {
   std::vector<op_error> errors;
   if (ops.size() > max_ops_per_batch) {
+    ++self->state.counters.refused_batches;
     spdlog::warn("batch-refused ops={} max={}", ops.size(),
                  max_ops_per_batch);
     errors.push_back({0, {}, "batch larger than "
@@ -103,9 +120,8 @@ caf::error refuse(const char* event, const std::string& path,
 /// One digest per directory of the whole tree (a reconcile's first step).
 caf::result<std::vector<dir_digest>> serve_dir_digests(self_ptr self) {
   std::vector<dir_listing> dirs;
-  auto t0 = std::chrono::steady_clock::now();
-  if (auto err = walk_listings(self->state.writer->root_fd(), reference_walk(),
-                               dirs);
+  auto t0 = self->clock().now();
+  if (auto err = self->state.writer->reader().walk(dirs);
       !err)
     return refuse("dir-digests-failed", {}, err);
   auto out = make_digest_list(dirs);
@@ -115,7 +131,7 @@ caf::result<std::vector<dir_digest>> serve_dir_digests(self_ptr self) {
   spdlog::info("dir-digests-sent dirs={} entries={} walk_ms={}", out.size(),
                entries,
                std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::steady_clock::now() - t0)
+                 self->clock().now() - t0)
                  .count());
   return out;
 }
@@ -143,21 +159,21 @@ serve_listings(self_ptr self, const std::vector<std::string>& dirs) {
   if (auto bad = refuse_oversized("listings-refused", dirs, max_listing_dirs,
                                   "directories in one listings request"))
     return std::move(*bad);
-  auto opts = reference_walk();
-  std::vector<dir_listing> out(dirs.size());
-  size_t entries = 0;
-  for (size_t i = 0; i < dirs.size(); ++i) {
-    auto& p = dirs[i];
+  for (auto& p : dirs)
     if (!p.empty())
       if (auto bad = invalid_path_reason(p))
         return refuse("listings-refused", p, status::fail(*bad));
-    if (auto err = list_directory(self->state.writer->root_fd(), p, opts,
-                                  out[i]);
-        !err)
-      return refuse("listings-refused", p, err);
-    entries += out[i].entries.size();
-  }
-  spdlog::info("listings-sent dirs={} entries={}", dirs.size(), entries);
+  std::vector<dir_listing> out;
+  std::string failed;
+  if (auto err = self->state.writer->reader().listings(
+        dirs, max_listing_reply_bytes, out, failed);
+      !err)
+    return refuse("listings-refused", failed, err);
+  size_t entries = 0;
+  for (auto& d : out)
+    entries += d.entries.size();
+  spdlog::info("listings-sent dirs={} of={} entries={}", out.size(),
+               dirs.size(), entries);
   return out;
 }
 
@@ -174,7 +190,7 @@ serve_digest(self_ptr self, const std::vector<std::string>& paths) {
       return caf::make_error(caf::sec::runtime_error,
                              "the reference is stopping");
     status err;
-    out.push_back(self->state.writer->content_hash(p, err));
+    out.push_back(self->state.writer->reader().content_hash(p, err));
     if (!err)
       return refuse("digest-refused", p, err);
   }
@@ -187,8 +203,11 @@ serve_digest(self_ptr self, const std::vector<std::string>& paths) {
 receiver_actor::behavior_type
 receiver(receiver_actor::stateful_pointer<receiver_state> self,
          std::shared_ptr<tree_writer> writer, bool insecure,
-         std::shared_ptr<const std::atomic<bool>> stopping) {
+         std::shared_ptr<const std::atomic<bool>> stopping,
+         reference_metrics_actor metrics, reference_counters counters) {
   self->state.writer = std::move(writer);
+  self->state.metrics = std::move(metrics);
+  self->state.counters = std::move(counters);
   self->state.insecure = insecure;
   self->state.stopping = std::move(stopping);
   self->set_down_handler([=](const caf::down_msg& msg) {
@@ -200,11 +219,14 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
     self->state.peer_identity.clear();
     spdlog::warn("peer-lost reason={} aborted_transfers={}",
                  caf::to_string(msg.reason), open);
+    report(self);
   });
   return {
     [=](atom::hello, uint32_t version,
         const std::string& identity) -> caf::result<uint32_t> {
       if (version != protocol_version) {
+        ++self->state.counters.refused_peers;
+        report(self);
         spdlog::warn("peer-refused reason=protocol-version theirs={} ours={}",
                      version, protocol_version);
         return caf::make_error(caf::sec::unexpected_message,
@@ -215,6 +237,8 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       if (peer != st.peer) {
         if (st.peer && identity != st.peer_identity) {
           // Two trees into one mirror would make it flip between them.
+          ++st.counters.refused_peers;
+          report(self);
           spdlog::warn("peer-refused reason=another-watcher theirs={} "
                        "connected={}",
                        printable(identity, 300),
@@ -238,6 +262,8 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       // Every hello starts a new compression stream: the watcher's packer
       // is new for each connection.
       self->state.unpacker.reset();
+      ++st.counters.connections;
+      report(self);
       spdlog::info("peer-connected protocol={} tls={}", version,
                    !self->state.insecure);
       if (self->state.insecure)
@@ -248,14 +274,18 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
     [=](atom::manifest) -> caf::result<std::vector<manifest_entry>> {
       return guarded("manifest", [&]() -> caf::result<std::vector<manifest_entry>> {
         status err;
-        auto entries = self->state.writer->manifest(err);
+        auto entries = self->state.writer->reader().manifest(err);
         if (!err)
           return refuse("manifest-failed", {}, err);
         spdlog::info("manifest-sent entries={}", entries.size());
+        ++self->state.counters.reconciles;
+        report(self);
         return entries;
       });
     },
     [=](atom::dir_digests) -> caf::result<std::vector<dir_digest>> {
+      ++self->state.counters.reconciles;
+      report(self);
       return guarded("dir_digests", [&] { return serve_dir_digests(self); });
     },
     [=](atom::listings, const std::vector<std::string>& dirs)
@@ -266,7 +296,7 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       -> caf::result<std::vector<chunk_ref>> {
       return guarded("recipe", [&]() -> caf::result<std::vector<chunk_ref>> {
         status err;
-        auto r = self->state.writer->recipe_of(path, params, err);
+        auto r = self->state.writer->reader().recipe_of(path, params, err);
         if (!err)
           return refuse("recipe-refused", path, err);
         spdlog::debug("recipe-sent path={} chunks={}", printable(path),
@@ -282,32 +312,53 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       -> caf::result<std::vector<op_error>> {
       // Transfers belong to the peer of the last hello and die with it: a
       // stranger must not open any.
+      auto& st = self->state;
+      ++st.counters.batches;
+      for (auto& o : ops)
+        st.counters.received_bytes += o.data.size();
       if (caf::actor_cast<caf::actor_addr>(self->current_sender())
-          != self->state.peer)
+          != st.peer) {
+        ++st.counters.refused_batches;
+        report(self);
         return caf::make_error(caf::sec::unexpected_message,
                                "batch without a hello");
-      return guarded("apply", [&]() -> caf::result<std::vector<op_error>> {
-        return apply_batch(self, ops);
-      });
+      }
+      auto result = guarded(
+        "apply", [&]() -> caf::result<std::vector<op_error>> {
+          return apply_batch(self, ops);
+        });
+      report(self);
+      return result;
     },
     [=](atom::apply, const packed_batch& batch)
       -> caf::result<std::vector<op_error>> {
       auto& st = self->state;
-      if (caf::actor_cast<caf::actor_addr>(self->current_sender()) != st.peer)
+      ++st.counters.batches;
+      st.counters.received_bytes += batch.frame.size();
+      if (caf::actor_cast<caf::actor_addr>(self->current_sender())
+          != st.peer) {
         // The stream belongs to the peer of the last hello.
+        ++st.counters.refused_batches;
+        report(self);
         return caf::make_error(caf::sec::unexpected_message,
                                "packed batch without a hello");
-      return guarded("apply", [&]() -> caf::result<std::vector<op_error>> {
-        std::vector<op> ops;
-        if (auto err = st.unpacker.unpack(batch, max_ops_per_batch, ops);
-            !err) {
-          spdlog::warn("batch-refused packed=true seq={} bytes={} reason={}",
-                       batch.seq, batch.frame.size(),
-                       printable(err.reason(), 1024));
-          return caf::make_error(caf::sec::invalid_argument, err.reason());
-        }
-        return apply_batch(self, ops);
-      });
+      }
+      auto result = guarded(
+        "apply", [&]() -> caf::result<std::vector<op_error>> {
+          std::vector<op> ops;
+          if (auto err = st.unpacker.unpack(batch, max_ops_per_batch, ops);
+              !err) {
+            ++st.counters.refused_batches;
+            spdlog::warn("batch-refused packed=true seq={} bytes={} "
+                         "reason={}",
+                         batch.seq, batch.frame.size(),
+                         printable(err.reason(), 1024));
+            return caf::make_error(caf::sec::invalid_argument, err.reason());
+          }
+          return apply_batch(self, ops);
+        });
+      report(self);
+      return result;
     },
   };
 }

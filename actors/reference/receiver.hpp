@@ -1,10 +1,11 @@
 // The reference node's published actor. Consumes hello, manifest and apply
 // requests from a watcher; validates and applies every operation through a
-// tree_writer; replies with the operations that failed.
+// tree_writer; replies with the operations that failed. Emits its counters
+// to the metrics file actor (if any) after each request that changed them.
 #pragma once
 
-#include "core/batch_codec.hpp"
-#include "core/tree_writer.hpp"
+#include "core/wire/batch_codec.hpp"
+#include "core/reference/tree_writer.hpp"
 #include "messages/actors.hpp"
 
 #include <atomic>
@@ -31,12 +32,19 @@ struct receiver_state {
   /// is queued; what was not applied is reported as failed and the watcher
   /// compares again after it reconnects.
   std::shared_ptr<const std::atomic<bool>> stopping;
+  /// Counters since start (the writer's are copied in when sent), and who
+  /// gets them (null: no --metrics-file).
+  reference_counters counters;
+  reference_metrics_actor metrics;
   static inline const char* name = "receiver";
 };
 
+/// `counters`: where counting starts (root, start time); `metrics`: the
+/// metrics file actor, or null.
 receiver_actor::behavior_type
 receiver(receiver_actor::stateful_pointer<receiver_state> self,
          std::shared_ptr<tree_writer> writer, bool insecure,
-         std::shared_ptr<const std::atomic<bool>> stopping);
+         std::shared_ptr<const std::atomic<bool>> stopping,
+         reference_metrics_actor metrics, reference_counters counters);
 
 } // namespace livesync

@@ -10,8 +10,8 @@
 // meanwhile are coalesced into one more, which waits for the pause.
 #pragma once
 
-#include "core/debounce_policy.hpp"
-#include "core/rescan_backoff.hpp"
+#include "core/watcher/debounce_policy.hpp"
+#include "core/watcher/rescan_backoff.hpp"
 #include "messages/actors.hpp"
 
 #include <optional>

@@ -1,6 +1,6 @@
 #include "actors/watcher/inotify_reader.hpp"
 
-#include "core/watch_setup.hpp"
+#include "core/watcher/watch_setup.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -5,9 +5,9 @@
 #include "actors/common/request_timeout.hpp"
 
 #include <caf/openssl/manager.hpp>
-#include "core/compress.hpp"
-#include "core/path_rules.hpp"
-#include "core/tree_listing.hpp"
+#include "core/wire/compress.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/wire/tree_listing.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -60,9 +60,17 @@ void log_stats(self_ptr self) {
                lat.quantile(0.99).count() / 1000, lat.max().count() / 1000);
 }
 
+/// What `status` shows may have changed: the metrics file actor decides
+/// whether to write now or soon. Called from the events that change it
+/// (a pump, a link change), never from a timer of its own.
+void metrics_changed(self_ptr self) {
+  if (self->state.metrics)
+    self->send(self->state.metrics, atom::changed_v);
+}
+
 void note_error(self_ptr self, std::string what) {
   self->state.last_error = std::move(what);
-  self->state.last_error_at = std::chrono::steady_clock::now();
+  self->state.last_error_at = self->clock().now();
 }
 
 // -- flush barriers, latency, progress ----------------------------------------
@@ -99,10 +107,10 @@ void marks_done(self_ptr self, const ack_marks::done& d) {
 
 void start_progress(self_ptr self) {
   auto& st = self->state;
-  st.progress.start(std::chrono::steady_clock::now());
+  st.progress.start(self->clock().now());
   st.progress_files_base = st.stats.files;
   st.progress_bytes_base = st.stats.literal_bytes + st.stats.copied_bytes;
-  st.progress_logged_at = std::chrono::steady_clock::now();
+  st.progress_logged_at = self->clock().now();
 }
 
 const progress_meter& current_progress(self_ptr self) {
@@ -129,7 +137,7 @@ void maybe_log_progress(self_ptr self) {
   auto& st = self->state;
   if (st.state != phase::reconciling || st.cfg.progress_interval.count() <= 0)
     return;
-  auto now = std::chrono::steady_clock::now();
+  auto now = self->clock().now();
   if (now - st.progress_logged_at < st.cfg.progress_interval)
     return;
   st.progress_logged_at = now;
@@ -140,7 +148,7 @@ void maybe_log_stats(self_ptr self) {
   auto& st = self->state;
   if (st.cfg.stats_interval.count() <= 0)
     return;
-  auto now = std::chrono::steady_clock::now();
+  auto now = self->clock().now();
   if (now - st.stats_logged_at < st.cfg.stats_interval)
     return;
   st.stats_logged_at = now;
@@ -206,6 +214,7 @@ void link_lost(self_ptr self, const std::string& reason) {
   st.held.clear();
   drop_digest_state(st);
   schedule_connect(self);
+  metrics_changed(self);
 }
 
 /// Hands the paths waiting for a retry to the debouncer now.
@@ -232,11 +241,11 @@ void redirty_later(self_ptr self, std::string path) {
 // -- sending --------------------------------------------------------------------
 
 /// What error replies need of a sent batch: an error names its op by index
-/// and carries its path, so keep each op's kind and the target of each
-/// rename, not a second copy of the content.
+/// and carries its path, so keep each op's kind and the second path of a
+/// rename (its target) or a link (its source), not a copy of the content.
 struct sent_batch {
   std::vector<op_kind> kinds;
-  std::map<uint32_t, std::string> rename_targets;
+  std::map<uint32_t, std::string> second_paths;
 };
 
 // Forgets what we believed the reference holds at `path`, and compares it
@@ -280,9 +289,10 @@ void on_reply(self_ptr self, const sent_batch& sent,
     }
     reset_path(self, e.path);
     // A refused rename (one that would nest paths past the limits, say):
-    // the model moved the subtree, the reference did not.
-    if (auto i = sent.rename_targets.find(e.index);
-        i != sent.rename_targets.end())
+    // the model moved the subtree, the reference did not. A refused link:
+    // the reference's source is not what the model believes.
+    if (auto i = sent.second_paths.find(e.index);
+        i != sent.second_paths.end())
       reset_path(self, i->second);
   }
 }
@@ -319,9 +329,9 @@ void flush(self_ptr self) {
   auto sent = std::make_shared<sent_batch>();
   sent->kinds.reserve(st.batch.size());
   for (auto& o : st.batch) {
-    if (o.kind == op_kind::rename)
-      sent->rename_targets.emplace(static_cast<uint32_t>(sent->kinds.size()),
-                                   o.target);
+    if (o.kind == op_kind::rename || o.kind == op_kind::link)
+      sent->second_paths.emplace(static_cast<uint32_t>(sent->kinds.size()),
+                                 o.target);
     sent->kinds.push_back(o.kind);
   }
   auto ops = std::move(st.batch);
@@ -370,7 +380,7 @@ void flush(self_ptr self) {
 void append(self_ptr self, op o) {
   auto& st = self->state;
   if (spdlog::should_log(spdlog::level::debug)) {
-    if (o.kind == op_kind::rename)
+    if (o.kind == op_kind::rename || o.kind == op_kind::link)
       spdlog::debug("op-sent kind={} path={} to={}", to_string(o.kind),
                     printable(o.path), printable(o.target));
     else
@@ -387,6 +397,7 @@ void append(self_ptr self, op o) {
     case op_kind::mkdir:
     case op_kind::symlink:
     case op_kind::write_file:
+    case op_kind::link:
       st.recipes.erase(o.path);
       break;
     default:
@@ -473,11 +484,11 @@ void maybe_in_sync(self_ptr self) {
   }
   st.state = phase::live;
   st.ever_in_sync = true;
-  st.last_in_sync = std::chrono::steady_clock::now();
+  st.last_in_sync = self->clock().now();
   if (auto b = st.marks.take_at_sync(); b > 0)
     complete_barrier(self, b);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-              std::chrono::steady_clock::now() - st.reconcile_start)
+              self->clock().now() - st.reconcile_start)
               .count();
   spdlog::info("in-sync entries={} elapsed_ms={} ops={} files={} "
                "literal_bytes={} copied_bytes={} request_bytes={} "
@@ -543,6 +554,7 @@ void pump(self_ptr self) {
     st.pump_scheduled = true;
     self->send(self, atom::pump_v);
   }
+  metrics_changed(self);
 }
 
 // -- connecting -----------------------------------------------------------------
@@ -566,7 +578,7 @@ void begin_reconcile(self_ptr self) {
 /// walk failed (the root cannot be read), as before digests.
 void start_reconcile(self_ptr self, std::vector<manifest_entry>& entries) {
   auto& st = self->state;
-  st.reconcile_start = std::chrono::steady_clock::now();
+  st.reconcile_start = self->clock().now();
   st.model.reset(entries);
   st.planner->clear();
   st.planner->push_full_check();
@@ -597,12 +609,12 @@ void request_manifest(self_ptr self) {
 /// planner compares the directories whose digests differ.
 void finish_digest_reconcile(self_ptr self) {
   auto& st = self->state;
-  auto t0 = std::chrono::steady_clock::now();
+  auto t0 = self->clock().now();
   build_model(st.model, st.reference_dirs, st.plan, st.snapshot, st.fetched);
   st.planner->clear();
   for (auto& dir : st.plan.check)
     st.planner->push_listing_check(dir);
-  auto now = std::chrono::steady_clock::now();
+  auto now = self->clock().now();
   auto ms = [](auto d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
   };
@@ -645,9 +657,11 @@ void fetch_listings(self_ptr self, size_t from) {
           link_lost(self, "bad listings from the reference: " + why);
           return;
         }
+        // A prefix when the reply reached its byte bound: the rest next.
+        auto received = got.size();
         for (auto& d : got)
           st.fetched.push_back(std::move(d));
-        fetch_listings(self, from + n);
+        fetch_listings(self, from + received);
       },
       [=](caf::error& err) { fail_request(self, epoch, err); });
 }
@@ -684,9 +698,9 @@ void take_snapshot(self_ptr self) {
   }
   walk_options opts;
   opts.excludes = st.cfg.excludes.get();
-  auto t0 = std::chrono::steady_clock::now();
+  auto t0 = self->clock().now();
   auto s = walk_listings(fd, opts, st.snapshot);
-  st.walk_time = std::chrono::steady_clock::now() - t0;
+  st.walk_time = self->clock().now() - t0;
   ::close(fd);
   if (!s) {
     spdlog::warn("walk-failed root={} reason={}", st.cfg.root, s.reason());
@@ -709,7 +723,7 @@ void handshake(self_ptr self) {
         auto& st = self->state;
         if (epoch != st.epoch)
           return;
-        st.reconcile_start = std::chrono::steady_clock::now();
+        st.reconcile_start = self->clock().now();
         auto rh = self->request(st.peer, st.cfg.request_timeout,
                                 atom::dir_digests_v);
         auto id = rh.id();
@@ -727,11 +741,45 @@ void handshake(self_ptr self) {
       [=](caf::error& err) { fail_request(self, epoch, err); });
 }
 
+/// The reference answered the connect: the link is this actor.
+void adopt_peer(self_ptr self, receiver_actor peer) {
+  auto& st = self->state;
+  st.peer = std::move(peer);
+  self->monitor(st.peer);
+  spdlog::info("{} host={} port={} tls={}",
+               st.stats.reconnects++ > 0 ? "peer-reconnected"
+                                         : "peer-connected",
+               st.cfg.host, st.cfg.port, st.cfg.tls);
+  if (!st.cfg.tls)
+    spdlog::warn("insecure-link when=connection detail=plain TCP, "
+                 "neither encrypted nor authenticated");
+  handshake(self);
+}
+
+void connect_failed(self_ptr self, const std::string& reason) {
+  auto& st = self->state;
+  spdlog::warn("connect-failed host={} port={} reason={} retry_in={}ms",
+               st.cfg.host, st.cfg.port, reason, millis(next_backoff(st)));
+  note_error(self, "connect failed: " + reason);
+  st.state = phase::disconnected;
+  schedule_connect(self);
+  metrics_changed(self);
+}
+
 void connect(self_ptr self) {
   auto& st = self->state;
   if (st.state != phase::disconnected)
     return;
   st.state = phase::connecting;
+  metrics_changed(self);
+  if (st.cfg.local_peer) {
+    // An actor test: the reference lives in this actor system.
+    if (auto peer = st.cfg.local_peer())
+      adopt_peer(self, std::move(peer));
+    else
+      connect_failed(self, "no local reference");
+    return;
+  }
   auto mm = st.cfg.tls ? self->system().openssl_manager().actor_handle()
                        : self->system().middleman().actor_handle();
   auto rh = self->request(mm, st.cfg.request_timeout, caf::connect_atom::value,
@@ -747,25 +795,10 @@ void connect(self_ptr self) {
           link_lost(self, "peer is not a livesync reference");
           return;
         }
-        st.peer = caf::actor_cast<receiver_actor>(std::move(ptr));
-        self->monitor(st.peer);
-        spdlog::info("{} host={} port={} tls={}",
-                     st.stats.reconnects++ > 0 ? "peer-reconnected"
-                                               : "peer-connected",
-                     st.cfg.host, st.cfg.port, st.cfg.tls);
-        if (!st.cfg.tls)
-          spdlog::warn("insecure-link when=connection detail=plain TCP, "
-                       "neither encrypted nor authenticated");
-        handshake(self);
+        adopt_peer(self, caf::actor_cast<receiver_actor>(std::move(ptr)));
       },
       [=](caf::error& err) {
-        auto& st = self->state;
-        spdlog::warn("connect-failed host={} port={} reason={} retry_in={}ms",
-                     st.cfg.host, st.cfg.port, self->system().render(err),
-                     millis(next_backoff(st)));
-        note_error(self, "connect failed: " + self->system().render(err));
-        st.state = phase::disconnected;
-        schedule_connect(self);
+        connect_failed(self, self->system().render(err));
       });
 }
 
@@ -773,7 +806,7 @@ void connect(self_ptr self) {
 
 watcher_status make_status(self_ptr self) {
   auto& st = self->state;
-  auto now = std::chrono::steady_clock::now();
+  auto now = self->clock().now();
   auto secs = [&](std::chrono::steady_clock::time_point t) {
     return static_cast<int64_t>(
       std::chrono::duration_cast<std::chrono::seconds>(now - t).count());
@@ -808,6 +841,8 @@ watcher_status make_status(self_ptr self) {
   out.latency_p90_us = us(st.latency.quantile(0.90));
   out.latency_p99_us = us(st.latency.quantile(0.99));
   out.latency_max_us = us(st.latency.max());
+  out.latency_buckets = st.latency.export_cumulative();
+  out.latency_sum_ns = st.latency.sum_ns();
   if (st.state == phase::reconciling)
     out.progress = current_progress(self).render(now);
   return out;
@@ -821,15 +856,16 @@ using namespace sender_detail;
 
 sender_actor::behavior_type
 sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
-       debouncer_actor debouncer) {
+       debouncer_actor debouncer, watcher_metrics_actor metrics) {
   auto& st = self->state;
+  st.metrics = std::move(metrics);
   st.cfg = std::move(cfg);
   st.fs = std::make_unique<local_tree>(st.cfg.root);
   st.planner = std::make_unique<sync_planner>(*st.fs, st.model,
                                               st.cfg.excludes.get());
   st.recipes = recipe_cache{st.cfg.recipe_budget_bytes};
   st.debouncer = std::move(debouncer);
-  st.started_at = std::chrono::steady_clock::now();
+  st.started_at = self->clock().now();
   st.stats_logged_at = st.started_at;
   self->set_down_handler([=](const caf::down_msg& msg) {
     if (msg.source == self->state.peer)
@@ -862,7 +898,7 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
       if (batch.rescan) {
         st.planner->push_full_check();
         st.state = phase::reconciling;
-        st.reconcile_start = std::chrono::steady_clock::now();
+        st.reconcile_start = self->clock().now();
         start_progress(self);
       }
       pump(self);

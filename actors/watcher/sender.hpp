@@ -14,23 +14,24 @@
 // window of bytes in flight (CAF's middleman has no backpressure).
 #pragma once
 
-#include "core/batch_codec.hpp"
-#include "core/digest_plan.hpp"
-#include "core/file_reader.hpp"
-#include "core/ack_marks.hpp"
-#include "core/file_upload.hpp"
-#include "core/latency_histogram.hpp"
-#include "core/link_counters.hpp"
-#include "core/progress_meter.hpp"
-#include "core/recipe_cache.hpp"
-#include "core/local_tree.hpp"
-#include "core/sync_planner.hpp"
-#include "core/tree_model.hpp"
+#include "core/wire/batch_codec.hpp"
+#include "core/wire/digest_plan.hpp"
+#include "core/watcher/file_reader.hpp"
+#include "core/watcher/ack_marks.hpp"
+#include "core/watcher/file_upload.hpp"
+#include "core/watcher/latency_histogram.hpp"
+#include "core/watcher/link_counters.hpp"
+#include "core/watcher/progress_meter.hpp"
+#include "core/watcher/recipe_cache.hpp"
+#include "core/watcher/local_tree.hpp"
+#include "core/watcher/sync_planner.hpp"
+#include "core/watcher/tree_model.hpp"
 #include "messages/actors.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -78,9 +79,13 @@ struct sender_config {
   /// inotify queue and pass a flush barrier down. -1: no reader (tests);
   /// the barrier then goes straight to the debouncer.
   int barrier_fd = -1;
+  /// Actor tests (CAF's test coordinator has no network): called at each
+  /// connect instead of the middleman, it gives the reference to use; a
+  /// null handle is a failed connect. Empty in the programs.
+  std::function<receiver_actor()> local_peer;
 };
 
-/// The sender's counters (core/link_counters.hpp).
+/// The sender's counters (core/watcher/link_counters.hpp).
 using sender_stats = link_counters;
 
 /// A `flush` request waiting for its barrier.
@@ -113,7 +118,7 @@ struct sender_state {
   bool pump_scheduled = false;
   caf::timespan backoff{0};
   std::chrono::steady_clock::time_point reconcile_start;
-  /// The reconcile by directory digests (core/digest_plan): our walk (made
+  /// The reconcile by directory digests (core/wire/digest_plan): our walk (made
   /// while the reference walks its tree), the reference's directories,
   /// the plan, and the listings fetched so far. Cleared once the model is
   /// built.
@@ -148,6 +153,9 @@ struct sender_state {
   std::unique_ptr<batch_packer> packer;
   uint64_t packer_epoch = 0;
   sender_stats stats;
+  /// Told whenever what `status` shows may have changed (null: no
+  /// --metrics-file).
+  watcher_metrics_actor metrics;
   /// Which settled batches the reference has fully acknowledged
   /// (latency, flush barriers).
   ack_marks marks;
@@ -169,8 +177,9 @@ struct sender_state {
   static inline const char* name = "sender";
 };
 
+/// `metrics`: the metrics file actor, or null.
 sender_actor::behavior_type
 sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
-       debouncer_actor debouncer);
+       debouncer_actor debouncer, watcher_metrics_actor metrics);
 
 } // namespace livesync

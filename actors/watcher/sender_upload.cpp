@@ -4,7 +4,7 @@
 #include "actors/watcher/sender_detail.hpp"
 
 #include "actors/common/request_timeout.hpp"
-#include "core/path_rules.hpp"
+#include "core/common/path_rules.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -35,7 +35,7 @@ bool readable(self_ptr self, const std::string& path, read_outcome r,
       ++self->state.stats.unreadable;
       self->state.last_error = "read-failed path=" + printable(path)
                                + " reason=" + reason;
-      self->state.last_error_at = std::chrono::steady_clock::now();
+      self->state.last_error_at = self->clock().now();
       return false;
   }
   return false;

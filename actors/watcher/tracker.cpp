@@ -1,7 +1,7 @@
 #include "actors/watcher/tracker.hpp"
 
-#include "core/path_rules.hpp"
-#include "core/watch_setup.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/watcher/watch_setup.hpp"
 
 #include <spdlog/spdlog.h>
 

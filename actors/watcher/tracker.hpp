@@ -24,11 +24,11 @@
 // per-file memory budget on trees with many small directories.
 #pragma once
 
-#include "core/event_interpreter.hpp"
-#include "core/ignore_rules.hpp"
-#include "core/rescan_backoff.hpp"
-#include "core/subtree_set.hpp"
-#include "core/watch_table.hpp"
+#include "core/watcher/event_interpreter.hpp"
+#include "core/watcher/ignore_rules.hpp"
+#include "core/watcher/rescan_backoff.hpp"
+#include "core/watcher/subtree_set.hpp"
+#include "core/watcher/watch_table.hpp"
 #include "messages/actors.hpp"
 
 #include <memory>

@@ -1,6 +1,7 @@
 #include "apps/common/app_support.hpp"
 
-#include "core/option_errors.hpp"
+#include "core/common/atomic_file.hpp"
+#include "core/common/option_errors.hpp"
 
 #include <sys/resource.h>
 
@@ -33,6 +34,13 @@ node_config::node_config() {
          "plain TCP: no encryption, no authentication (trusted networks "
          "and tests only); otherwise set openssl.certificate, openssl.key "
          "and openssl.cafile")
+    .add(metrics_file, "metrics-file",
+         "keep the counters in this file in Prometheus' text format (for "
+         "node_exporter's textfile collector: name it *.prom), rewritten "
+         "atomically while there is activity (default: none)")
+    .add(metrics_interval, "metrics-interval",
+         "rewrite the metrics file at most this often while counters change "
+         "(default: 1s; 100ms to 1h)")
     .add(version, "version", "print the program's name and version and exit");
 }
 
@@ -60,7 +68,7 @@ std::string option_type(const node_config& cfg, const std::string& key) {
   return {};
 }
 
-/// CAF's parser error as a sentence (core/option_errors), or its own
+/// CAF's parser error as a sentence (core/common/option_errors), or its own
 /// rendering for the codes a person rarely meets.
 std::string explain_parse_error(const node_config& cfg,
                                 const caf::error& err) {
@@ -193,6 +201,21 @@ bool parse_config(node_config& cfg, int argc, char** argv,
   }
   check_transport(cfg);
   return true;
+}
+
+void check_metrics_options(const node_config& cfg) {
+  using namespace std::chrono;
+  auto interval = cfg.metrics_interval;
+  if (interval < milliseconds(100) || interval > hours(1))
+    throw usage_error{
+      "invalid value for 'metrics-interval': "
+      + std::to_string(duration_cast<milliseconds>(interval).count())
+      + "ms (expected 100ms to 1h)"};
+  if (cfg.metrics_file.empty())
+    return;
+  if (auto st = check_replaceable(cfg.metrics_file); !st)
+    throw usage_error{"invalid value for 'metrics-file': \"" + cfg.metrics_file
+                      + "\": " + st.reason()};
 }
 
 uint32_t parse_mode_mask(const std::string& text) {

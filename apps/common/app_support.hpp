@@ -4,6 +4,7 @@
 #pragma once
 
 #include <caf/actor_system_config.hpp>
+#include <caf/timespan.hpp>
 
 #include <cstdint>
 #include <string>
@@ -27,6 +28,10 @@ public:
   std::string root;
   std::string log_level = "info";
   bool insecure = false;
+  /// Prometheus text file kept up to date while there is activity (empty:
+  /// none), rewritten at most once per interval.
+  std::string metrics_file;
+  caf::timespan metrics_interval = std::chrono::seconds(1);
   bool version = false;
 };
 
@@ -44,6 +49,11 @@ struct usage_error {
 /// Returns false when help or the version was printed (exit 0).
 bool parse_config(node_config& cfg, int argc, char** argv,
                   const std::vector<std::string>& required);
+
+/// Checks --metrics-file and --metrics-interval (given on the command line
+/// or in the INI) before the node starts: the file's directory must exist,
+/// the interval be 100ms to 1h. Throws usage_error naming the option.
+void check_metrics_options(const node_config& cfg);
 
 /// Parses octal permission bits ("1777"); throws usage_error naming the
 /// option 'mode-mask' when `text` is not octal or exceeds 07777.

@@ -2,9 +2,9 @@
 #include "fixture.hpp"
 
 #include "actors/reference/receiver.hpp"
-#include "core/batch_codec.hpp"
-#include "core/content_hash.hpp"
-#include "core/digest_plan.hpp"
+#include "core/wire/batch_codec.hpp"
+#include "core/wire/content_hash.hpp"
+#include "core/wire/digest_plan.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -59,7 +59,8 @@ struct fixture : test::fixture_base {
     auto w = tree_writer::open(root, writer_limits{}, err);
     CAF_REQUIRE(w != nullptr);
     rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(w)}, true,
-                   std::shared_ptr<const std::atomic<bool>>{stopping});
+                   std::shared_ptr<const std::atomic<bool>>{stopping},
+                   reference_metrics_actor{}, reference_counters{});
     sched.run();
     CAF_CHECK_EQUAL(request<uint32_t>(rx, atom::hello_v, protocol_version,
                                      std::string{"test-host:/watched"}),

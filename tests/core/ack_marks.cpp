@@ -1,7 +1,7 @@
 #define CAF_SUITE core.ack_marks
 #include <caf/test/unit_test.hpp>
 
-#include "core/ack_marks.hpp"
+#include "core/watcher/ack_marks.hpp"
 
 using namespace livesync;
 

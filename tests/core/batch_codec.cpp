@@ -1,8 +1,8 @@
 #define CAF_SUITE core.batch_codec
 #include <caf/test/unit_test.hpp>
 
-#include "core/batch_codec.hpp"
-#include "core/splitmix.hpp"
+#include "core/wire/batch_codec.hpp"
+#include "core/common/splitmix.hpp"
 
 #include <xxhash.h>
 
@@ -118,7 +118,10 @@ CAF_TEST(hostile counts lengths kinds and encodings are refused) {
     b.resize(b.size() + 40, 0);
     rows.push_back({"path longer than input", b});
   }
-  for (auto [kind, encoding] : {std::pair<int, int>{11, 0}, {255, 0}, {0, 2}}) {
+  // The first kind past the last one (op_kind::link).
+  constexpr int next_kind = static_cast<int>(op_kind::link) + 1;
+  for (auto [kind, encoding] :
+       {std::pair<int, int>{next_kind, 0}, {255, 0}, {0, 2}}) {
     auto o = make(op_kind::remove, "p");
     std::vector<char> b;
     encode_ops({o}, b);

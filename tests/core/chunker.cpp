@@ -1,7 +1,7 @@
 #define CAF_SUITE core.chunker
 #include <caf/test/unit_test.hpp>
 
-#include "core/chunker.hpp"
+#include "core/wire/chunker.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -12,7 +12,7 @@
 
 #include <xxhash.h>
 
-#include "core/splitmix.hpp"
+#include "core/common/splitmix.hpp"
 
 using namespace livesync;
 

@@ -1,8 +1,8 @@
 #define CAF_SUITE core.compress
 #include <caf/test/unit_test.hpp>
 
-#include "core/compress.hpp"
-#include "core/splitmix.hpp"
+#include "core/wire/compress.hpp"
+#include "core/common/splitmix.hpp"
 
 #include <zstd.h>
 

@@ -1,9 +1,9 @@
 #define CAF_SUITE core.compression_gate
 #include <caf/test/unit_test.hpp>
 
-#include "core/batch_codec.hpp"
-#include "core/compression_gate.hpp"
-#include "core/splitmix.hpp"
+#include "core/wire/batch_codec.hpp"
+#include "core/wire/compression_gate.hpp"
+#include "core/common/splitmix.hpp"
 
 #include <string>
 #include <vector>

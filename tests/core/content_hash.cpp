@@ -1,7 +1,7 @@
 #define CAF_SUITE core.content_hash
 #include <caf/test/unit_test.hpp>
 
-#include "core/content_hash.hpp"
+#include "core/wire/content_hash.hpp"
 
 #include <algorithm>
 #include <string>

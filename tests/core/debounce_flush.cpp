@@ -4,7 +4,7 @@
 // The debounce policy's side of a flush barrier: pop_all() hands out what
 // is pending whether quiet or not, and every batch says when its oldest
 // change was seen (the start of the latency the sender measures).
-#include "core/debounce_policy.hpp"
+#include "core/watcher/debounce_policy.hpp"
 
 using namespace livesync;
 using namespace std::chrono_literals;

@@ -1,7 +1,7 @@
 #define CAF_SUITE core.debounce_policy
 #include <caf/test/unit_test.hpp>
 
-#include "core/debounce_policy.hpp"
+#include "core/watcher/debounce_policy.hpp"
 
 #include <algorithm>
 

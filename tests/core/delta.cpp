@@ -1,8 +1,8 @@
 #define CAF_SUITE core.delta
 #include <caf/test/unit_test.hpp>
 
-#include "core/delta.hpp"
-#include "core/splitmix.hpp"
+#include "core/wire/delta.hpp"
+#include "core/common/splitmix.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -1,13 +1,13 @@
 #define CAF_SUITE core.digest_plan
 #include <caf/test/unit_test.hpp>
 
-#include "core/digest_plan.hpp"
+#include "core/wire/digest_plan.hpp"
 
-#include "core/local_tree.hpp"
-#include "core/path_rules.hpp"
-#include "core/sync_planner.hpp"
-#include "core/tree_listing.hpp"
-#include "core/tree_writer.hpp"
+#include "core/watcher/local_tree.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/watcher/sync_planner.hpp"
+#include "core/wire/tree_listing.hpp"
+#include "core/reference/tree_writer.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -159,7 +159,7 @@ outcome by_manifest(const std::string& watched, const std::string& reference,
   status err;
   auto w = tree_writer::open(reference, writer_limits{}, err);
   CAF_REQUIRE(w != nullptr);
-  auto manifest = w->manifest(err);
+  auto manifest = w->reader().manifest(err);
   CAF_REQUIRE(err.ok());
   outcome o;
   tree_model model;
@@ -184,7 +184,7 @@ outcome by_digests(const std::string& watched, const std::string& reference,
   ropts.skip_state_folder = true;
   ropts.strict = true;
   std::vector<dir_listing> rdirs;
-  CAF_REQUIRE(walk_listings(w->root_fd(), ropts, rdirs).ok());
+  CAF_REQUIRE(w->reader().walk(rdirs).ok());
   auto sent = make_digest_list(rdirs);
   // The watcher's side.
   walk_options wopts;
@@ -198,13 +198,21 @@ outcome by_digests(const std::string& watched, const std::string& reference,
   CAF_REQUIRE(expand_digest_list(sent, refs, why));
   outcome o;
   o.plan = plan_by_digests(refs, ours);
+  // Fetched as the sender does, in replies bounded so small that each
+  // holds one or two directories: the rest is asked for again.
   std::vector<dir_listing> fetched;
-  for (auto& d : o.plan.fetch) {
-    dir_listing l;
-    CAF_REQUIRE(list_directory(w->root_fd(), d, ropts, l).ok());
-    fetched.push_back(std::move(l));
+  for (size_t from = 0; from < o.plan.fetch.size();) {
+    std::vector<std::string> asked(o.plan.fetch.begin() + from,
+                                   o.plan.fetch.end());
+    std::vector<dir_listing> got;
+    std::string failed;
+    CAF_REQUIRE(
+      w->reader().listings(asked, 100, got, failed).ok());
+    CAF_REQUIRE(check_fetched(asked, got, why));
+    from += got.size();
+    for (auto& d : got)
+      fetched.push_back(std::move(d));
   }
-  CAF_REQUIRE(check_fetched(o.plan.fetch, fetched, why));
   tree_model model;
   build_model(model, refs, o.plan, ours, fetched);
   o.model_before = dump(model);
@@ -329,6 +337,9 @@ CAF_TEST(malformed listings are refused) {
   };
   CAF_CHECK(check_fetched({"d"}, one({{"a", file_meta(1, 1)}, {"b", file_meta(1, 1)}}), why));
   CAF_CHECK(!check_fetched({"d"}, {}, why));
+  // A prefix is a bounded reply; more than asked is not.
+  CAF_CHECK(check_fetched({"d", "e"}, one({}), why));
+  CAF_CHECK(!check_fetched({}, one({}), why));
   CAF_CHECK(!check_fetched({"e"}, one({}), why));
   CAF_CHECK(!check_fetched({"d"}, one({{"..", file_meta(1, 1)}}), why));
   CAF_CHECK(!check_fetched({"d"}, one({{"x/y", file_meta(1, 1)}}), why));
@@ -437,4 +448,46 @@ CAF_TEST(excluded directories are neither walked nor compared) {
   // compared.
   CAF_CHECK_EQUAL(o.plan.fetch, strings{"c/skip"});
   CAF_CHECK_EQUAL(o.plan.check, strings{});
+}
+
+// A listings reply is bounded in bytes: it ends after the directory that
+// reaches the bound (one directory always comes, whole), and a directory
+// that cannot be listed fails it, named.
+CAF_TEST(listings replies are bounded in bytes) {
+  char buf[] = "/tmp/livesync-listings-XXXXXX";
+  CAF_REQUIRE(::mkdtemp(buf) != nullptr);
+  std::string root = buf;
+  for (auto d : {"a", "b", "c"}) {
+    ::mkdir((root + "/" + d).c_str(), 0755);
+    for (int i = 0; i < 10; ++i)
+      std::ofstream{root + "/" + d + "/file-" + std::to_string(i)};
+  }
+  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY);
+  std::vector<std::string> dirs{"a", "b", "c"};
+  std::vector<dir_listing> got;
+  std::string failed;
+  CAF_REQUIRE(list_directories(fd, dirs, {}, 1u << 20, got, failed).ok());
+  CAF_REQUIRE_EQUAL(got.size(), 3u);
+  auto one = wire_size(got[0]);
+  CAF_CHECK_GREATER(one, 10u * 6);
+  struct case_t {
+    uint64_t max;
+    size_t listings;
+  };
+  for (auto c : {case_t{0, 1}, case_t{1, 1}, case_t{one, 1},
+                 case_t{one + 1, 2}, case_t{2 * one + 1, 3}}) {
+    CAF_MESSAGE("max_bytes " << c.max);
+    CAF_CHECK(list_directories(fd, dirs, {}, c.max, got, failed).ok());
+    CAF_CHECK_EQUAL(got.size(), c.listings);
+    CAF_CHECK_EQUAL(got.front().path, "a");
+    CAF_CHECK_EQUAL(got.front().entries.size(), 10u);
+  }
+  auto err = list_directories(fd, {"a", "missing", "c"}, {}, 1u << 20, got,
+                              failed);
+  CAF_CHECK(!err);
+  CAF_CHECK_EQUAL(failed, "missing");
+  CAF_CHECK(got.empty());
+  ::close(fd);
+  std::error_code ec;
+  std::filesystem::remove_all(root, ec);
 }

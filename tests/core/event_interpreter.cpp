@@ -1,7 +1,7 @@
 #define CAF_SUITE core.event_interpreter
 #include <caf/test/unit_test.hpp>
 
-#include "core/event_interpreter.hpp"
+#include "core/watcher/event_interpreter.hpp"
 
 #include <algorithm>
 

@@ -4,8 +4,8 @@
 // can build an inconsistent tree on purpose; the helpers below never do.
 #pragma once
 
-#include "core/fs_view.hpp"
-#include "core/path_rules.hpp"
+#include "core/watcher/fs_view.hpp"
+#include "core/common/path_rules.hpp"
 
 #include <cstdint>
 #include <map>

@@ -1,8 +1,8 @@
 #define CAF_SUITE core.file_reader
 #include <caf/test/unit_test.hpp>
 
-#include "core/content_hash.hpp"
-#include "core/file_reader.hpp"
+#include "core/wire/content_hash.hpp"
+#include "core/watcher/file_reader.hpp"
 
 #include <cstdlib>
 #include <filesystem>

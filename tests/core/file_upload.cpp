@@ -1,10 +1,10 @@
 #define CAF_SUITE core.file_upload
 #include <caf/test/unit_test.hpp>
 
-#include "core/file_upload.hpp"
-#include "core/recipe_cache.hpp"
-#include "core/splitmix.hpp"
-#include "core/tree_writer.hpp"
+#include "core/watcher/file_upload.hpp"
+#include "core/watcher/recipe_cache.hpp"
+#include "core/common/splitmix.hpp"
+#include "core/reference/tree_writer.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -91,7 +91,7 @@ CAF_TEST(a full upload then a delta with no round trip) {
   CAF_CHECK_EQUAL(recipe_size(r1), v1.size());
   // The reference chunks its copy the same way (the round-trip fallback).
   status err;
-  CAF_CHECK(ref->recipe_of("f", settings.chunking, err) == r1);
+  CAF_CHECK(ref->reader().recipe_of("f", settings.chunking, err) == r1);
   // 20 small edits: only their chunks travel.
   auto v2 = v1;
   std::mt19937 gen{7};

@@ -1,7 +1,7 @@
 #define CAF_SUITE core.hardlink_index
 #include <caf/test/unit_test.hpp>
 
-#include "core/hardlink_index.hpp"
+#include "core/watcher/hardlink_index.hpp"
 
 #include <string>
 #include <vector>

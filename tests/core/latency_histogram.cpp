@@ -1,8 +1,8 @@
 #define CAF_SUITE core.latency_histogram
 #include <caf/test/unit_test.hpp>
 
-#include "core/latency_histogram.hpp"
-#include "core/splitmix.hpp"
+#include "core/watcher/latency_histogram.hpp"
+#include "core/common/splitmix.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -70,4 +70,25 @@ CAF_TEST(huge samples land in the last bucket and report the max) {
   CAF_CHECK_EQUAL(h.quantile(1.0), duration_cast<nanoseconds>(hours(24 * 365)));
   CAF_CHECK_GREATER_OR_EQUAL(h.quantile(0.5), milliseconds(1));
   CAF_CHECK_LESS_OR_EQUAL(h.quantile(0.5), microseconds(1125));
+}
+
+CAF_TEST(export buckets count samples up to each bound exactly) {
+  latency_histogram h;
+  // On a bound is within it; a nanosecond more is in the next.
+  h.record(microseconds(500));
+  h.record(microseconds(500) + nanoseconds(1));
+  h.record(seconds(60));
+  h.record(seconds(61));
+  h.record(nanoseconds(-3)); // counts as zero
+  auto c = h.export_cumulative();
+  CAF_REQUIRE_EQUAL(c.size(), latency_export_bounds_us.size());
+  CAF_CHECK_EQUAL(c[0], 2u);  // 0 and 500 us
+  CAF_CHECK_EQUAL(c[1], 3u);  // + 500.001 us
+  CAF_CHECK_EQUAL(c.back(), 4u); // + 60 s; 61 s only in count()
+  CAF_CHECK_EQUAL(h.count(), 5u);
+  for (size_t i = 1; i < c.size(); ++i)
+    CAF_CHECK(c[i] >= c[i - 1]);
+  CAF_CHECK_EQUAL(h.sum_ns(), 121001000001u);
+  h.clear();
+  CAF_CHECK_EQUAL(h.export_cumulative().back(), 0u);
 }

@@ -2,8 +2,8 @@
 // makes a valid op of one kind (content ops carry the right size and hash).
 #pragma once
 
-#include "core/content_hash.hpp"
-#include "core/op.hpp"
+#include "core/wire/content_hash.hpp"
+#include "core/wire/op.hpp"
 
 #include <cstdint>
 #include <string>
@@ -70,6 +70,18 @@ inline op set_attr_op(std::string path, uint32_t mode, int64_t mtime) {
   op x;
   x.kind = op_kind::set_attr;
   x.path = std::move(path);
+  x.mode = mode;
+  x.mtime_ns = mtime;
+  return x;
+}
+
+inline op link_op(std::string path, std::string source, uint64_t size,
+                  uint32_t mode = 0644, int64_t mtime = some_mtime) {
+  op x;
+  x.kind = op_kind::link;
+  x.path = std::move(path);
+  x.target = std::move(source);
+  x.size = size;
   x.mode = mode;
   x.mtime_ns = mtime;
   return x;

@@ -1,7 +1,7 @@
 #define CAF_SUITE core.option_errors
 #include <caf/test/unit_test.hpp>
 
-#include "core/option_errors.hpp"
+#include "core/common/option_errors.hpp"
 
 #include <string>
 #include <vector>

@@ -11,9 +11,9 @@
 
 #include "core/as_nobody.hpp"
 #include "core/op_builders.hpp"
-#include "core/owner_access.hpp"
-#include "core/tree_listing.hpp"
-#include "core/tree_writer.hpp"
+#include "core/common/owner_access.hpp"
+#include "core/wire/tree_listing.hpp"
+#include "core/reference/tree_writer.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -184,26 +184,26 @@ CAF_TEST(every operation works in a directory of any mode and keeps it) {
         ok(commit_op(2, hash_of(small)));
         // The reads a watcher asks for.
         status read_err;
-        auto r = w->recipe_of("d/f", chunker_params{}, read_err);
+        auto r = w->reader().recipe_of("d/f", chunker_params{}, read_err);
         CAF_CHECK_EQUAL(read_err.reason(), "");
         CAF_CHECK_EQUAL(r.size(), 1u);
-        CAF_CHECK(w->content_hash("d/sub/big", read_err) == hash_of(big));
+        CAF_CHECK(w->reader().content_hash("d/sub/big", read_err) == hash_of(big));
         CAF_CHECK_EQUAL(read_err.reason(), "");
-        auto manifest = w->manifest(read_err);
+        auto manifest = w->reader().manifest(read_err);
         CAF_CHECK_EQUAL(read_err.reason(), "");
         CAF_CHECK_EQUAL(manifest.size(), 9u);
         for (auto& e : manifest)
           if (e.path == "d" || e.path == "d/sub")
             CAF_CHECK_EQUAL(e.meta.mode, m);
         std::vector<dir_listing> dirs;
-        auto walked = walk_listings(w->root_fd(), reference_walk(), dirs);
+        auto walked = w->reader().walk(dirs);
         CAF_CHECK_EQUAL(walked.reason(), "");
         CAF_CHECK_EQUAL(dirs.size(), 5u); // "", d, d/n, d/sub, other
-        dir_listing one;
-        auto listed = list_directory(w->root_fd(), "d/sub", reference_walk(),
-                                     one);
+        std::vector<dir_listing> one;
+        std::string failed;
+        auto listed = w->reader().listings({"d/sub"}, 1u << 20, one, failed);
         CAF_CHECK_EQUAL(listed.reason(), "");
-        CAF_CHECK_EQUAL(one.entries.size(), 1u);
+        CAF_CHECK_EQUAL(one.at(0).entries.size(), 1u);
         CAF_CHECK_EQUAL(mode_of(root + "/d"), m);
         // Removes inside d, then d itself with everything beneath.
         ok(remove_op("d/n"));

@@ -1,7 +1,7 @@
 #define CAF_SUITE core.path_rules
 #include <caf/test/unit_test.hpp>
 
-#include "core/path_rules.hpp"
+#include "core/common/path_rules.hpp"
 
 using namespace livesync;
 

@@ -1,7 +1,7 @@
 #define CAF_SUITE core.progress_meter
 #include <caf/test/unit_test.hpp>
 
-#include "core/progress_meter.hpp"
+#include "core/watcher/progress_meter.hpp"
 
 using namespace livesync;
 using namespace std::chrono_literals;

@@ -1,7 +1,7 @@
 #define CAF_SUITE core.recipe_cache
 #include <caf/test/unit_test.hpp>
 
-#include "core/recipe_cache.hpp"
+#include "core/watcher/recipe_cache.hpp"
 
 using namespace livesync;
 

@@ -1,7 +1,7 @@
 #define CAF_SUITE core.rescan_backoff
 #include <caf/test/unit_test.hpp>
 
-#include "core/rescan_backoff.hpp"
+#include "core/watcher/rescan_backoff.hpp"
 
 #include <string>
 #include <vector>

@@ -1,10 +1,10 @@
 #define CAF_SUITE core.rooted_fs
 #include <caf/test/unit_test.hpp>
 
-#include "core/rooted_fs.hpp"
+#include "core/common/rooted_fs.hpp"
 
-#include "core/path_rules.hpp"
-#include "core/tree_listing.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/wire/tree_listing.hpp"
 
 #include <cerrno>
 #include <cstdint>

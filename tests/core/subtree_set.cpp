@@ -1,7 +1,7 @@
 #define CAF_SUITE core.subtree_set
 #include <caf/test/unit_test.hpp>
 
-#include "core/subtree_set.hpp"
+#include "core/watcher/subtree_set.hpp"
 
 #include <string>
 #include <vector>

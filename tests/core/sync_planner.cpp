@@ -1,14 +1,14 @@
 #define CAF_SUITE core.sync_planner
 #include <caf/test/unit_test.hpp>
 
-#include "core/sync_planner.hpp"
+#include "core/watcher/sync_planner.hpp"
 
 #include "core/fake_fs.hpp"
-#include "core/file_reader.hpp"
-#include "core/local_tree.hpp"
-#include "core/path_rules.hpp"
-#include "core/tree_compare.hpp"
-#include "core/tree_writer.hpp"
+#include "core/watcher/file_reader.hpp"
+#include "core/watcher/local_tree.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/watcher/tree_compare.hpp"
+#include "core/reference/tree_writer.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,7 +47,7 @@ change rename(std::string from, std::string to) {
 
 std::string show(const op& o) {
   auto out = to_string(o.kind) + " " + o.path;
-  if (o.kind == op_kind::rename)
+  if (o.kind == op_kind::rename || o.kind == op_kind::link)
     out += " " + o.target;
   return out;
 }
@@ -879,7 +880,7 @@ CAF_TEST(a change through one name of a hard-linked file reaches every name) {
   };
   std::vector<case_t> cases{
     {"new content", [](fake_fs& fs, const std::string& p) { fs.file(p, 11, 300); },
-     {"upload d/f", "upload x/y"}},
+     {"upload d/f", "link x/y d/f"}},
     {"chmod", [](fake_fs& fs, const std::string& p) { fs.file(p, 10, 100, 0600); },
      {"set_attr d/f", "set_attr x/y"}},
   };
@@ -913,6 +914,69 @@ CAF_TEST(a change through one name of a hard-linked file reaches every name) {
       h.check_converged();
     }
   }
+}
+
+// A new name of a file the reference holds costs a link, not its content;
+// whatever makes the model's copy of the other name differ from the file
+// now (a change not sent yet, another inode since) costs an upload.
+CAF_TEST(a new name of a mirrored file is linked on the reference) {
+  struct case_t {
+    const char* what;
+    std::function<void(harness&)> before;
+    strings expected;
+  };
+  std::vector<case_t> cases{
+    {"same content", [](harness&) {}, {"link d/g d/f"}},
+    {"the model's copy is older",
+     [](harness& h) {
+       entry_meta old = h.fs.meta("d/f");
+       old.mtime_ns -= 1;
+       h.model.set("d/f", old);
+     },
+     {"link d/g d/h", "link d/f d/h"}},
+    {"the other names are another inode now",
+     [](harness& h) {
+       h.fs.file("d/f", 10, 100).linked({"d/f"}, 7);
+       h.fs.file("d/h", 10, 100).linked({"d/h"}, 8);
+     },
+     {"upload d/g"}},
+  };
+  for (auto& c : cases) {
+    CAF_MESSAGE(c.what);
+    harness h;
+    sample(h.fs);
+    // d/f has a second name already: the planner knows its names (a file
+    // of one name is not indexed, so its first new name is sent whole).
+    h.fs.file("d/h", 10, 100).linked({"d/f", "d/h"}, 42);
+    h.mirror();
+    CAF_CHECK_EQUAL(h.full_check(), strings{});
+    // ln d/f d/g: one event, for the new name.
+    h.fs.file("d/g", 10, 100).linked({"d/f", "d/g", "d/h"}, 42);
+    c.before(h);
+    CAF_CHECK_EQUAL(h.apply({dirty("d/g", content)}), c.expected);
+    h.check_converged();
+  }
+}
+
+// A chmod tells the reference how many names the watcher's file has: the
+// reference changes every name of a shared inode only when the watcher's
+// names share it too.
+CAF_TEST(set_attr carries the link count of the watcher file) {
+  harness h;
+  sample(h.fs);
+  h.fs.linked({"d/f", "e"}, 42);
+  h.fs.file("e", 10, 100).linked({"d/f", "e"}, 42);
+  h.mirror();
+  CAF_CHECK_EQUAL(h.full_check(), strings{});
+  h.fs.file("d/f", 10, 100, 0600).file("e", 10, 100, 0600);
+  h.fs.linked({"d/f", "e"}, 42);
+  CAF_CHECK_EQUAL(h.apply({dirty("d/f", attr)}),
+                  (strings{"set_attr d/f", "set_attr e"}));
+  for (auto& a : h.actions)
+    CAF_CHECK_EQUAL(a.operation.offset, 2u);
+  h.fs.file("d/sub/g", 20, 200, 0600);
+  CAF_CHECK_EQUAL(h.apply({dirty("d/sub/g", attr)}), strings{"set_attr d/sub/g"});
+  CAF_CHECK_EQUAL(h.actions.at(0).operation.offset, 1u);
 }
 
 // -- against a real tree and a real writer ------------------------------------
@@ -1035,7 +1099,7 @@ struct live {
   /// Reconnect: the model is what the reference lists, then a full check.
   strings reconnect() {
     status err;
-    auto manifest = ref->manifest(err);
+    auto manifest = ref->reader().manifest(err);
     CAF_CHECK_EQUAL(err.reason(), "");
     model.reset(manifest);
     planner->push_full_check();
@@ -1052,7 +1116,7 @@ struct live {
   std::string mismatch() const {
     auto want = list_tree(*fs, nullptr, nullptr);
     status err;
-    auto have = ref->manifest(err);
+    auto have = ref->reader().manifest(err);
     if (!err)
       return "manifest: " + err.reason();
     std::map<std::string, entry_meta> got;
@@ -1195,4 +1259,55 @@ CAF_TEST(real changes reach the reference) {
     CAF_CHECK_EQUAL(t.errors, strings{});
     CAF_CHECK_EQUAL(t.mismatch(), "");
   }
+}
+
+// The names of one file on the watcher are one file on the reference: the
+// content crosses once, a write through one name reaches all of them, and
+// a name that leaves the group keeps its own attributes.
+CAF_TEST(hard links on disk are hard links on the reference) {
+  live t;
+  sample(t);
+  ::link(t.at("d/f").c_str(), t.at("d/sub/f2").c_str());
+  ::link(t.at("d/f").c_str(), t.at("f3").c_str());
+  auto ino = [&](const std::string& rel) {
+    struct stat st {};
+    ::lstat((t.dst + "/" + rel).c_str(), &st);
+    return st.st_ino;
+  };
+  auto out = t.reconnect();
+  CAF_CHECK_EQUAL(std::count(out.begin(), out.end(), "upload d/f"), 1);
+  CAF_CHECK_EQUAL(std::count_if(out.begin(), out.end(),
+                                [](auto& x) { return x.rfind("link ", 0) == 0; }),
+                  2);
+  CAF_CHECK_EQUAL(t.errors, strings{});
+  CAF_CHECK_EQUAL(t.mismatch(), "");
+  CAF_CHECK_EQUAL(ino("d/f"), ino("d/sub/f2"));
+  CAF_CHECK_EQUAL(ino("d/f"), ino("f3"));
+  // A write through one name, in place: one event, every name follows,
+  // still one inode on the reference.
+  {
+    std::ofstream out{t.at("f3"), std::ios::binary | std::ios::app};
+    out << " and more";
+  }
+  out = t.apply({dirty("f3", content)});
+  CAF_CHECK_EQUAL(out, (strings{"upload f3", "link d/f f3", "link d/sub/f2 d/f"}));
+  CAF_CHECK_EQUAL(t.errors, strings{});
+  CAF_CHECK_EQUAL(t.mismatch(), "");
+  CAF_CHECK_EQUAL(ino("d/f"), ino("f3"));
+  CAF_CHECK_EQUAL(ino("d/f"), ino("d/sub/f2"));
+  // f3 leaves the group with the same content and mtime (cp -p, then a
+  // rename over it): nothing to send. A chmod of f3 must then stay on f3.
+  auto copy = t.at("f3.tmp");
+  std::filesystem::copy_file(t.at("f3"), copy);
+  struct stat st {};
+  ::lstat(t.at("f3").c_str(), &st);
+  struct timespec times[2] = {st.st_atim, st.st_mtim};
+  ::utimensat(AT_FDCWD, copy.c_str(), times, 0);
+  ::rename(copy.c_str(), t.at("f3").c_str());
+  ::chmod(t.at("f3").c_str(), 0600);
+  t.apply({dirty("f3", content)});
+  CAF_CHECK_EQUAL(t.errors, strings{});
+  CAF_CHECK_EQUAL(t.mismatch(), "");
+  CAF_CHECK_NOT_EQUAL(ino("d/f"), ino("f3"));
+  CAF_CHECK_EQUAL(ino("d/f"), ino("d/sub/f2"));
 }

@@ -1,7 +1,7 @@
 #define CAF_SUITE core.tree_compare
 #include <caf/test/unit_test.hpp>
 
-#include "core/tree_compare.hpp"
+#include "core/watcher/tree_compare.hpp"
 #include "fake_fs.hpp"
 
 using namespace livesync;

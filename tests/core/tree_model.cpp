@@ -1,7 +1,7 @@
 #define CAF_SUITE core.tree_model
 #include <caf/test/unit_test.hpp>
 
-#include "core/tree_model.hpp"
+#include "core/watcher/tree_model.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,10 +1,10 @@
 #define CAF_SUITE core.tree_writer
 #include <caf/test/unit_test.hpp>
 
-#include "core/content_hash.hpp"
-#include "core/tree_writer.hpp"
+#include "core/wire/content_hash.hpp"
+#include "core/reference/tree_writer.hpp"
 #include "core/op_builders.hpp"
-#include "core/path_rules.hpp"
+#include "core/common/path_rules.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -602,9 +602,9 @@ CAF_TEST(long loops stop once the node is stopping) {
                      "the reference is stopping"));
   CAF_CHECK_EQUAL(w->open_transfers(), 0u);
   status err;
-  w->recipe_of("src", chunker_params{}, err);
+  w->reader().recipe_of("src", chunker_params{}, err);
   CAF_CHECK(contains(err.reason(), "the reference is stopping"));
-  w->content_hash("src", err);
+  w->reader().content_hash("src", err);
   CAF_CHECK(contains(err.reason(), "the reference is stopping"));
 }
 
@@ -615,11 +615,11 @@ CAF_TEST(recipes take only the chunk sizes a watcher can use) {
   status err;
   for (auto p : {chunker_params{1, 64, 64}, chunker_params{256, 1024, 4096},
                  chunker_params{512, 512, 4096}}) {
-    auto r = w->recipe_of("f", p, err);
+    auto r = w->reader().recipe_of("f", p, err);
     CAF_CHECK(contains(err.reason(), "on the link"));
     CAF_CHECK(r.empty());
   }
-  auto r = w->recipe_of("f", chunker_params{512, 1024, 4096}, err);
+  auto r = w->reader().recipe_of("f", chunker_params{512, 1024, 4096}, err);
   CAF_CHECK_EQUAL(err.reason(), "");
   CAF_CHECK(!r.empty());
 }
@@ -661,7 +661,7 @@ CAF_TEST(invalid paths are refused and change nothing) {
   CAF_CHECK_EQUAL(count_entries(staging), 0u);
   CAF_CHECK_EQUAL(w->open_transfers(), 0u);
   status err;
-  auto m = w->manifest(err);
+  auto m = w->reader().manifest(err);
   CAF_REQUIRE(err.ok());
   CAF_REQUIRE_EQUAL(m.size(), 1u);
   CAF_CHECK_EQUAL(m[0].path, "ok");
@@ -681,7 +681,7 @@ CAF_TEST(manifest lists dirs files and symlinks parents first) {
   ::mkfifo(at("fifo").c_str(), 0644); // skipped
   write_text(staging + "/ignored.tmp", "x");
   status err;
-  auto m = w->manifest(err);
+  auto m = w->reader().manifest(err);
   CAF_REQUIRE(err.ok());
   CAF_REQUIRE_EQUAL(m.size(), 6u);
   // Parents before children (the listings' order), then by path to check.
@@ -723,7 +723,7 @@ CAF_TEST(manifest lists dirs files and symlinks parents first) {
 
 CAF_TEST(manifest of an empty root is empty) {
   status err;
-  auto m = w->manifest(err);
+  auto m = w->reader().manifest(err);
   CAF_CHECK(err.ok());
   CAF_CHECK(m.empty());
 }

@@ -7,8 +7,8 @@
 // complete file under its name, nothing else in its directory, nothing
 // left in staging.
 
-#include "core/content_hash.hpp"
-#include "core/tree_writer.hpp"
+#include "core/wire/content_hash.hpp"
+#include "core/reference/tree_writer.hpp"
 #include "core/op_builders.hpp"
 
 #include <cstdlib>

@@ -6,7 +6,7 @@
 // and where the kernel or sandbox refuses one it prints "SKIPPED: ..." to
 // stdout, which tests/CMakeLists.txt maps to a CTest skip.
 
-#include "core/watch_setup.hpp"
+#include "core/watcher/watch_setup.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,7 +1,7 @@
 #define CAF_SUITE core.watch_setup
 #include <caf/test/unit_test.hpp>
 
-#include "core/watch_setup.hpp"
+#include "core/watcher/watch_setup.hpp"
 
 #include "core/as_nobody.hpp"
 

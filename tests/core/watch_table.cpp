@@ -1,7 +1,7 @@
 #define CAF_SUITE core.watch_table
 #include <caf/test/unit_test.hpp>
 
-#include "core/watch_table.hpp"
+#include "core/watcher/watch_table.hpp"
 
 #include <algorithm>
 #include <utility>

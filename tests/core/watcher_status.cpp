@@ -1,7 +1,7 @@
 #define CAF_SUITE core.watcher_status
 #include <caf/test/unit_test.hpp>
 
-#include "core/watcher_status.hpp"
+#include "core/watcher/watcher_status.hpp"
 
 using namespace livesync;
 

@@ -34,6 +34,7 @@ import tests_watch_faults  # noqa: E402,F401
 import tests_idle  # noqa: E402,F401
 import tests_unprivileged  # noqa: E402,F401
 import tests_depth  # noqa: E402,F401
+import tests_metrics  # noqa: E402,F401
 
 
 def run_one(name, keep):

@@ -102,7 +102,8 @@ def test_symlinks(env):
 
 @e2e_test()
 def test_hardlinks(env):
-    """Hard links are mirrored as separate regular files with the content."""
+    """Hard links, made before the start and live, converge (content and
+    modes of every name)."""
     write_file(env.S("a.txt"), "shared content\n", 0o640, T2001)
     os.makedirs(env.S("sub"))
     os.link(env.S("a.txt"), env.S("sub", "a-link.txt"))
@@ -606,11 +607,11 @@ def test_large_file(env):
 
 @e2e_test()
 def test_hard_link_names_follow(env):
-    """A file with two names (hard links): a write, a chmod or an append
-    through one name raises an event for that name only, yet both names
-    change, on the reference too; also after a watcher restart, when the
-    names come from its walk. (Each name is a separate file there: link
-    identity is not kept.)"""
+    """A file with two names (hard links) is one file with two names on the
+    reference too (rsync -H), and its content crosses once. A write, a
+    chmod or an append through one name raises an event for that name
+    only, yet both names change, on the reference too, and stay one inode;
+    also after a watcher restart, when the names come from its walk."""
     write_file(env.S("a", "f"), b"version 1\n")
     os.makedirs(env.S("b"))
     os.link(env.S("a", "f"), env.S("b", "g"))
@@ -618,6 +619,24 @@ def test_hard_link_names_follow(env):
     write_file(env.S("big1"), big)
     os.link(env.S("big1"), env.S("a", "big2"))
     env.start_pair()
+
+    def one_inode(x, y, what):
+        sx, sy = os.lstat(env.R(*x)), os.lstat(env.R(*y))
+        check(sx.st_ino == sy.st_ino,
+              "%s: %s and %s are two files on the reference"
+              % (what, "/".join(x), "/".join(y)))
+
+    def check_identity(what):
+        one_inode(("a", "f"), ("b", "g"), what)
+        one_inode(("big1",), ("a", "big2"), what)
+
+    check_identity("initial sync")
+    big_content = [o for o in env.watcher.op_sent()
+                   if o[0] in CONTENT_KINDS and "big" in o[1]]
+    links = [o for o in env.watcher.op_sent() if o[0] == "link"]
+    check(len({o[1] for o in big_content}) == 1,
+          "the content of big1 crossed for both names: %r" % big_content)
+    check(len(links) == 2, "expected two link ops, saw %r" % links)
 
     write_file(env.S("a", "f"), b"version 2, through a/f\n")
     env.wait_converged(what="a write through a/f reached b/g")
@@ -627,7 +646,20 @@ def test_hard_link_names_follow(env):
         f.seek(100_000)
         f.write(b"edited in place")
     env.wait_converged(what="an edit of a/big2 reached big1")
+    check_identity("live changes")
 
     env.restart_watcher()
     append_file(env.S("b", "g"), b"appended through b/g\n")
     env.wait_converged(what="after a restart, an append through b/g reached a/f")
+    check_identity("after a restart")
+
+    # a/f leaves the group (a new file renamed over it, same content and
+    # mtime): a chmod of b/g must not reach a/f on the reference.
+    st = os.lstat(env.S("a", "f"))
+    with open(env.S("a", "f"), "rb") as f:
+        data = f.read()
+    write_file(env.S("a", "f.new"), data, 0o600)
+    os.utime(env.S("a", "f.new"), ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.rename(env.S("a", "f.new"), env.S("a", "f"))
+    os.chmod(env.S("b", "g"), 0o640)
+    env.wait_converged(what="a chmod of b/g after a/f left the group")

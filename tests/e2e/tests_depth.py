@@ -3,7 +3,7 @@
 Each rename is a valid operation, yet renaming subtrees into each other
 nests them to any depth: here 30 chains of 100 directories become one of
 3,000 levels. The reference refuses the rename that would nest paths past
-its limits (256 components, 4096 bytes; core/path_rules), the watcher
+its limits (256 components, 4096 bytes; core/common/path_rules), the watcher
 then mirrors what can be named and warns once for the rest, and a
 reconnect (both nodes walk their trees) neither recurses past its stack
 nor runs out of descriptors: it reaches in-sync, and the rest keeps
@@ -16,7 +16,7 @@ from harness import check, e2e_test, log, write_file
 
 CHAINS = 30
 LEVELS = 100
-LIMIT = 256  # core/path_rules.hpp: max_path_depth
+LIMIT = 256  # core/common/path_rules.hpp: max_path_depth
 STEP_TIMEOUT = 30.0
 
 

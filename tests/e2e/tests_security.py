@@ -22,7 +22,7 @@ HOSTILE = "livesync-hostile-client"
 
 # Every attack the client runs by default, in order (its `attack=NAME` lines).
 ATTACKS = ("dotdot", "absolute", "malformed_paths", "bad_fields",
-           "symlink_escape", "dir_swap_setup", "dir_swap",
+           "symlink_escape", "hard_link_escape", "dir_swap_setup", "dir_swap",
            "dir_swap_commit_setup", "dir_swap_commit", "rename_through_symlink",
            "state_folder", "copy_range", "zstd", "packed", "stranger_apply",
            "read_repeats_setup", "read_repeats", "claim_4gib", "chunk_over_8mib",
@@ -47,6 +47,9 @@ EXPECTED_ROOT = {
     "flood": "dir",
     "lnk": "symlink",            # lnk -> outside/keep.txt (copy_range's base)
     "good.txt": "file",
+    "hl": "symlink",             # hl -> outside (hard_link_escape)
+    "hl-file": "symlink",        # hl-file -> outside/keep.txt
+    "hl-inside.txt": "file",     # the one file a link may name
     "r.txt": "file",
     "suid.bin": "file",
     "zstd-ok.txt": "file",       # a good compressed write
@@ -102,7 +105,10 @@ def snapshot(top, exclude=()):
         desc = [stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode)]
         if stat.S_ISREG(st.st_mode):
             with open(path, "rb") as f:
-                desc += [st.st_size, st.st_mtime_ns, hashlib.sha256(f.read()).hexdigest()]
+                # The link count too: a hard link made to an outside file
+                # changes nothing else about it.
+                desc += [st.st_size, st.st_mtime_ns, st.st_nlink,
+                         hashlib.sha256(f.read()).hexdigest()]
         elif stat.S_ISLNK(st.st_mode):
             desc.append(os.readlink(path))
         elif stat.S_ISDIR(st.st_mode):

@@ -3,7 +3,7 @@ capabilities). Mostly the reference (the watcher stays root) over a watched tree
 directories and files lack owner bits: mode 000, 0311, 0200, 0500. The
 reference owns its mirror, so it may chmod it: it adds the owner bits an
 operation needs for the time of that operation and puts the wanted mode
-back (core/owner_access). Before that, the digest walk failed with
+back (core/common/owner_access). Before that, the digest walk failed with
 "d: open: Permission denied" on every (re)connect and the mirror stalled.
 
 Each test needs root and setpriv (util-linux); otherwise it is skipped
@@ -46,7 +46,8 @@ def check_nothing_refused(env):
 @e2e_test(timeout=60)
 def test_unprivileged_reference_mode_000_dirs(env):
     """Issue 12 item 1: directories of mode 000, 0311, 0200, 0500 and a file
-    of mode 000 reach an unprivileged reference, stay in sync across a
+    of mode 000 (with a second name in the 0311 dir, a hard link there too)
+    reach an unprivileged reference, stay in sync across a
     watcher restart (digest walk), and live changes inside and around them
     (add in a 000 dir, cross-parent rename of a 0500 dir, removal of a 000
     dir) arrive."""
@@ -58,10 +59,13 @@ def test_unprivileged_reference_mode_000_dirs(env):
     write_file(env.S("w", "f"), b"in 0200\n")
     os.chmod(env.S("w"), 0o200)
     write_file(env.S("f000"), b"mode 000\n", mode=0o000)
+    os.link(env.S("f000"), env.S("wx", "f000-link"))  # linked by the reference too
     make_dirs(env.S("rx", "inner"))
     write_file(env.S("rx", "inner", "g"), b"g\n")
     os.chmod(env.S("rx"), 0o500)
     start_unprivileged_pair(env)
+    check(os.lstat(env.R("f000")).st_ino == os.lstat(env.R("wx", "f000-link")).st_ino,
+          "f000 and wx/f000-link are two files on the reference")
 
     # A reconnect walks the digests again: it used to fail here forever.
     env.restart_watcher(timeout=STEP_TIMEOUT)

@@ -12,9 +12,9 @@
 #include "byte_reader.hpp"
 #include "check.hpp"
 
-#include "core/chunker.hpp"
-#include "core/compress.hpp"
-#include "core/delta.hpp"
+#include "core/wire/chunker.hpp"
+#include "core/wire/compress.hpp"
+#include "core/wire/delta.hpp"
 
 #include <algorithm>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Fuzz target: what the watcher does with a reference's directory digests
-// and listings at a reconnect (core/digest_plan), the one place where the
+// and listings at a reconnect (core/wire/digest_plan), the one place where the
 // reference's view of its tree enters the watcher's model. A reference may
 // be buggy, out of date or hostile.
 //
@@ -16,8 +16,8 @@
 #include "byte_reader.hpp"
 #include "check.hpp"
 
-#include "core/digest_plan.hpp"
-#include "core/path_rules.hpp"
+#include "core/wire/digest_plan.hpp"
+#include "core/common/path_rules.hpp"
 
 #include <algorithm>
 #include <cstdint>

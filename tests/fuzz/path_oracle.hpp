@@ -1,5 +1,5 @@
-// The documented path rules (README "Security", core/path_rules.hpp),
-// written again independently of core/path_rules.cpp: the fuzz targets
+// The documented path rules (README "Security", core/common/path_rules.hpp),
+// written again independently of core/common/path_rules.cpp: the fuzz targets
 // compare the two, and check every path an op was accepted with.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Fuzz target: the path rules every op path passes through on the
-// reference (core/path_rules), and printable(), which makes a peer's path
+// reference (core/common/path_rules), and printable(), which makes a peer's path
 // safe for one log line.
 //
 // Input: one byte (the printable() bound / 2), then the path bytes.
@@ -11,7 +11,7 @@
 #include "check.hpp"
 #include "path_oracle.hpp"
 
-#include "core/path_rules.hpp"
+#include "core/common/path_rules.hpp"
 
 #include <cstdint>
 #include <string>

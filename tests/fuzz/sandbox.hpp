@@ -6,7 +6,7 @@
 
 #include "check.hpp"
 
-#include "core/rooted_fs.hpp"
+#include "core/common/rooted_fs.hpp"
 
 #include <cerrno>
 #include <climits>

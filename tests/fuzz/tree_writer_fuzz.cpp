@@ -1,4 +1,4 @@
-// Fuzz target: the reference's applier (core/tree_writer), which takes every
+// Fuzz target: the reference's applier (core/reference/tree_writer), which takes every
 // operation a peer sends. The input decodes to up to 32 operations (the
 // layout is in tests/fuzz/seeds.py) applied to a writer whose root holds
 // files, a directory and symlinks leading to an "outside" tree beside it
@@ -25,9 +25,9 @@
 #include "path_oracle.hpp"
 #include "sandbox.hpp"
 
-#include "core/content_hash.hpp"
-#include "core/path_rules.hpp"
-#include "core/tree_writer.hpp"
+#include "core/wire/content_hash.hpp"
+#include "core/common/path_rules.hpp"
+#include "core/reference/tree_writer.hpp"
 
 #include <zstd.h>
 
@@ -224,10 +224,10 @@ public:
 
   /// Decodes and applies one operation (or a writer-level action).
   void step(byte_reader& in) {
-    auto sel = in.u8() % 16;
+    auto sel = in.u8() % 17;
     auto flags = in.u8();
     switch (sel) {
-      case 11: { // the reference dies and restarts: open cleans staging
+      case 12: { // the reference dies and restarts: open cleans staging
         writer_.reset();
         shadow_.clear();
         FUZZ_CHECK(staging_count() == 0);
@@ -241,19 +241,19 @@ public:
         open_writer();
         return after(false);
       }
-      case 12: // the peer is lost
+      case 13: // the peer is lost
         writer_->abort_all();
         shadow_.clear();
         return after(false);
-      case 13:
+      case 14:
         FUZZ_CHECK(writer_->end_batch());
         return after(false);
-      case 14:
+      case 15:
         check_recipe(in);
         return after(false);
-      case 15: { // a kind this build does not know
+      case 16: { // a kind this build does not know
         op x;
-        x.kind = static_cast<op_kind>(11 + flags % 245);
+        x.kind = static_cast<op_kind>(12 + flags % 244);
         x.path = read_path(in, box_.base());
         FUZZ_CHECK(!writer_->apply(x));
         return after(false);
@@ -320,6 +320,21 @@ public:
       case op_kind::abort_file:
         x.xfer = read_xfer(in);
         break;
+      case op_kind::link: {
+        x.path = read_path(in, box_.base());
+        x.target = read_path(in, box_.base());
+        x.mode = read_mode(in);
+        struct stat st;
+        if ((flags & 1) && lookup(root_fd_.get(), x.target, st)) {
+          // What the watcher would claim: the source as it is.
+          x.size = static_cast<uint64_t>(st.st_size);
+          x.mtime_ns = mtime_of(st);
+        } else {
+          x.size = read_u64(in);
+          x.mtime_ns = read_mtime(in);
+        }
+        break;
+      }
       case op_kind::copy_range:
         x.xfer = read_xfer(in);
         if (in.u8() & 1)
@@ -385,6 +400,7 @@ private:
       return;
     switch (x.kind) {
       case op_kind::rename:
+      case op_kind::link:
         FUZZ_CHECK(path_allowed(x.target));
         [[fallthrough]];
       case op_kind::mkdir:
@@ -433,6 +449,17 @@ private:
         if (plain_time(x.mtime_ns))
           FUZZ_CHECK(mtime_of(st) == x.mtime_ns);
         break;
+      case op_kind::link: {
+        // One inode, or a copy where the filesystem cannot link: either
+        // way a regular file with the source's content and the op's mode.
+        struct stat src;
+        std::string source;
+        FUZZ_CHECK(lookup(root_fd_.get(), x.target, src, &source));
+        FUZZ_CHECK(lookup(root_fd_.get(), x.path, st, &content));
+        FUZZ_CHECK(S_ISREG(st.st_mode) && content == source
+                   && perms() == (x.mode & limits_.mode_mask));
+        break;
+      }
       case op_kind::write_file:
         FUZZ_CHECK(lookup(root_fd_.get(), x.path, st, &content));
         check_file(st, content, x.hash, x.size, x.mode & limits_.mode_mask,
@@ -568,7 +595,7 @@ private:
       p.max_size = static_cast<uint32_t>(in.le(3));
     }
     status err;
-    auto r = writer_->recipe_of(path, p, err);
+    auto r = writer_->reader().recipe_of(path, p, err);
     struct stat st;
     if (err) {
       FUZZ_CHECK(path_allowed(path) && !invalid_link_chunker_params(p));
@@ -582,7 +609,7 @@ private:
   /// The manifest the reference would send is the tree as it is.
   void check_manifest() {
     status err;
-    auto m = writer_->manifest(err);
+    auto m = writer_->reader().manifest(err);
     FUZZ_CHECK(err);
     FUZZ_CHECK(m.size() == tree_.size());
     std::set<std::string> seen;

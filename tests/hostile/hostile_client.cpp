@@ -25,9 +25,9 @@
 // Exit codes: 0 ran to the end (every request got a reply, mismatches or
 // not: see the summary), 1 could not connect or hello failed, 2 usage,
 // 3 ran to the end but some request failed (timeout, lost connection).
-#include "core/batch_codec.hpp"
-#include "core/content_hash.hpp"
-#include "core/tree_listing.hpp"
+#include "core/wire/batch_codec.hpp"
+#include "core/wire/content_hash.hpp"
+#include "core/wire/tree_listing.hpp"
 #include "messages/actors.hpp"
 #include "messages/register.hpp"
 
@@ -163,6 +163,15 @@ op simple(op_kind kind, std::string path, std::string target = {},
   o.path = std::move(path);
   o.target = std::move(target);
   o.mode = mode;
+  return o;
+}
+
+/// A hard link `path` to `source`, claiming the size and mtime write_op
+/// gives a file of `size` bytes.
+op link_op(std::string path, std::string source, uint64_t size) {
+  op o = simple(op_kind::link, std::move(path), std::move(source), 0644);
+  o.size = size;
+  o.mtime_ns = some_mtime;
   return o;
 }
 
@@ -811,6 +820,24 @@ void run_attacks(client& c, const options& o) {
     // disk by the test); removing through the link is "already gone".
     {simple(op_kind::set_attr, "a", {}, 0777), E},
     {simple(op_kind::remove, "a/keep.txt"), E},
+  });
+
+  // Hard links: a name inside for a file outside (by its path, through a
+  // symlinked directory, or through a symlink to it), or a name outside
+  // for a file inside. Every one refused; the outside files keep their
+  // link count (checked on disk by the test).
+  c.attack("hard_link_escape", {
+    {write_op("hl-inside.txt", "inside\n"), A},
+    {simple(op_kind::symlink, "hl", out), A},
+    {simple(op_kind::symlink, "hl-file", out + "/keep.txt"), A},
+    {link_op("stolen", out + "/keep.txt", 19), R},
+    {link_op("stolen", "../outside/keep.txt", 19), R},
+    {link_op("stolen", "hl/keep.txt", 19), R},
+    {link_op("stolen", "hl-file", 19), R},
+    {link_op("hl/planted", "hl-inside.txt", 7), R},
+    {link_op("../planted", "hl-inside.txt", 7), R},
+    {link_op(".livesync/staging/x", "hl-inside.txt", 7), R},
+    {link_op("stolen", ".livesync", 0), R},
   });
 
   // A directory the reference made, swapped for a symlink between requests.

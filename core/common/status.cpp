@@ -1,0 +1,11 @@
+#include "core/common/status.hpp"
+
+#include <cstring>
+
+namespace livesync {
+
+status errno_status(const std::string& what, int err) {
+  return status::fail(what + ": " + std::strerror(err));
+}
+
+} // namespace livesync

@@ -1,0 +1,109 @@
+// One file on its way to the reference, as a sequence of operations:
+// begin_file, then copy_range (bytes the reference already holds, found
+// through the recipe of its version) and chunk (literal bytes, raw: the
+// sender compresses whole batches), then commit_file with the strong hash
+// of what was read. Reads the file in blocks, chunks it as it goes
+// (building the recipe of the new version for next time), and never holds
+// more than one block plus one pending instruction. A file that changes
+// while it is read ends as "torn": the caller sends abort_file instead of
+// commit_file.
+#pragma once
+
+#include "core/wire/chunker.hpp"
+#include "core/wire/delta.hpp"
+#include "core/watcher/file_reader.hpp"
+#include "core/wire/op.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+namespace livesync {
+
+struct upload_settings {
+  chunker_params chunking;
+  /// zstd level of the link stream that carries the ops (0: none). Not
+  /// used by file_upload: literal chunks go raw into ops, and the sender
+  /// compresses whole batches (core/wire/batch_codec.hpp).
+  int zstd_level = 3;
+  /// Bytes read from the file at a time, and the largest literal op.
+  uint64_t block_bytes = 1u << 20;
+};
+
+/// Byte counters of one upload.
+struct upload_stats {
+  uint64_t file_bytes = 0;
+  uint64_t literal_bytes = 0;
+  uint64_t copied_bytes = 0;
+  /// Of copied_bytes, those copied from other files than the base.
+  uint64_t reused_bytes = 0;
+  /// Bytes of op payload (literal data; compressed later, per batch).
+  uint64_t payload_bytes = 0;
+};
+
+class file_upload {
+public:
+  /// `base` is the recipe of the version the reference holds at `path`
+  /// (nullptr or empty when it holds none). Chunks not in it are looked up
+  /// in `others` (other files the reference holds; may be nullptr, must
+  /// outlive the upload); the rest goes as literals.
+  file_upload(std::string path, uint64_t xfer, const recipe* base,
+              upload_settings settings, const chunk_locator* others = nullptr);
+
+  /// Opens the file and fills `begin` with the begin_file op.
+  read_outcome open(const std::string& full_path, op& begin,
+                    std::string& reason);
+
+  enum class step { op, done, torn, failed };
+
+  /// The next chunk or copy_range op in `out` (step::op); or, when all is
+  /// sent and the file did not change, the commit_file op (step::done);
+  /// step::torn when the file changed while read (send abort_file); or
+  /// step::failed with `reason` (a read error; send abort_file).
+  step next(op& out, std::string& reason);
+
+  /// An abort_file op for this transfer.
+  op abort_op() const;
+
+  /// The state of the file as read (valid after open()).
+  const entry_meta& meta() const { return in_.state().meta; }
+
+  /// The recipe of the version sent (complete after step::done).
+  recipe take_recipe() { return std::move(recipe_); }
+
+  /// Bytes of copy_range ops made since the last copies_handed_over():
+  /// work for the reference that is tiny on the wire. The sender hands such
+  /// ops over in slices, so the reference copies while this side still
+  /// reads, instead of after the whole file.
+  uint64_t copies_pending() const noexcept { return copies_pending_; }
+  void copies_handed_over() noexcept { copies_pending_ = 0; }
+
+  const upload_stats& stats() const noexcept { return stats_; }
+  const std::string& path() const noexcept { return path_; }
+  uint64_t xfer() const noexcept { return xfer_; }
+
+private:
+  op make(op_kind kind) const;
+  op to_op(delta_instr& instr);
+
+  std::string path_;
+  uint64_t xfer_;
+  upload_settings settings_;
+  recipe_index base_;
+  delta_encoder encoder_;
+  chunk_stream chunks_;
+  file_stream in_;
+  /// One block of the file; reused (a fresh 1 MiB vector per block cost a
+  /// zeroing and, above malloc's mmap threshold, an mmap + munmap each).
+  std::vector<char> block_;
+  std::deque<delta_instr> pending_;
+  std::vector<delta_instr> scratch_;
+  recipe recipe_;
+  uint64_t out_offset_ = 0;
+  bool chunking_done_ = false;
+  uint64_t copies_pending_ = 0;
+  upload_stats stats_;
+};
+
+} // namespace livesync
