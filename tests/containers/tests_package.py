@@ -12,7 +12,10 @@ systemd builds an image with systemd and the .deb installed, boots it
        (podman --systemd=always, no network) and runs
        tests/containers/systemd_check.sh: `systemctl start` of both units
        as the README says, the mirror, the hardening in force (uids,
-       capabilities, no-new-privileges, seccomp), a restart, a clean stop.
+       capabilities, no-new-privileges, seccomp; not ProtectSystem= and the
+       other mount-namespace settings, which systemd skips in a container
+       without CAP_SYS_ADMIN), the reference's metrics file through a
+       drop-in, a restart, a clean stop.
 units  installs the build (cmake --install, DESTDIR) into a temp root next
        to a copy of the host's units and runs `systemd-analyze verify` on
        livesync-reference.service and livesync-watcher@test.service: any
