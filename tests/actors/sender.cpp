@@ -10,12 +10,12 @@
 #include "actors/reference/receiver.hpp"
 #include "actors/watcher/debouncer.hpp"
 #include "actors/watcher/sender.hpp"
+#include "core/watcher/file_reader.hpp"
 #include "core/watcher/local_tree.hpp"
 #include "core/watcher/tree_compare.hpp"
 
 #include <filesystem>
 #include <fstream>
-#include <map>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -113,7 +113,8 @@ struct fixture : test::fixture_base {
     sched.run();
   }
 
-  /// The first difference between the two trees, or "".
+  /// The first difference between the two trees, or "" (verify's
+  /// comparison, content included).
   std::string mismatch() {
     local_tree fs{src};
     auto want = list_tree(fs, nullptr, nullptr);
@@ -121,18 +122,23 @@ struct fixture : test::fixture_base {
     auto have = writer->reader().manifest(err);
     if (!err)
       return "manifest: " + err.reason();
-    std::map<std::string, entry_meta> got;
-    for (auto& e : have)
-      got.emplace(e.path, e.meta);
-    for (auto& e : want) {
-      auto i = got.find(e.path);
-      if (i == got.end())
-        return "missing on the reference: " + e.path;
-      if (i->second != e.meta)
-        return "differs on the reference: " + e.path;
-      got.erase(i);
+    auto c = compare_listings(want, have, writer_limits{}.mode_mask, nullptr);
+    std::vector<hash128> ours, theirs;
+    for (auto& p : c.to_hash) {
+      std::vector<char> data;
+      hash128 h;
+      entry_meta meta;
+      std::string why;
+      CAF_REQUIRE(read_whole_file(src + "/" + p, data, h, meta, why)
+                  == read_outcome::ok);
+      ours.push_back(h);
+      theirs.push_back(writer->reader().content_hash(p, err));
+      CAF_REQUIRE(err);
     }
-    return got.empty() ? "" : "extra on the reference: " + got.begin()->first;
+    add_content_differences(c, c.to_hash, ours, theirs);
+    if (c.differences.empty())
+      return "";
+    return c.differences.front().path + ": " + c.differences.front().what;
   }
 };
 
