@@ -1,17 +1,24 @@
 // The watcher's sender: owns the link to the reference. Consumes settled
-// batches from the debouncer; emits operations to the receiver.
+// batches from the debouncer; emits operations to the receiver. One
+// behavior per phase of its link_session (core/watcher/link_session.hpp):
 //
-//   disconnected --connect ok--> reconciling --all acked--> live
-//        ^                            |                       |
-//        +-------- peer down / request failed ----------------+
+//   unconnected --connect--> connecting --hello, digests--> reconciling
+//        ^                       |                          |   ^
+//        |                       |            all acked     v   | rescan
+//        +--- peer down / a request failed -------------- live -+
 //
-// On every (re)connect it fetches the reference's manifest into a
-// tree_model and runs a full comparison (sync_planner), so an empty, stale
-// or up-to-date reference all converge the same way; "in-sync" is logged
-// when the comparison's last operation is acknowledged. Live, it pulls one
-// batch at a time from the debouncer. Content goes out whole for small
-// files and as a chunked transfer for large ones, always through a bounded
-// window of bytes in flight (CAF's middleman has no backpressure).
+// On every (re)connect it compares the reference's tree with ours
+// (directory digests, then the listings of the directories that differ, a
+// sync_planner over the model), so an empty, stale or up-to-date reference
+// all converge the same way; "in-sync" is logged when the comparison's
+// last operation is acknowledged. Live, it pulls one batch at a time from
+// the debouncer. Content goes out whole for small files and as a chunked
+// transfer for large ones, always through a bounded window of bytes in
+// flight (CAF's middleman has no backpressure).
+//
+// Files: sender.cpp (the behaviors), sender_link.cpp (connecting and the
+// reconcile's requests), sender_pump.cpp (planning into batches, answers,
+// status), sender_upload.cpp (file content into operations).
 #pragma once
 
 #include "core/wire/batch_codec.hpp"
@@ -20,7 +27,7 @@
 #include "core/watcher/ack_marks.hpp"
 #include "core/watcher/file_upload.hpp"
 #include "core/watcher/latency_histogram.hpp"
-#include "core/watcher/link_counters.hpp"
+#include "core/watcher/link_session.hpp"
 #include "core/watcher/progress_meter.hpp"
 #include "core/watcher/recipe_cache.hpp"
 #include "core/watcher/local_tree.hpp"
@@ -30,7 +37,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <set>
@@ -38,10 +45,6 @@
 #include <vector>
 
 namespace livesync {
-
-/// Flush requests waiting at once, at most (each holds a promise until the
-/// reference has acknowledged everything before it).
-inline constexpr size_t max_pending_flushes = 32;
 
 struct sender_config {
   std::string root;
@@ -85,95 +88,63 @@ struct sender_config {
   std::function<receiver_actor()> local_peer;
 };
 
-/// The sender's counters (core/watcher/link_counters.hpp).
-using sender_stats = link_counters;
-
-/// A `flush` request waiting for its barrier.
-struct flush_waiter {
-  uint64_t id = 0;
-  /// Operation errors and unreadable files counted when the flush was
-  /// asked for: what is counted later is what the flush reports.
-  uint64_t errors_before = 0;
-  uint64_t unreadable_before = 0;
-  caf::typed_response_promise<uint64_t> promise;
-};
-
-struct sender_state {
-  enum class phase { disconnected, connecting, reconciling, live };
-
-  sender_config cfg;
-  std::unique_ptr<local_tree> fs;
-  tree_model model;
-  std::unique_ptr<sync_planner> planner;
-  debouncer_actor debouncer;
-  receiver_actor peer;
-  phase state = phase::disconnected;
-  /// Bumped on every link loss: replies from an older link are ignored.
-  uint64_t epoch = 0;
-  std::vector<op> batch;
-  uint64_t batch_bytes = 0;
-  uint64_t in_flight_bytes = 0;
-  size_t in_flight_requests = 0;
-  bool demand_sent = false;
-  bool pump_scheduled = false;
-  caf::timespan backoff{0};
-  std::chrono::steady_clock::time_point reconcile_start;
-  /// The reconcile by directory digests (core/wire/digest_plan): our walk (made
-  /// while the reference walks its tree), the reference's directories,
-  /// the plan, and the listings fetched so far. Cleared once the model is
-  /// built.
+/// The digest reconcile of one connection (core/wire/digest_plan): our walk
+/// (made while the reference walks its tree), the reference's directories,
+/// the plan, and the listings fetched so far. Dropped once the model is
+/// built.
+struct reconcile_round {
   std::vector<dir_listing> snapshot;
   bool snapshot_ok = false;
   std::chrono::steady_clock::duration walk_time{};
   std::vector<reference_dir> reference_dirs;
   digest_plan plan;
   std::vector<dir_listing> fetched;
+};
+
+struct sender_state {
+  sender_config cfg;
+  /// The link: phase, epoch, window, batches, acks, flushes, retries,
+  /// counters (core/watcher/link_session). The actor's behavior follows
+  /// its phase.
+  std::unique_ptr<link_session> link;
+  receiver_actor peer;
+  debouncer_actor debouncer;
+  /// Told whenever what `status` shows may have changed (null: no
+  /// --metrics-file).
+  watcher_metrics_actor metrics;
+
+  // What to send: the watched tree, the model of the reference's tree and
+  // the comparison between them.
+  std::unique_ptr<local_tree> fs;
+  tree_model model;
+  std::unique_ptr<sync_planner> planner;
+  reconcile_round round;
   /// Changes settled while connecting: compared after the reconcile's own
   /// checks (our walk may predate them).
   std::vector<change> held;
-  // The file being streamed, if any, and whether it waits for a recipe.
+
+  // The content work: the file being streamed, if any, and whether it
+  // waits for a recipe; the recipes of files the reference holds.
   std::unique_ptr<file_upload> upload;
   bool awaiting_recipe = false;
   uint64_t next_xfer = 1;
   recipe_cache recipes;
-  // Paths to re-dirty after an error, and whether the timer runs.
-  std::vector<std::string> retry_paths;
-  bool retry_armed = false;
-  /// Operations refused during the current comparison: it is not in sync
-  /// until a comparison completes without any.
-  uint64_t round_errors = 0;
-  /// The retry timer also restarts the full comparison.
-  bool recheck_all = false;
-  bool root_missing_logged = false;
-  /// When the counters were last logged (at most every stats_interval).
-  std::chrono::steady_clock::time_point stats_logged_at{};
-  /// The link's zstd stream (flush() packs every batch into it); a new one
-  /// for each epoch, as each connection starts with a hello, which starts
-  /// the receiver's stream anew.
-  std::unique_ptr<batch_packer> packer;
-  uint64_t packer_epoch = 0;
-  sender_stats stats;
-  /// Told whenever what `status` shows may have changed (null: no
-  /// --metrics-file).
-  watcher_metrics_actor metrics;
-  /// Which settled batches the reference has fully acknowledged
-  /// (latency, flush barriers).
-  ack_marks marks;
-  uint64_t barrier_done = 0;
-  uint64_t flush_requested = 0;
-  std::vector<flush_waiter> flush_waiters;
-  latency_histogram latency;
+
+  // The pump: a demand is out at the debouncer; a pump message is queued.
+  bool demand_sent = false;
+  bool pump_scheduled = false;
+
+  /// Flushes waiting for their barrier, by id (link_session::add_flush).
+  std::map<uint64_t, caf::typed_response_promise<uint64_t>> flush_promises;
+
+  // Logging: progress of a comparison, counters now and then.
   progress_meter progress;
-  /// stats.files and content bytes when the running comparison started.
+  /// Files and content bytes counted when the running comparison started.
   uint64_t progress_files_base = 0;
   uint64_t progress_bytes_base = 0;
-  /// When the last progress line was logged.
   std::chrono::steady_clock::time_point progress_logged_at{};
-  std::chrono::steady_clock::time_point started_at;
-  std::chrono::steady_clock::time_point last_in_sync{};
-  bool ever_in_sync = false;
-  std::string last_error;
-  std::chrono::steady_clock::time_point last_error_at{};
+  std::chrono::steady_clock::time_point stats_logged_at{};
+  bool root_missing_logged = false;
   static inline const char* name = "sender";
 };
 

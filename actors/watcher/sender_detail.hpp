@@ -1,30 +1,100 @@
-// The sender's parts shared between its files: sender.cpp (link, batches,
-// the pump) and sender_upload.cpp (turning an upload action into
-// operations). Internal to the sender actor; nothing else includes this.
+// The sender's parts shared between its files. Internal to the sender
+// actor; nothing else includes this. The layers call downwards only, with
+// one exception: the pump runs uploads, and an upload queues operations
+// through the pump's append/send_batch.
+//
+//   sender.cpp         behaviors per phase; enter() switches them
+//   sender_link.cpp    connect, handshake, digest reconcile, link loss
+//   sender_pump.cpp    planner steps into batches, answers, status
+//   sender_upload.cpp  a file's content into operations
 #pragma once
 
 #include "actors/watcher/sender.hpp"
+
+#include "actors/common/request_timeout.hpp"
+
+#include <caf/error.hpp>
 
 #include <string>
 
 namespace livesync::sender_detail {
 
 using self_ptr = sender_actor::stateful_pointer<sender_state>;
+using phase = link_session::phase;
 
-/// Queues one operation for the reference (flushes a full batch).
-void append(self_ptr self, op o);
+// -- sender.cpp ---------------------------------------------------------------
 
-/// Sends the batch queued so far as one request.
-void flush(self_ptr self);
+/// Switches to the behavior of the link's current phase.
+void enter(self_ptr self);
 
-/// Looks at `path` again once it has settled (a read was torn).
-void retry_read(self_ptr self, const std::string& path);
+// -- sender_link.cpp ------------------------------------------------------------
+
+/// Starts a connection attempt (unconnected only).
+void connect(self_ptr self);
+
+/// Drops the link and everything in flight; reconnects later.
+void link_lost(self_ptr self, const std::string& reason);
+
+/// Sends a request to the reference on the current link. `on_reply` runs
+/// only while that link lasts; a failure ends it (ask) or goes to
+/// `on_error` (ask_or). Either way the request's timeout is forgotten
+/// once answered (request_timeout.hpp says why).
+template <class Reply, class OnReply, class OnError, class... Ts>
+void ask_or(self_ptr self, OnReply on_reply, OnError on_error, Ts&&... xs) {
+  auto epoch = self->state.link->epoch();
+  auto rh = self->request(self->state.peer, self->state.cfg.request_timeout,
+                          std::forward<Ts>(xs)...);
+  auto id = rh.id();
+  rh.then(
+    [=](Reply& reply) mutable {
+      forget_request_timeout(self, id);
+      if (self->state.link->current(epoch))
+        on_reply(reply);
+    },
+    [=](caf::error& err) mutable {
+      if (self->state.link->current(epoch))
+        on_error(err);
+    });
+}
+
+template <class Reply, class OnReply, class... Ts>
+void ask(self_ptr self, OnReply on_reply, Ts&&... xs) {
+  ask_or<Reply>(
+    self, std::move(on_reply),
+    [self](caf::error& err) { link_lost(self, self->system().render(err)); },
+    std::forward<Ts>(xs)...);
+}
+
+// -- sender_pump.cpp ------------------------------------------------------------
 
 /// Sends what the window allows; asks for more work when idle.
 void pump(self_ptr self);
 
-/// Drops the link and everything in flight; reconnects later.
-void link_lost(self_ptr self, const std::string& reason);
+/// Queues one operation for the reference (sends a full batch).
+void append(self_ptr self, op o);
+
+/// Sends the batch queued so far as one request.
+void send_batch(self_ptr self);
+
+/// Looks at `path` again once it has settled (a read was torn).
+void retry_read(self_ptr self, const std::string& path);
+
+/// Answers the flushes whose barriers are done.
+void answer_flushes(self_ptr self,
+                    const std::vector<link_session::flush_answer>& done);
+
+/// What `status` shows may have changed: tells the metrics file actor.
+void metrics_changed(self_ptr self);
+
+/// A comparison starts: progress counts from here.
+void start_progress(self_ptr self);
+
+/// Logs the counters (periodically while busy, and at exit).
+void log_stats(self_ptr self);
+
+watcher_status make_status(self_ptr self);
+
+// -- sender_upload.cpp ----------------------------------------------------------
 
 /// Starts sending a file the planner asked for: whole if small, else as a
 /// delta (after fetching the reference's recipe when none is cached).

@@ -3,7 +3,6 @@
 // recipe, reuse through the chunk index), one operation per pump step.
 #include "actors/watcher/sender_detail.hpp"
 
-#include "actors/common/request_timeout.hpp"
 #include "core/common/path_rules.hpp"
 
 #include <spdlog/spdlog.h>
@@ -32,10 +31,10 @@ bool readable(self_ptr self, const std::string& path, read_outcome r,
       return false;
     case read_outcome::failed:
       spdlog::warn("read-failed path={} reason={}", printable(path), reason);
-      ++self->state.stats.unreadable;
-      self->state.last_error = "read-failed path=" + printable(path)
-                               + " reason=" + reason;
-      self->state.last_error_at = self->clock().now();
+      ++self->state.link->counters().unreadable;
+      self->state.link->note_error(self->clock().now(),
+                                   "read-failed path=" + printable(path)
+                                     + " reason=" + reason);
       return false;
   }
   return false;
@@ -61,11 +60,12 @@ void send_small_file(self_ptr self, const action& a) {
   o.mode = meta.mode;
   o.mtime_ns = meta.mtime_ns;
   o.size = meta.size;
-  st.stats.literal_bytes += data.size();
+  auto& c = st.link->counters();
+  c.literal_bytes += data.size();
   // Raw: flush() compresses the whole batch in the link's zstd stream,
   // where this file is coded against every file sent before it.
   o.data = std::move(data);
-  ++st.stats.files;
+  ++c.files;
   append(self, std::move(o));
   st.planner->uploaded(a.path, meta);
 }
@@ -91,39 +91,34 @@ void begin_upload(self_ptr self, const std::string& path, const recipe* base) {
 void fetch_recipe_then_upload(self_ptr self, const std::string& path) {
   auto& st = self->state;
   st.awaiting_recipe = true;
-  ++st.stats.round_trips;
-  auto epoch = st.epoch;
-  auto rh = self->request(st.peer, st.cfg.request_timeout, atom::recipe_v,
-                          path, st.cfg.upload.chunking);
-  auto id = rh.id();
-  rh.then(
-      [=](std::vector<chunk_ref>& r) {
-        forget_request_timeout(self, id);
-        auto& st = self->state;
-        if (epoch != st.epoch)
-          return;
-        st.awaiting_recipe = false;
-        spdlog::debug("recipe-received path={} chunks={}", printable(path),
-                      r.size());
-        st.recipes.put(path, r);
-        begin_upload(self, path, &r);
-        pump(self);
-      },
-      [=](caf::error& err) {
-        auto& st = self->state;
-        if (epoch != st.epoch)
-          return;
-        if (err == caf::sec::request_timeout) {
-          link_lost(self, self->system().render(err));
-          return;
-        }
-        st.awaiting_recipe = false;
-        ++st.stats.fallbacks;
-        spdlog::debug("delta-fallback path={} reason=no-recipe detail={}",
-                      printable(path), self->system().render(err));
-        begin_upload(self, path, nullptr);
-        pump(self);
-      });
+  ++st.link->counters().round_trips;
+  ask_or<std::vector<chunk_ref>>(
+    self,
+    [=](std::vector<chunk_ref>& r) {
+      auto& st = self->state;
+      st.awaiting_recipe = false;
+      spdlog::debug("recipe-received path={} chunks={}", printable(path),
+                    r.size());
+      st.recipes.put(path, r);
+      begin_upload(self, path, &r);
+      pump(self);
+    },
+    [=](caf::error& err) {
+      auto& st = self->state;
+      if (err == caf::sec::request_timeout) {
+        link_lost(self, self->system().render(err));
+        return;
+      }
+      // The reference could not give it (the file changed there, say):
+      // send the whole content.
+      st.awaiting_recipe = false;
+      ++st.link->counters().fallbacks;
+      spdlog::debug("delta-fallback path={} reason=no-recipe detail={}",
+                    printable(path), self->system().render(err));
+      begin_upload(self, path, nullptr);
+      pump(self);
+    },
+    atom::recipe_v, path, st.cfg.upload.chunking);
 }
 
 } // namespace
@@ -165,16 +160,17 @@ void stream_step(self_ptr self) {
       // and the reference would start copying only then.
       if (up.copies_pending() >= copy_slice_bytes) {
         up.copies_handed_over();
-        flush(self);
+        send_batch(self);
       }
       return;
     case file_upload::step::done: {
       auto path = up.path();
       auto meta = up.meta();
       auto& us = up.stats();
-      st.stats.literal_bytes += us.literal_bytes;
-      st.stats.copied_bytes += us.copied_bytes;
-      ++st.stats.files;
+      auto& c = st.link->counters();
+      c.literal_bytes += us.literal_bytes;
+      c.copied_bytes += us.copied_bytes;
+      ++c.files;
       spdlog::debug("file-sent path={} size={} literal={} copied={} "
                     "reused={} payload={}",
                     printable(path), us.file_bytes, us.literal_bytes, us.copied_bytes,
@@ -186,7 +182,7 @@ void stream_step(self_ptr self) {
       // in steps after it (recipe_cache::index_some, from the pump).
       // Smaller files keep sharing batches.
       if (r.size() >= recipe_cache::index_step_chunks)
-        flush(self);
+        send_batch(self);
       st.recipes.put(path, std::move(r));
       st.planner->uploaded(path, meta);
       return;

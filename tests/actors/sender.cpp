@@ -189,13 +189,13 @@ CAF_TEST(a lost reference is reconnected and nothing is sent again) {
   sched.run();
   // (No status request while disconnected: the fixture's request() fires
   // every timer, and each failed connect arms the next one.)
-  using phase = sender_state::phase;
-  CAF_CHECK(state().state == phase::disconnected);
+  using phase = link_session::phase;
+  CAF_CHECK(state().link->state() == phase::disconnected);
   CAF_CHECK(!state().peer);
   advance_time(100ms);
   sched.run();
-  CAF_CHECK(state().state == phase::disconnected);
-  CAF_CHECK_EQUAL(state().stats.reconnects, 1u); // connections so far
+  CAF_CHECK(state().link->state() == phase::disconnected);
+  CAF_CHECK_EQUAL(state().link->counters().reconnects, 1u); // connections so far
   start_reference();
   advance_time(100ms);
   sched.run();
@@ -232,7 +232,7 @@ CAF_TEST(bytes in flight stay within the window) {
   size_t steps = 0;
   while (sched.has_job() && ++steps < 100000) {
     sched.run_once();
-    most = std::max(most, state().in_flight_bytes);
+    most = std::max(most, state().link->in_flight_bytes());
   }
   // One op may cross the window's edge: a 16 KiB file and its header.
   CAF_CHECK_LESS_OR_EQUAL(most, cfg.window_bytes + (17 << 10));
