@@ -121,7 +121,7 @@ int run_status(caf::actor_system& sys, const command_target& control,
     return rc;
   self->request(ctl, control.timeout, atom::status_v)
     .receive(
-      [&](watcher_status& s) {
+      [&](std::vector<watcher_status>& s) {
         switch (format) {
           case status_format::text: std::cout << render_text(s); break;
           case status_format::json: std::cout << render_json(s); break;
@@ -142,24 +142,30 @@ int run_status(caf::actor_system& sys, const command_target& control,
   return rc;
 }
 
-int run_flush(caf::actor_system& sys, const command_target& control) {
+int run_flush(caf::actor_system& sys, const command_target& control,
+              const std::string& only) {
   auto start = std::chrono::steady_clock::now();
   caf::scoped_actor self{sys};
   int rc = 0;
   auto ctl = connect_control(self, control, rc);
   if (!ctl)
     return rc;
-  self->request(ctl, control.timeout, atom::flush_v)
+  self->request(ctl, control.timeout, atom::flush_v, only)
     .receive(
-      [&](uint64_t failed) {
-        if (failed == 0) {
-          std::printf("flushed in %.3f s\n", seconds_since(start));
-        } else {
-          std::printf("flushed in %.3f s, but the reference refused %llu "
-                      "operation(s) meanwhile (see the watcher's log; they "
-                      "are retried)\n",
-                      seconds_since(start),
-                      static_cast<unsigned long long>(failed));
+      [&](flush_report& r) {
+        std::printf("flushed in %.3f s", seconds_since(start));
+        if (r.refused > 0) {
+          std::printf(", but the reference refused %llu operation(s) "
+                      "meanwhile (see the watcher's log; they are retried)",
+                      static_cast<unsigned long long>(r.refused));
+          rc = exit_failed;
+        }
+        std::printf("\n");
+        // Several references: the ones not connected were not waited for.
+        for (auto& name : r.unreachable) {
+          std::printf("not flushed: %s is not connected (its changes follow "
+                      "when it is back)\n",
+                      name.c_str());
           rc = exit_failed;
         }
       },

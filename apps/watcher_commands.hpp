@@ -38,7 +38,9 @@ status_format parse_status_format(const std::string& format, bool json);
 int run_status(caf::actor_system& sys, const command_target& control,
                status_format format);
 
-int run_flush(caf::actor_system& sys, const command_target& control);
+/// `only`: the reference to flush ("host:port"); empty: every one.
+int run_flush(caf::actor_system& sys, const command_target& control,
+              const std::string& only);
 
 int run_verify(caf::actor_system& sys, const command_target& reference,
                const std::string& root, const ignore_rules* excludes,

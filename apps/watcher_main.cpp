@@ -2,12 +2,14 @@
 // the reference at --host:--port. See README.md for the options.
 #include "actors/watcher/control.hpp"
 #include "actors/watcher/debouncer.hpp"
+#include "actors/watcher/fanout.hpp"
 #include "actors/watcher/inotify_reader.hpp"
 #include "actors/watcher/metrics_file.hpp"
 #include "actors/watcher/sender.hpp"
 #include "actors/watcher/tracker.hpp"
 #include "apps/common/app_support.hpp"
 #include "apps/watcher_commands.hpp"
+#include "core/common/endpoint.hpp"
 #include "core/watcher/watch_setup.hpp"
 #include "messages/register.hpp"
 
@@ -15,7 +17,9 @@
 #include <caf/openssl/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <fstream>
@@ -34,6 +38,13 @@ public:
     opt_group{custom_options_, "global"}
       .add(host, "host", "reference host (default: 127.0.0.1)")
       .add(port, "port", "reference port (default: 4242)")
+      .add(references, "references",
+           "several references instead of --host/--port, each with its own "
+           "link, e.g. '[\"backup1:4242\", \"backup2:4242\"]' (default: "
+           "none)")
+      .add(reference, "reference",
+           "flush/verify: only this one of the references, host:port "
+           "(default: all)")
       .add(quiet, "debounce",
            "a path is sent once quiet this long (default: 5ms)")
       .add(max_delay, "max-delay",
@@ -92,6 +103,8 @@ public:
 
   std::string host = "127.0.0.1";
   uint16_t port = 4242;
+  std::vector<std::string> references;
+  std::string reference;
   caf::timespan quiet = std::chrono::milliseconds(5);
   caf::timespan max_delay = std::chrono::milliseconds(500);
   uint32_t window_mib = 16;
@@ -124,6 +137,46 @@ void check_duration(const char* name, caf::timespan value,
   throw livesync::usage_error{std::string{"invalid value for '"} + name
                               + "': " + std::to_string(ms.count())
                               + "ms (expected " + lowest_text + " to 1h)"};
+}
+
+/// The references to mirror to: --references, or the one of --host and
+/// --port. Throws usage_error on a mistake.
+std::vector<livesync::endpoint> reference_endpoints(const watcher_config& cfg) {
+  using livesync::usage_error;
+  std::vector<livesync::endpoint> out;
+  if (cfg.given.count("references") == 0) {
+    if (cfg.host.empty())
+      throw usage_error{"invalid value for 'host': empty"};
+    if (cfg.port == 0)
+      throw usage_error{"invalid value for 'port': 0 (expected 1 to 65535)"};
+    out.push_back({cfg.host, cfg.port});
+    return out;
+  }
+  if (cfg.given.count("host") > 0 || cfg.given.count("port") > 0)
+    throw usage_error{"--references replaces --host and --port: give the "
+                      "references as a list, or one reference by --host "
+                      "and --port"};
+  std::string why;
+  if (!livesync::parse_endpoints(cfg.references, out, why))
+    throw usage_error{"invalid value for 'references': " + why};
+  return out;
+}
+
+/// --reference (flush, verify): one of `all`, as "host:port" the way
+/// status names it; empty: all. Throws usage_error when it names none.
+std::string chosen_reference(const watcher_config& cfg,
+                             const std::vector<livesync::endpoint>& all) {
+  if (cfg.reference.empty())
+    return {};
+  std::string why;
+  auto e = livesync::parse_endpoint(cfg.reference, why);
+  if (!e)
+    throw livesync::usage_error{"invalid value for 'reference': " + why};
+  for (auto& x : all)
+    if (x == *e)
+      return e->text();
+  throw livesync::usage_error{"--reference=" + cfg.reference
+                              + " is not one of the references"};
 }
 
 /// The exclude rules: --exclude patterns, then the ignore file's lines
@@ -186,11 +239,28 @@ int run_command(const std::string& command, watcher_config& cfg) {
   std::shared_ptr<const ignore_rules> excludes;
   uint32_t mask = 0;
   status_format format = status_format::text;
+  std::vector<endpoint> targets;
+  std::string only;
   try {
     if (cfg.timeout.count() <= 0)
       throw usage_error{"invalid value for 'timeout': must be positive"};
     format = parse_status_format(cfg.format, cfg.json);
+    if (!cfg.reference.empty()) {
+      // flush checks the name against the running watcher's references.
+      std::string why;
+      auto e = parse_endpoint(cfg.reference, why);
+      if (!e)
+        throw usage_error{"invalid value for 'reference': " + why};
+      only = e->text();
+    }
     if (command == "verify") {
+      targets = reference_endpoints(cfg);
+      if (auto chosen = chosen_reference(cfg, targets); !chosen.empty())
+        targets.erase(std::remove_if(targets.begin(), targets.end(),
+                                     [&](const endpoint& x) {
+                                       return x.text() != chosen;
+                                     }),
+                      targets.end());
       if (cfg.root.empty())
         throw usage_error{"verify: missing required option --root=DIR"};
       root = absolute_dir(cfg.root);
@@ -205,9 +275,17 @@ int run_command(const std::string& command, watcher_config& cfg) {
   spdlog::set_level(spdlog::level::warn);
   caf::actor_system sys{cfg};
   if (command == "verify") {
-    t.host = cfg.host;
-    t.port = cfg.port;
-    return run_verify(sys, t, root, excludes.get(), mask);
+    // Each reference in turn; the exit code is the worst of them.
+    int rc = 0;
+    for (auto& e : targets) {
+      if (targets.size() > 1)
+        std::printf("reference %s\n", e.text().c_str());
+      std::fflush(stdout);
+      t.host = e.host;
+      t.port = e.port;
+      rc = std::max(rc, run_verify(sys, t, root, excludes.get(), mask));
+    }
+    return rc;
   }
   t.host = cfg.control_bind == "0.0.0.0" ? "127.0.0.1" : cfg.control_bind;
   t.port = cfg.control_port;
@@ -218,7 +296,8 @@ int run_command(const std::string& command, watcher_config& cfg) {
               << std::endl;
     return 2;
   }
-  return command == "flush" ? run_flush(sys, t) : run_status(sys, t, format);
+  return command == "flush" ? run_flush(sys, t, only)
+                            : run_status(sys, t, format);
 }
 
 } // namespace
@@ -239,6 +318,7 @@ int main(int argc, char** argv) {
   using namespace livesync;
   watcher_config cfg;
   std::string root;
+  std::vector<endpoint> targets;
   std::shared_ptr<const ignore_rules> excludes;
   auto command = take_command(argc, argv);
   for (int i = 1; i < argc; ++i) {
@@ -263,6 +343,10 @@ int main(int argc, char** argv) {
     if (!command.empty())
       return run_command(command, cfg);
     root = absolute_dir(cfg.root);
+    targets = reference_endpoints(cfg);
+    if (!cfg.reference.empty())
+      throw usage_error{"--reference is for flush and verify; the watcher "
+                        "mirrors to every one of --references"};
     if (cfg.window_mib < 2 || cfg.window_mib > 1024)
       throw usage_error{"invalid value for 'window-mib': "
                         + std::to_string(cfg.window_mib)
@@ -339,8 +423,6 @@ int main(int argc, char** argv) {
     sender_config scfg;
     scfg.root = root;
     scfg.identity = host_name() + ":" + root;
-    scfg.host = cfg.host;
-    scfg.port = cfg.port;
     scfg.tls = cfg.tls();
     scfg.window_bytes = uint64_t{cfg.window_mib} << 20;
     scfg.small_file_bytes = uint64_t{cfg.small_file_kib} << 10;
@@ -351,7 +433,7 @@ int main(int argc, char** argv) {
     scfg.request_timeout = cfg.request_timeout;
     scfg.excludes = excludes;
     scfg.progress_interval = cfg.progress_interval;
-    scfg.barrier_fd = barrier_fd;
+    scfg.barriers = std::make_shared<barrier_signal>(barrier_fd);
     tracker_config tcfg;
     tcfg.unwatched = std::move(report.unwatched);
     tcfg.unreadable = std::move(report.unreadable);
@@ -361,14 +443,30 @@ int main(int argc, char** argv) {
                          stop_fd, excludes, std::move(tcfg));
     auto rd = sys.spawn<caf::detached>(inotify_reader, trk, inotify_fd,
                                        stop_fd, barrier_fd);
-    // The sender tells the metrics file actor about changes; the control
-    // actor, spawned after the sender, is where it gets the status from.
+    // The senders tell the metrics file actor about changes; the control
+    // actor, spawned after them, is where it gets the status from.
     watcher_metrics_actor metrics;
     if (!cfg.metrics_file.empty())
       metrics = sys.spawn(watcher_metrics_file, cfg.metrics_file,
                           cfg.metrics_interval);
-    auto snd = sys.spawn(sender, scfg, deb, metrics);
-    auto ctl = sys.spawn(control, snd, deb, trk);
+    // One sender per reference. Several take their batches from a fanout,
+    // which keeps what each still owes; one talks to the debouncer.
+    debouncer_actor source = deb;
+    fanout_actor fan;
+    if (targets.size() > 1) {
+      fan = sys.spawn(fanout, deb, targets.size(), dcfg.max_batch);
+      source = fan;
+      spdlog::info("fanout references={}", targets.size());
+    }
+    std::vector<sender_actor> senders;
+    std::vector<std::string> names;
+    for (auto& e : targets) {
+      scfg.host = e.host;
+      scfg.port = e.port;
+      senders.push_back(sys.spawn(sender, scfg, source, metrics));
+      names.push_back(e.text());
+    }
+    auto ctl = sys.spawn(control, senders, names, deb, trk);
     if (metrics)
       caf::anon_send(metrics, ctl);
     // With the link's mutual TLS when it is configured (any certificate of
@@ -406,11 +504,16 @@ int main(int argc, char** argv) {
                  });
       caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
     }
-    for (auto a : {caf::actor_cast<caf::actor>(ctl),
-                   caf::actor_cast<caf::actor>(snd),
-                   caf::actor_cast<caf::actor>(trk),
+    std::vector<caf::actor> all{caf::actor_cast<caf::actor>(ctl)};
+    for (auto& x : senders)
+      all.push_back(caf::actor_cast<caf::actor>(x));
+    if (fan)
+      all.push_back(caf::actor_cast<caf::actor>(fan));
+    for (auto a : {caf::actor_cast<caf::actor>(trk),
                    caf::actor_cast<caf::actor>(deb),
                    caf::actor_cast<caf::actor>(rd)})
+      all.push_back(a);
+    for (auto& a : all)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sys.await_all_actors_done();
   }

@@ -89,8 +89,10 @@ using sender_actor = caf::typed_actor<
   caf::reacts_to<atom::pump>,
   // Replies once every change made before the request is committed on the
   // reference, with the number of operations the reference refused
-  // meanwhile (0: all committed).
-  caf::replies_to<atom::flush>::with<uint64_t>,
+  // meanwhile (0: all committed). `true`: wait while the reference is
+  // away (one reference); `false`: a link that is not up is an error
+  // reply at once (several references: the others must not wait).
+  caf::replies_to<atom::flush, bool>::with<uint64_t>,
   // The sender's part of the status.
   caf::replies_to<atom::status>::with<watcher_status>>;
 
@@ -110,6 +112,13 @@ using debouncer_actor = caf::typed_actor<
   // The number of dirty paths held.
   caf::replies_to<atom::status>::with<uint64_t>>;
 
+/// Between the debouncer and the senders of several references
+/// (--references): to each sender it is its debouncer; to the debouncer,
+/// its one consumer (core/watcher/fanout_queue.hpp).
+using fanout_actor = debouncer_actor::extend<
+  // A batch from the debouncer (answers the fanout's demand).
+  caf::reacts_to<settled>>;
+
 /// The reference's metrics file writer (--metrics-file).
 using reference_metrics_actor = caf::typed_actor<
   // The receiver's counters after a request that changed them.
@@ -122,10 +131,11 @@ using reference_metrics_actor = caf::typed_actor<
 /// The watcher's control interface, published on a loopback port for
 /// `livesync-watcher status|flush`.
 using control_actor = caf::typed_actor<
-  // As the sender's flush.
-  caf::replies_to<atom::flush>::with<uint64_t>,
-  // Everything `status` shows.
-  caf::replies_to<atom::status>::with<watcher_status>>;
+  // As the senders' flush, for every reference or the one named
+  // ("host:port"; empty: all).
+  caf::replies_to<atom::flush, std::string>::with<flush_report>,
+  // Everything `status` shows, one element per reference.
+  caf::replies_to<atom::status>::with<std::vector<watcher_status>>>;
 
 /// The watcher's metrics file writer (--metrics-file).
 using watcher_metrics_actor = caf::typed_actor<

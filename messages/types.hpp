@@ -121,6 +121,12 @@ typename Inspector::result_type inspect(Inspector& f, watcher_status& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, flush_report& x) {
+  return f(caf::meta::type_name("livesync.flush_report"), x.refused,
+           x.unreachable);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reference_counters& x) {
   return f(caf::meta::type_name("livesync.reference_counters"), x.root,
            x.start_time_s, x.running, x.watcher, x.connections,
@@ -151,6 +157,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::inotify_record>))
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::hash128>))
   CAF_ADD_TYPE_ID(livesync, (livesync::watcher_status))
+  CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::watcher_status>))
+  CAF_ADD_TYPE_ID(livesync, (livesync::flush_report))
   CAF_ADD_TYPE_ID(livesync, (livesync::listed_entry))
   CAF_ADD_TYPE_ID(livesync, (livesync::dir_listing))
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::dir_listing>))

@@ -31,14 +31,15 @@ void write_status(self_ptr self, caf::timespan timeout, bool stopped,
   auto rh = self->request(self->state.source, timeout, atom::status_v);
   auto id = rh.id();
   rh.then(
-    [=](watcher_status& s) mutable {
+    [=](std::vector<watcher_status>& xs) mutable {
       // The answer came: its timeout must not wake the idle watcher later.
       forget_request_timeout(self, id);
       if (self->state.final && !stopped)
         return then(false);
       if (stopped)
-        s.state = "stopped";
-      then(self->state.out.write(render_prometheus(s, unix_now())));
+        for (auto& s : xs)
+          s.state = "stopped";
+      then(self->state.out.write(render_prometheus(xs, unix_now())));
     },
     [=](caf::error& err) mutable {
       spdlog::warn("metrics-file-failed path={} reason=no status: {}",

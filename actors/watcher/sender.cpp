@@ -8,9 +8,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cerrno>
-#include <cstring>
-#include <unistd.h>
 
 namespace livesync::sender_detail {
 
@@ -47,9 +44,14 @@ auto on_pump(self_ptr self) {
 
 /// Replies once every change made before it is committed on the reference
 /// (or refused): a barrier through the inotify reader and the debouncer.
+/// `wait`: also while the link is down (one reference); else a link that
+/// is not up answers at once (several: flush reports it, the others go on).
 auto on_flush(self_ptr self) {
-  return [=](atom::flush) -> caf::result<uint64_t> {
+  return [=](atom::flush, bool wait) -> caf::result<uint64_t> {
     auto& st = self->state;
+    if (!wait && !st.link->linked())
+      return caf::make_error(caf::sec::runtime_error,
+                             reference_name(st.cfg) + " is not connected");
     // Each waits for the reference, however long it is away: a local
     // client looping on flush must not grow the watcher without bound.
     if (st.link->flushes_waiting() >= max_pending_flushes) {
@@ -69,20 +71,16 @@ auto on_flush(self_ptr self) {
         again.push_back(change::make_dirty(p, change_content | change_deep));
       self->send(st.debouncer, std::move(again));
     }
-    if (st.cfg.barrier_fd >= 0) {
-      uint64_t one = 1;
-      if (::write(st.cfg.barrier_fd, &one, sizeof one)
-          != static_cast<ssize_t>(sizeof one)) {
-        auto why = std::string{"cannot signal the inotify reader: "}
-                   + std::strerror(errno);
-        spdlog::error("flush-failed reason={}", why);
-        return caf::make_error(caf::sec::runtime_error, why);
-      }
+    std::string why;
+    auto id = st.cfg.barriers->next(why);
+    if (id == 0) {
+      spdlog::error("flush-failed reason={}", why);
+      return caf::make_error(caf::sec::runtime_error, why);
     }
     auto rp = self->make_response_promise<uint64_t>();
-    auto id = st.link->add_flush();
+    st.link->add_flush(id);
     st.flush_promises.emplace(id, rp);
-    if (st.cfg.barrier_fd < 0)
+    if (!st.cfg.barriers->has_reader())
       self->send(st.debouncer, atom::barrier_v, id);
     spdlog::debug("flush-requested id={}", id);
     pump(self); // A comparison that waits for its retry may now demand.
@@ -208,6 +206,8 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
                                               st.cfg.excludes.get());
   st.recipes = recipe_cache{st.cfg.recipe_budget_bytes};
   st.debouncer = std::move(debouncer);
+  if (!st.cfg.barriers)
+    st.cfg.barriers = std::make_shared<barrier_signal>();
   st.stats_logged_at = self->clock().now();
   self->set_down_handler([=](const caf::down_msg& msg) {
     if (msg.source == self->state.peer)

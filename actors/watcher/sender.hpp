@@ -24,7 +24,7 @@
 #include "core/wire/batch_codec.hpp"
 #include "core/wire/digest_plan.hpp"
 #include "core/watcher/file_reader.hpp"
-#include "core/watcher/ack_marks.hpp"
+#include "core/watcher/barrier_signal.hpp"
 #include "core/watcher/file_upload.hpp"
 #include "core/watcher/latency_histogram.hpp"
 #include "core/watcher/link_session.hpp"
@@ -78,10 +78,11 @@ struct sender_config {
   caf::timespan error_retry = std::chrono::seconds(1);
   /// A comparison in progress logs a progress line this often (0: never).
   caf::timespan progress_interval = std::chrono::seconds(10);
-  /// An eventfd the inotify reader polls: each write asks it to drain the
-  /// inotify queue and pass a flush barrier down. -1: no reader (tests);
-  /// the barrier then goes straight to the debouncer.
-  int barrier_fd = -1;
+  /// Numbers flush barriers and signals the inotify reader, which drains
+  /// the inotify queue and passes the barrier down (shared by the senders
+  /// of several references). Null: numbers only, and the barrier goes
+  /// straight to the debouncer (tests).
+  std::shared_ptr<barrier_signal> barriers;
   /// Actor tests (CAF's test coordinator has no network): called at each
   /// connect instead of the middleman, it gives the reference to use; a
   /// null handle is a failed connect. Empty in the programs.

@@ -94,6 +94,9 @@ void log_stats(self_ptr self);
 
 watcher_status make_status(self_ptr self);
 
+/// "host:port" of the reference, as status and errors name it.
+std::string reference_name(const sender_config& cfg);
+
 // -- sender_upload.cpp ----------------------------------------------------------
 
 /// Starts sending a file the planner asked for: whole if small, else as a

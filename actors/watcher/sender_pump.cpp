@@ -3,6 +3,7 @@
 // the end of a comparison, and what status and the logs show of it.
 #include "actors/watcher/sender_detail.hpp"
 
+#include "core/common/endpoint.hpp"
 #include "core/common/path_rules.hpp"
 
 #include <spdlog/spdlog.h>
@@ -359,13 +360,17 @@ void pump(self_ptr self) {
   metrics_changed(self);
 }
 
+std::string reference_name(const sender_config& cfg) {
+  return endpoint{cfg.host, cfg.port}.text();
+}
+
 watcher_status make_status(self_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();
   watcher_status out;
   st.link->fill_status(out, now, content_busy(st));
   out.root = st.cfg.root;
-  out.reference = st.cfg.host + ":" + std::to_string(st.cfg.port);
+  out.reference = reference_name(st.cfg);
   out.tls = st.cfg.tls;
   out.queued_checks = st.planner->queued();
   if (st.link->state() == phase::reconciling)

@@ -113,7 +113,9 @@ std::string str(caf::string_view x) {
   return std::string(x.begin(), x.end());
 }
 
-void check_raw_settings(const node_config& cfg, const caf::settings& raw,
+/// Checks each value the file sets against its option, and records it in
+/// cfg.given.
+void check_raw_settings(node_config& cfg, const caf::settings& raw,
                         const std::string& file) {
   for (auto& opt : cfg.options()) {
     auto category = str(opt.category());
@@ -125,8 +127,9 @@ void check_raw_settings(const node_config& cfg, const caf::settings& raw,
       val = caf::get_if(&raw, name);
     if (val == nullptr)
       continue;
+    auto shown = category == "global" ? name : category + "." + name;
+    cfg.given.insert(shown);
     if (auto err = opt.check(*val)) {
-      auto shown = category == "global" ? name : category + "." + name;
       throw usage_error{file + ": invalid value for '" + shown
                         + "': " + caf::to_string(*val) + " (expected "
                         + str(opt.type_name()) + ")"};
@@ -171,6 +174,11 @@ bool parse_config(node_config& cfg, int argc, char** argv,
   if (!cfg.remainder.empty())
     throw usage_error{"unexpected argument '" + cfg.remainder.front()
                       + "' (options take the form --key=value)"};
+  for (int i = 1; i < argc; ++i) {
+    std::string arg{argv[i]};
+    if (arg.rfind("--", 0) == 0)
+      cfg.given.insert(arg.substr(2, arg.find('=') - 2));
+  }
   bool policy_given = false;
   for (int i = 1; i < argc; ++i)
     if (std::string{argv[i]}.rfind("--scheduler.policy=", 0) == 0

@@ -7,6 +7,7 @@
 #include <caf/timespan.hpp>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ public:
   std::string metrics_file;
   caf::timespan metrics_interval = std::chrono::seconds(1);
   bool version = false;
+  /// The options set on the command line or in the config file (global
+  /// ones by name, others as "category.name"): tells an option left at its
+  /// default from one given its default value.
+  std::set<std::string> given;
 };
 
 /// Thrown only in main(): a bad option or value, reported as one line and

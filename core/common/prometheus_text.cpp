@@ -114,12 +114,29 @@ bool valid_metric_name(std::string_view name) noexcept {
   return valid_name(name, true);
 }
 
+std::string exposition::text() const {
+  std::string out;
+  for (auto& f : families_)
+    out += f.text;
+  return out;
+}
+
 bool valid_label_name(std::string_view name) noexcept {
   return valid_name(name, false) && name.substr(0, 2) != "__";
 }
 
 void exposition::family(std::string_view name, metric_type type,
                         std::string_view help) {
+  // A family named again (the next watcher_status of several references)
+  // collects its samples under the first HELP and TYPE lines.
+  for (size_t i = 0; i < families_.size(); ++i)
+    if (families_[i].name == name) {
+      current_ = i;
+      return;
+    }
+  current_ = families_.size();
+  families_.push_back({std::string{name}, {}});
+  auto& out_ = families_.back().text;
   out_ += "# HELP ";
   out_ += name;
   out_ += ' ';
@@ -133,6 +150,9 @@ void exposition::family(std::string_view name, metric_type type,
 
 void exposition::line(std::string_view name, const metric_labels& labels,
                       std::string_view value) {
+  if (families_.empty())
+    families_.push_back({});
+  auto& out_ = families_[current_].text;
   out_ += name;
   if (!labels.empty()) {
     out_ += '{';

@@ -51,8 +51,9 @@ bool valid_label_name(std::string_view name) noexcept;
 /// Appends families to one exposition text.
 class exposition {
 public:
-  /// Starts a family: its HELP and TYPE lines. Every family of one text
-  /// has its own name; its samples follow.
+  /// Starts a family: its HELP and TYPE lines; its samples follow. A name
+  /// started before goes on with that family (the format wants each
+  /// family's samples together: several watcher statuses in one text).
   void family(std::string_view name, metric_type type, std::string_view help);
 
   /// One sample line: `name{labels} value`.
@@ -70,13 +71,20 @@ public:
                  const std::vector<uint64_t>& cumulative, uint64_t count,
                  std::string_view sum);
 
-  const std::string& text() const noexcept { return out_; }
+  /// The families in the order they were started.
+  std::string text() const;
 
 private:
+  struct family_text {
+    std::string name;
+    std::string text;
+  };
+
   void line(std::string_view name, const metric_labels& labels,
             std::string_view value);
 
-  std::string out_;
+  std::vector<family_text> families_;
+  size_t current_ = 0;
 };
 
 } // namespace livesync

@@ -210,12 +210,11 @@ void link_session::complete_barrier(uint64_t id,
                  flushes_.end());
 }
 
-uint64_t link_session::add_flush() {
+bool link_session::add_flush(uint64_t id) {
   if (flushes_.size() >= max_pending_flushes)
-    return 0;
-  auto id = ++flush_requested_;
+    return false;
   flushes_.push_back({id, problems()});
-  return id;
+  return true;
 }
 
 // -- retries and the end of a comparison --------------------------------------

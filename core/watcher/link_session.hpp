@@ -201,8 +201,9 @@ public:
   /// to the debouncer, and the barrier behind it). 0: none.
   uint64_t take_open_barrier() { return marks_.take_open_barrier(); }
 
-  /// A flush is asked for: its id, or 0 when max_pending_flushes wait.
-  uint64_t add_flush();
+  /// A flush waits for barrier `id` (barrier_signal numbers them). False
+  /// when max_pending_flushes wait already.
+  bool add_flush(uint64_t id);
   size_t flushes_waiting() const noexcept { return flushes_.size(); }
 
   // -- retries and the end of a comparison ------------------------------------
@@ -276,7 +277,6 @@ private:
 
   ack_marks marks_;
   uint64_t barrier_done_ = 0;
-  uint64_t flush_requested_ = 0;
   std::vector<waiting_flush> flushes_;
 
   std::vector<std::string> retry_paths_;

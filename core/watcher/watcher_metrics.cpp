@@ -5,8 +5,10 @@
 
 namespace livesync {
 
-std::string render_prometheus(const watcher_status& s, int64_t now_unix_s) {
-  exposition out;
+namespace {
+
+void render_one(exposition& out, const watcher_status& s,
+                int64_t now_unix_s) {
   metric_labels labels{{"root", s.root}, {"reference", s.reference}};
   auto gauge = [&](const char* name, const char* help, auto value) {
     out.family(name, metric_type::gauge, help);
@@ -122,6 +124,21 @@ std::string render_prometheus(const watcher_status& s, int64_t now_unix_s) {
                 "reference's acknowledgement of its commit.",
                 labels, bounds, buckets, s.latency_samples,
                 decimal_seconds(s.latency_sum_ns, 9));
+}
+
+} // namespace
+
+std::string render_prometheus(const watcher_status& s, int64_t now_unix_s) {
+  exposition out;
+  render_one(out, s, now_unix_s);
+  return out.text();
+}
+
+std::string render_prometheus(const std::vector<watcher_status>& xs,
+                              int64_t now_unix_s) {
+  exposition out;
+  for (auto& s : xs)
+    render_one(out, s, now_unix_s);
   return out.text();
 }
 

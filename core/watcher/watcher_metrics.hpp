@@ -24,4 +24,9 @@ inline constexpr const char* watcher_states[] = {
 /// while the watcher is idle must not show an age frozen at its last write.
 std::string render_prometheus(const watcher_status& s, int64_t now_unix_s);
 
+/// Several references (--references): every family once, with one series
+/// per reference (the `reference` label tells them apart).
+std::string render_prometheus(const std::vector<watcher_status>& xs,
+                              int64_t now_unix_s);
+
 } // namespace livesync

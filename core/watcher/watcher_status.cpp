@@ -164,4 +164,24 @@ std::string render_json(const watcher_status& s) {
   return out;
 }
 
+std::string render_text(const std::vector<watcher_status>& xs) {
+  std::string out;
+  for (auto& s : xs)
+    out += (out.empty() ? "" : "\n") + render_text(s);
+  return out;
+}
+
+std::string render_json(const std::vector<watcher_status>& xs) {
+  if (xs.size() == 1)
+    return render_json(xs.front());
+  std::string out = "[";
+  for (auto& s : xs) {
+    auto one = render_json(s);
+    while (!one.empty() && one.back() == '\n')
+      one.pop_back();
+    out += (out.size() > 1 ? "," : "") + one;
+  }
+  return out + "]\n";
+}
+
 } // namespace livesync

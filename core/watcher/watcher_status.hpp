@@ -50,11 +50,25 @@ struct watcher_status {
   std::string progress;
 };
 
+/// What `livesync-watcher flush` learns: the operations the references
+/// refused meanwhile, and the references it did not wait for because they
+/// were not connected (with several references; one is waited for).
+struct flush_report {
+  uint64_t refused = 0;
+  std::vector<std::string> unreachable;
+};
+
 /// Human-readable, one "key: value" per line.
 std::string render_text(const watcher_status& s);
 
 /// One JSON object (keys as the struct members), for scripts.
 std::string render_json(const watcher_status& s);
+
+/// Several references: the text of each, a blank line between them; JSON
+/// as one object for one reference (as before --references) and an array
+/// of them for several.
+std::string render_text(const std::vector<watcher_status>& xs);
+std::string render_json(const std::vector<watcher_status>& xs);
 
 /// Escapes `s` as the contents of a JSON string (quotes not included).
 std::string json_escape(const std::string& s);

@@ -21,6 +21,7 @@ struct driver {
   session::time_point t0{};
   session::time_point now{};
   std::unique_ptr<session> s;
+  uint64_t barriers = 0;
 
   explicit driver(link_settings ls = small()) {
     s = std::make_unique<session>(ls, t0);
@@ -148,8 +149,9 @@ struct driver {
     if (cmd == "planned")
       return flushes(s->planned(now).flushes);
     if (cmd == "flush") {
-      auto id = s->add_flush();
-      return id == 0 ? "refused" : "id " + std::to_string(id);
+      // Barriers are numbered outside (barrier_signal): 1, 2, ...
+      auto id = ++barriers;
+      return s->add_flush(id) ? "id " + std::to_string(id) : "refused";
     }
     if (cmd == "retry_later") {
       std::string p;
@@ -347,6 +349,13 @@ CAF_TEST(flushes waiting at once are bounded) {
   for (size_t i = 1; i <= max_pending_flushes; ++i)
     CAF_CHECK_EQUAL(d.run("flush"), "id " + std::to_string(i));
   CAF_CHECK_EQUAL(d.run("flush"), "refused");
+  // A later barrier completes every earlier flush.
+  CAF_CHECK_EQUAL(d.run("settled 0 5"), "");
+  d.run("connect");
+  d.run("reconcile");
+  auto answers = d.s->planned(d.now).flushes;
+  CAF_CHECK_EQUAL(answers.size(), 0u); // Unlinked: waits for the comparison.
+  CAF_CHECK_EQUAL(d.run("done"), "in-sync flush 1:0,2:0,3:0,4:0,5:0");
 }
 
 CAF_TEST(a packed batch starts a new zstd stream on each link) {
