@@ -10,9 +10,7 @@
 #include "actors/reference/receiver.hpp"
 #include "actors/watcher/debouncer.hpp"
 #include "actors/watcher/sender.hpp"
-#include "core/watcher/file_reader.hpp"
-#include "core/watcher/local_tree.hpp"
-#include "core/watcher/tree_compare.hpp"
+#include "tree_mismatch.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -113,32 +111,9 @@ struct fixture : test::fixture_base {
     sched.run();
   }
 
-  /// The first difference between the two trees, or "" (verify's
-  /// comparison, content included).
+  /// The first difference between the two trees, or "".
   std::string mismatch() {
-    local_tree fs{src};
-    auto want = list_tree(fs, nullptr, nullptr);
-    livesync::status err;
-    auto have = writer->reader().manifest(err);
-    if (!err)
-      return "manifest: " + err.reason();
-    auto c = compare_listings(want, have, writer_limits{}.mode_mask, nullptr);
-    std::vector<hash128> ours, theirs;
-    for (auto& p : c.to_hash) {
-      std::vector<char> data;
-      hash128 h;
-      entry_meta meta;
-      std::string why;
-      CAF_REQUIRE(read_whole_file(src + "/" + p, data, h, meta, why)
-                  == read_outcome::ok);
-      ours.push_back(h);
-      theirs.push_back(writer->reader().content_hash(p, err));
-      CAF_REQUIRE(err);
-    }
-    add_content_differences(c, c.to_hash, ours, theirs);
-    if (c.differences.empty())
-      return "";
-    return c.differences.front().path + ": " + c.differences.front().what;
+    return test::tree_mismatch(src, *writer);
   }
 };
 

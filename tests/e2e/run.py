@@ -35,6 +35,7 @@ import tests_idle  # noqa: E402,F401
 import tests_unprivileged  # noqa: E402,F401
 import tests_depth  # noqa: E402,F401
 import tests_metrics  # noqa: E402,F401
+import tests_fanout  # noqa: E402,F401
 
 
 def run_one(name, keep):
