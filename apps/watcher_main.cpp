@@ -139,6 +139,10 @@ void check_duration(const char* name, caf::timespan value,
                               + "ms (expected " + lowest_text + " to 1h)"};
 }
 
+/// Memory for small files read once for several references (each entry
+/// leaves once every sender has taken it).
+constexpr uint64_t shared_read_budget = uint64_t{64} << 20;
+
 /// The references to mirror to: --references, or the one of --host and
 /// --port. Throws usage_error on a mistake.
 std::vector<livesync::endpoint> reference_endpoints(const watcher_config& cfg) {
@@ -455,6 +459,8 @@ int main(int argc, char** argv) {
     fanout_actor fan;
     if (targets.size() > 1) {
       fan = sys.spawn(fanout, deb, targets.size(), dcfg.max_batch);
+      scfg.shared_reads = std::make_shared<content_cache>(
+        shared_read_budget, targets.size());
       source = fan;
       spdlog::info("fanout references={}", targets.size());
     }

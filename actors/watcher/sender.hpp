@@ -25,6 +25,7 @@
 #include "core/wire/digest_plan.hpp"
 #include "core/watcher/file_reader.hpp"
 #include "core/watcher/barrier_signal.hpp"
+#include "core/watcher/content_cache.hpp"
 #include "core/watcher/file_upload.hpp"
 #include "core/watcher/latency_histogram.hpp"
 #include "core/watcher/link_session.hpp"
@@ -83,6 +84,9 @@ struct sender_config {
   /// of several references). Null: numbers only, and the barrier goes
   /// straight to the debouncer (tests).
   std::shared_ptr<barrier_signal> barriers;
+  /// Several references: small files read once for all senders (null:
+  /// each reads its own).
+  std::shared_ptr<content_cache> shared_reads;
   /// Actor tests (CAF's test coordinator has no network): called at each
   /// connect instead of the middleman, it gives the reference to use; a
   /// null handle is a failed connect. Empty in the programs.

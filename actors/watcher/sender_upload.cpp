@@ -40,6 +40,28 @@ bool readable(self_ptr self, const std::string& path, read_outcome r,
   return false;
 }
 
+/// The content of a small file in the version the planner saw: another
+/// sender's read of it (several references), or our own.
+read_outcome read_small_file(self_ptr self, const action& a,
+                             std::vector<char>& data, hash128& hash,
+                             entry_meta& meta, std::string& reason) {
+  auto& st = self->state;
+  auto* shared = st.cfg.shared_reads.get();
+  if (shared != nullptr)
+    if (auto hit = shared->take(a.path, a.meta)) {
+      data = *hit->data;
+      hash = hit->hash;
+      meta = hit->meta;
+      return read_outcome::ok;
+    }
+  auto r = read_whole_file(st.fs->full_path(a.path), data, hash, meta,
+                           reason);
+  if (r == read_outcome::ok && shared != nullptr)
+    shared->put(a.path, {std::make_shared<const std::vector<char>>(data),
+                         hash, meta});
+  return r;
+}
+
 void send_small_file(self_ptr self, const action& a) {
   auto& st = self->state;
   std::string reason;
@@ -48,8 +70,7 @@ void send_small_file(self_ptr self, const action& a) {
   o.kind = op_kind::write_file;
   o.path = a.path;
   entry_meta meta;
-  auto r = read_whole_file(st.fs->full_path(a.path), data, o.hash, meta,
-                           reason);
+  auto r = read_small_file(self, a, data, o.hash, meta, reason);
   if (!readable(self, a.path, r, reason))
     return;
   if (meta.size > st.cfg.small_file_bytes) {
@@ -62,8 +83,8 @@ void send_small_file(self_ptr self, const action& a) {
   o.size = meta.size;
   auto& c = st.link->counters();
   c.literal_bytes += data.size();
-  // Raw: flush() compresses the whole batch in the link's zstd stream,
-  // where this file is coded against every file sent before it.
+  // Raw: the batch is compressed in the link's zstd stream, where this
+  // file is coded against every file sent before it.
   o.data = std::move(data);
   ++c.files;
   append(self, std::move(o));

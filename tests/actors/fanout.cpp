@@ -34,6 +34,9 @@ struct fixture : test::fixture_base {
   receiver_actor rx[refs];
   /// What the next connect of each sender finds (null: refused).
   std::shared_ptr<receiver_actor> reachable[refs];
+  /// Small files read once for all three senders.
+  std::shared_ptr<content_cache> reads
+    = std::make_shared<content_cache>(1 << 20, refs);
   debouncer_actor deb;
   fanout_actor fan;
   sender_actor snd[refs];
@@ -98,6 +101,7 @@ struct fixture : test::fixture_base {
       cfg.progress_interval = caf::timespan{0};
       auto peer = reachable[i];
       cfg.local_peer = [peer] { return *peer; };
+      cfg.shared_reads = reads;
       snd[i] = sys.spawn(sender, cfg, fan, watcher_metrics_actor{});
     }
     sched.run();
@@ -152,10 +156,13 @@ CAF_TEST(each reference gets the tree and every change) {
   changed({"a", "d/c"});
   for (size_t i = 0; i < refs; ++i) {
     CAF_CHECK_EQUAL(mismatch(i), "");
-    // Read once per reference here (no shared content cache yet), and
-    // sent once to each.
-    CAF_CHECK_EQUAL(state(i).link->counters().files, 4u);
+    CAF_CHECK_EQUAL(state(i).link->counters().files, 4u); // Sent to each.
   }
+  // Each version of each file was read once, by the first sender that
+  // needed it; the other two took that read.
+  CAF_CHECK_EQUAL(reads->stats().misses, 4u);
+  CAF_CHECK_EQUAL(reads->stats().hits, 8u);
+  CAF_CHECK_EQUAL(reads->bytes(), 0u);
 }
 
 // Reference 2 is away from the start: the others sync and stay live; what
