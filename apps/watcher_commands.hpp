@@ -9,7 +9,7 @@
 // flush: operations refused), 2 bad usage, 3 cannot reach the peer.
 #pragma once
 
-#include "core/watcher/ignore_rules.hpp"
+#include "core/common/ignore_rules.hpp"
 
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>

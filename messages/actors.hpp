@@ -25,7 +25,7 @@ using receiver_actor = caf::typed_actor<
   // Everything the reference holds, parents before children (verify).
   caf::replies_to<atom::manifest>::with<std::vector<manifest_entry>>,
   // The reconcile's first look: one digest of each directory's listing,
-  // parents before children (core/wire/digest_plan.hpp).
+  // parents before children (core/wire/dir_digest.hpp).
   caf::replies_to<atom::dir_digests>::with<std::vector<dir_digest>>,
   // The listings of these directories (at most max_listing_dirs), in order:
   // all, or a prefix once the reply reaches max_listing_reply_bytes (the

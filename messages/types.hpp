@@ -6,7 +6,7 @@
 #include "core/watcher/change.hpp"
 #include "core/wire/chunker.hpp"
 #include "core/watcher/debounce_policy.hpp"
-#include "core/wire/digest_plan.hpp"
+#include "core/wire/dir_digest.hpp"
 #include "core/wire/entry.hpp"
 #include "core/watcher/event_interpreter.hpp"
 #include "core/wire/op.hpp"

@@ -1,6 +1,6 @@
 #include "actors/reference/receiver.hpp"
 
-#include "core/wire/digest_plan.hpp"
+#include "core/wire/dir_digest.hpp"
 #include "core/common/path_rules.hpp"
 #include "core/wire/tree_listing.hpp"
 

@@ -22,7 +22,7 @@
 #pragma once
 
 #include "core/wire/batch_codec.hpp"
-#include "core/wire/digest_plan.hpp"
+#include "core/watcher/digest_plan.hpp"
 #include "core/watcher/file_reader.hpp"
 #include "core/watcher/barrier_signal.hpp"
 #include "core/watcher/content_cache.hpp"
@@ -93,7 +93,7 @@ struct sender_config {
   std::function<receiver_actor()> local_peer;
 };
 
-/// The digest reconcile of one connection (core/wire/digest_plan): our walk
+/// The digest reconcile of one connection (core/watcher/digest_plan): our walk
 /// (made while the reference walks its tree), the reference's directories,
 /// the plan, and the listings fetched so far. Dropped once the model is
 /// built.

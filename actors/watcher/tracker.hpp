@@ -25,7 +25,7 @@
 #pragma once
 
 #include "core/watcher/event_interpreter.hpp"
-#include "core/watcher/ignore_rules.hpp"
+#include "core/common/ignore_rules.hpp"
 #include "core/watcher/rescan_backoff.hpp"
 #include "core/watcher/subtree_set.hpp"
 #include "core/watcher/watch_table.hpp"

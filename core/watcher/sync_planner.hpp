@@ -11,7 +11,7 @@
 
 #include "core/watcher/change.hpp"
 #include "core/watcher/fs_view.hpp"
-#include "core/watcher/ignore_rules.hpp"
+#include "core/common/ignore_rules.hpp"
 #include "core/wire/op.hpp"
 #include "core/watcher/hardlink_index.hpp"
 #include "core/watcher/subtree_set.hpp"
@@ -78,7 +78,7 @@ public:
   /// Queues a comparison of the children of directory `dir` (not of `dir`
   /// itself, and not deep: directories among them are compared only by
   /// their own entry, unless new). After a digest reconcile, one per
-  /// directory whose listing differs (core/wire/digest_plan), parents first.
+  /// directory whose listing differs (core/watcher/digest_plan), parents first.
   /// Nothing is done when the model no longer holds `dir` as a directory
   /// (an earlier check removed or replaced it, and covered its children).
   void push_listing_check(const std::string& dir);

@@ -5,7 +5,7 @@
 
 #include "core/wire/entry.hpp"
 #include "core/watcher/fs_view.hpp"
-#include "core/watcher/ignore_rules.hpp"
+#include "core/common/ignore_rules.hpp"
 #include "core/wire/op.hpp"
 
 #include <string>

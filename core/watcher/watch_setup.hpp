@@ -4,7 +4,7 @@
 #pragma once
 
 #include "core/watcher/event_interpreter.hpp"
-#include "core/watcher/ignore_rules.hpp"
+#include "core/common/ignore_rules.hpp"
 #include "core/watcher/watch_table.hpp"
 
 #include <cstddef>

@@ -10,7 +10,7 @@
 #pragma once
 
 #include "core/wire/entry.hpp"
-#include "core/watcher/ignore_rules.hpp"
+#include "core/common/ignore_rules.hpp"
 #include "core/wire/op.hpp"
 #include "core/common/status.hpp"
 

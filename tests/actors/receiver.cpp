@@ -4,7 +4,7 @@
 #include "actors/reference/receiver.hpp"
 #include "core/wire/batch_codec.hpp"
 #include "core/wire/content_hash.hpp"
-#include "core/wire/digest_plan.hpp"
+#include "core/wire/dir_digest.hpp"
 
 #include <cstdlib>
 #include <fstream>

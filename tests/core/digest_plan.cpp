@@ -1,7 +1,7 @@
 #define CAF_SUITE core.digest_plan
 #include <caf/test/unit_test.hpp>
 
-#include "core/wire/digest_plan.hpp"
+#include "core/watcher/digest_plan.hpp"
 
 #include "core/watcher/local_tree.hpp"
 #include "core/common/path_rules.hpp"

@@ -1,7 +1,7 @@
 #define CAF_SUITE core.ignore_rules
 #include <caf/test/unit_test.hpp>
 
-#include "core/watcher/ignore_rules.hpp"
+#include "core/common/ignore_rules.hpp"
 
 #include <string>
 #include <string_view>

@@ -1,5 +1,5 @@
 // Fuzz target: what the watcher does with a reference's directory digests
-// and listings at a reconnect (core/wire/digest_plan), the one place where the
+// and listings at a reconnect (core/watcher/digest_plan), the one place where the
 // reference's view of its tree enters the watcher's model. A reference may
 // be buggy, out of date or hostile.
 //
@@ -16,7 +16,7 @@
 #include "byte_reader.hpp"
 #include "check.hpp"
 
-#include "core/wire/digest_plan.hpp"
+#include "core/watcher/digest_plan.hpp"
 #include "core/common/path_rules.hpp"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-#include "core/watcher/ignore_rules.hpp"
+#include "core/common/ignore_rules.hpp"
 
 #include <algorithm>
 #include <cctype>
