@@ -17,6 +17,12 @@ enum change_flags : uint8_t {
   /// A directory whose whole subtree must be compared (created, moved in,
   /// renamed, rescanned).
   change_deep = 4,
+  /// The event says a regular file is complete: closed after writing
+  /// (IN_CLOSE_WRITE) or moved into place (IN_MOVED_TO). A hint for the
+  /// debounce_policy only, which settles such a path without waiting for
+  /// its quiet window and never hands this bit on (the planner's checks do
+  /// not depend on it).
+  change_closed = 8,
 };
 
 struct change {

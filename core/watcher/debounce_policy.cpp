@@ -17,12 +17,41 @@ void debounce_policy::add(const change& c, time_point now) {
     add_rename(c, now);
     return;
   }
-  auto [i, added] = paths_.try_emplace(c.path, entry{c.flags, now, now});
-  if (!added) {
+  // A close is the writer saying it is done; any other event (a write
+  // after the close, a second writer) makes the path wait for quiet again.
+  auto closed = (c.flags & change_closed) != 0;
+  auto flags = static_cast<uint8_t>(c.flags & ~change_closed);
+  auto i = paths_.find(c.path);
+  if (i == paths_.end()) {
+    forget_handed_out(now);
+    // Dirtied again right after it went out: a busy path, which waits for
+    // quiet even when closed (a loop of open, append, close).
+    paths_.emplace(c.path, entry{flags, now, now,
+                                 !handed_out_recently(c.path, now), closed});
+  } else {
     // Restart the quiet window, but keep the first-seen time: it bounds
     // how long a busy path can wait.
-    i->second.flags |= c.flags;
+    i->second.flags |= flags;
     i->second.last_seen = now;
+    i->second.closed = closed;
+  }
+}
+
+bool debounce_policy::handed_out_recently(const std::string& path,
+                                          time_point now) const {
+  auto i = handed_out_.find(path);
+  return i != handed_out_.end() && now - i->second < cfg_.quiet;
+}
+
+void debounce_policy::forget_handed_out(time_point now) {
+  while (!handed_out_order_.empty()
+         && now - handed_out_order_.front().first >= cfg_.quiet) {
+    auto& [t, path] = handed_out_order_.front();
+    // A later hand-out of the same path is further back in the queue.
+    if (auto i = handed_out_.find(path);
+        i != handed_out_.end() && i->second == t)
+      handed_out_.erase(i);
+    handed_out_order_.pop_front();
   }
 }
 
@@ -58,6 +87,10 @@ void debounce_policy::merge(const std::string& path, const entry& e) {
   x.flags |= e.flags;
   x.first_seen = std::min(x.first_seen, e.first_seen);
   x.last_seen = std::max(x.last_seen, e.last_seen);
+  // Early only if both halves are done (a file renamed into place is
+  // followed by its own closed dirty anyway).
+  x.eager = x.eager && e.eager;
+  x.closed = x.closed && e.closed;
 }
 
 void debounce_policy::request_rescan() {
@@ -65,7 +98,8 @@ void debounce_policy::request_rescan() {
 }
 
 bool debounce_policy::is_due(const entry& e, time_point now) const {
-  return now - e.last_seen >= cfg_.quiet
+  return (e.eager && e.closed && now >= e.last_seen)
+         || now - e.last_seen >= cfg_.quiet
          || now - e.first_seen >= cfg_.max_delay;
 }
 
@@ -78,6 +112,8 @@ settled debounce_policy::pop_all() {
 }
 
 settled debounce_policy::pop(time_point now, bool all) {
+  if (!all)
+    forget_handed_out(now);
   settled out;
   std::optional<time_point> first;
   auto seen = [&](time_point t) {
@@ -91,6 +127,10 @@ settled debounce_policy::pop(time_point now, bool all) {
     if (all || is_due(i->second, now)) {
       out.paths.push_back(change::make_dirty(i->first, i->second.flags));
       seen(i->second.first_seen);
+      if (!all) {
+        handed_out_[i->first] = now;
+        handed_out_order_.emplace_back(now, i->first);
+      }
       i = paths_.erase(i);
     } else {
       ++i;
@@ -125,7 +165,9 @@ std::optional<debounce_policy::time_point> debounce_policy::next_due() const {
   if (!renames_.empty())
     earliest(last_rename_ + cfg_.quiet);
   for (auto& [path, e] : paths_)
-    earliest(std::min(e.last_seen + cfg_.quiet, e.first_seen + cfg_.max_delay));
+    earliest(e.eager && e.closed ? e.last_seen
+                      : std::min(e.last_seen + cfg_.quiet,
+                                 e.first_seen + cfg_.max_delay));
   return out;
 }
 

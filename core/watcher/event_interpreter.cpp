@@ -32,14 +32,18 @@ std::optional<std::string> path_of(const inotify_record& ev,
 }
 
 /// A path that appeared (created or moved in from outside): a directory
-/// needs its whole subtree compared and a watch of its own.
-void appeared(const std::string& path, bool is_dir, interpretation& out) {
+/// needs its whole subtree compared and a watch of its own. A file moved in
+/// (`complete`) is whole already; a file just created is about to be
+/// written.
+void appeared(const std::string& path, bool is_dir, bool complete,
+              interpretation& out) {
   if (is_dir) {
     out.changes.push_back(
       change::make_dirty(path, change_content | change_deep));
     out.watch.push_back(path);
   } else {
-    out.changes.push_back(change::make_dirty(path, change_content));
+    out.changes.push_back(change::make_dirty(
+      path, complete ? change_content | change_closed : change_content));
   }
 }
 
@@ -120,13 +124,17 @@ void event_interpreter::handle(const inotify_record& ev, watch_table& table,
     pending_.push_back(held_move{ev.cookie, std::move(*path), is_dir, false});
   } else if (has(ev.mask, IN_CREATE)) {
     resolve_within(*path, table, out);
-    appeared(*path, is_dir, out);
+    appeared(*path, is_dir, false, out);
   } else if (has(ev.mask, IN_MODIFY | IN_DELETE)) {
     out.changes.push_back(change::make_dirty(std::move(*path), change_content));
-  } else if (has(ev.mask, IN_ATTRIB | IN_CLOSE_WRITE)) {
+  } else if (has(ev.mask, IN_CLOSE_WRITE)) {
     // A close after writing follows an IN_MODIFY for every write(2); a
     // close alone (touch opens for writing, then sets times) changes no
     // content. Limit: writes through a shared mapping raise no IN_MODIFY.
+    // Either way the writer is done: the path may settle at once.
+    out.changes.push_back(
+      change::make_dirty(std::move(*path), change_attr | change_closed));
+  } else if (has(ev.mask, IN_ATTRIB)) {
     out.changes.push_back(change::make_dirty(std::move(*path), change_attr));
   }
 }
@@ -151,7 +159,7 @@ void event_interpreter::handle_moved_to(const inotify_record& ev,
   auto is_dir = has(ev.mask, IN_ISDIR);
   if (!from) {
     resolve_within(*to, table, out);
-    appeared(*to, is_dir, out);
+    appeared(*to, is_dir, true, out);
     return;
   }
   // Held events beneath the source or the target happened before this
@@ -161,8 +169,11 @@ void event_interpreter::handle_moved_to(const inotify_record& ev,
   if (is_dir)
     table.move(from->path, *to);
   out.changes.push_back(change::make_rename(from->path, *to));
+  // A file renamed into place (an editor's save, a download finished) is
+  // whole; a directory's subtree may still be filling.
   out.changes.push_back(change::make_dirty(
-    *to, is_dir ? change_content | change_deep : change_content));
+    *to, is_dir ? change_content | change_deep
+                : change_content | change_closed));
 }
 
 void event_interpreter::resolve_within(const std::string& path,

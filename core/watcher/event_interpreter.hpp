@@ -44,16 +44,19 @@ public:
   /// Rules:
   /// - Events for unknown wds are ignored; IN_IGNORED forgets the wd.
   /// - A name equal to the state folder (".livesync") at the root is ignored.
-  /// - IN_CREATE, IN_MODIFY, IN_DELETE -> dirty(content). IN_ATTRIB and
-  ///   IN_CLOSE_WRITE -> dirty(attr) (every write raises IN_MODIFY; a close
-  ///   alone, as in touch, changes no content). A directory (IN_ISDIR) created -> dirty(
-  ///   content|deep) and listed in `watch`.
+  /// - IN_CREATE, IN_MODIFY, IN_DELETE -> dirty(content). IN_ATTRIB ->
+  ///   dirty(attr). IN_CLOSE_WRITE -> dirty(attr|closed) (every write
+  ///   raises IN_MODIFY; a close alone, as in touch, changes no content;
+  ///   `closed`: the writer is done, see change_closed). A directory
+  ///   (IN_ISDIR) created -> dirty(content|deep) and listed in `watch`.
   /// - IN_MOVED_FROM is held until its IN_MOVED_TO (same cookie): the pair
   ///   is rename(from, to) followed by dirty(to, content|deep) for a
-  ///   directory (its subtree is compared) or dirty(to, content) for a file;
-  ///   a directory's watches are moved in the table.
+  ///   directory (its subtree is compared) or dirty(to, content|closed)
+  ///   for a file (renamed into place: whole); a directory's watches are
+  ///   moved in the table.
   /// - IN_MOVED_TO without a held IN_MOVED_FROM (moved in from outside) is
-  ///   dirty(content) (plus deep and `watch` for a directory).
+  ///   dirty(content|closed) for a file, dirty(content|deep) and `watch`
+  ///   for a directory.
   /// - An IN_MOVED_FROM still unpaired at the end of a batch stays held (its
   ///   partner may start the next read). At the start of the next feed(),
   ///   every held event whose partner is not in that batch is resolved as
