@@ -33,7 +33,7 @@ fake_sender(sender_actor::stateful_pointer<fake_sender_state> self,
     [=](atom::connect) {},
     [=](atom::resync) {},
     [=](atom::pump) { self->send(self->state.deb, atom::demand_v); },
-    [=](atom::flush) -> uint64_t { return 0; },
+    [=](atom::flush, bool) -> uint64_t { return 0; },
     [=](atom::status) { return watcher_status{}; },
   };
 }
