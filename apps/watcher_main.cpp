@@ -237,6 +237,7 @@ std::string host_name() {
 
 int main(int argc, char** argv) {
   using namespace livesync;
+  tune_malloc();
   watcher_config cfg;
   std::string root;
   std::shared_ptr<const ignore_rules> excludes;

@@ -31,6 +31,14 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / TICK, int(fields[11]) / TICK, int(fields[12]) / TICK
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1
+
+
 def wait_line(path, rx, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -106,6 +114,8 @@ def main():
               "(user %.2f sys %.2f; %.2f before the watcher), total %.2f" % (
                   dt, wc[0], wc[1], wc[2], rc[0], rc[1], rc[2], r0[0], wc[0] + rc[0]))
         print("  " + m.group(0))
+        time.sleep(2)
+        print("  VmRSS 2 s after in-sync: watcher %d KiB, reference %d KiB" % (rss_kib(wpid), rss_kib(rpid)))
         for pid in (wpid, rpid):
             os.kill(pid, signal.SIGTERM)
         for p in procs:
