@@ -119,7 +119,7 @@ def main():
         for pid in (wpid, rpid):
             os.kill(pid, signal.SIGTERM)
         for p in procs:
-            p.wait(timeout=60)
+            p.wait(timeout=600 if a.mode == "strace" else 60)
         diff = subprocess.run(["diff", "-r", "--no-dereference", "-x", ".livesync", a.src, ref], capture_output=True, text=True)
         print("tree identical (diff -r)" if diff.returncode == 0 else "DIFFERS: " + diff.stdout[:500])
     finally:
