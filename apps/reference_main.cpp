@@ -44,6 +44,7 @@ public:
 
 int main(int argc, char** argv) {
   using namespace livesync;
+  tune_malloc();
   reference_config cfg;
   std::unique_ptr<tree_writer> writer;
   try {

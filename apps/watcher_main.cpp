@@ -320,6 +320,7 @@ std::string host_name() {
 
 int main(int argc, char** argv) {
   using namespace livesync;
+  tune_malloc();
   watcher_config cfg;
   std::string root;
   std::vector<endpoint> targets;

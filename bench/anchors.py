@@ -21,10 +21,20 @@ def rsync_push(daemon, src, sub, extra=()):
     --stats), literal, peak_rss_kib (the client's VmHWM)}. Raises if rsync
     fails."""
     argv = ["rsync", "-a", "--stats"] + list(extra) + [src.rstrip("/") + "/", daemon.url(sub)]
+    client0 = common.children_cpu_s()
+    server0 = daemon.cpu_s()
     dt, rc, out, err, peak = common.run_peak_rss(argv)
     if rc != 0:
         raise RuntimeError("rsync failed (%d): %s\n%s" % (rc, " ".join(argv), err[-500:]))
-    res = {"argv": " ".join(argv), "seconds": dt, "peak_rss_kib": peak}
+    client = common.children_cpu_s() - client0
+    # The daemon's side of this transfer (its forked children) counts once
+    # the daemon has reaped them: wait for that, untimed.
+    deadline = time.monotonic() + 10
+    while common.children_of(daemon.proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    server = daemon.cpu_s() - server0
+    res = {"argv": " ".join(argv), "seconds": dt, "peak_rss_kib": peak,
+           "cpu_s": client + server, "client_cpu_s": client, "server_cpu_s": server}
     for k, rx in RSYNC_TOTAL_RE.items():
         m = rx.search(out)
         res[k] = _num(m.group(1)) if m else None

@@ -371,6 +371,40 @@ def thread_delta(before, after):
     return out
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_s(pid, children=False):
+    """user + system CPU seconds of a live process from /proc/PID/stat; with
+    `children`, those of its children it has waited for instead."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    i = 13 if children else 11  # utime/stime, or cutime/cstime
+    return (int(fields[i]) + int(fields[i + 1])) / _TICK
+
+
+def children_of(pid):
+    """pids whose parent is `pid` (a scan of /proc)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(d))
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def children_cpu_s():
+    """user + system CPU seconds of this process's waited-for children."""
+    import resource
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_peak_rss(argv, interval=0.01):
     """Runs argv to completion; returns (seconds, returncode, stdout, stderr,
     peak RSS in KiB). The peak is the child's VmHWM as last read while it

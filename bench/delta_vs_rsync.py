@@ -305,6 +305,13 @@ def _num(s):
 class RsyncDaemon:
     """`rsync --daemon --no-detach` on 127.0.0.1, module `mod` -> base/root."""
 
+    def cpu_s(self):
+        """user + system CPU seconds of the daemon and the children (one per
+        transfer) it has reaped."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            x = f.read().rsplit(")", 1)[1].split()
+        return sum(int(v) for v in x[11:15]) / os.sysconf("SC_CLK_TCK")
+
     def __init__(self, base):
         self.base = base
         self.root = os.path.join(base, "root")

@@ -238,6 +238,10 @@ def bulk_and_noop(sz, report, do_bulk=True, do_noop=True):
         w = start_watcher(env, wait_sync=False)
         line = in_sync_line(w, 0, sz["sync_timeout"])
         ls_s = time.perf_counter() - t0
+        # CPU of both nodes from their start to in-sync (the reference's
+        # idle wait before the watcher came is a few ms).
+        ls_cpu_w = common.proc_cpu_s(w.proc.pid)
+        ls_cpu_r = common.proc_cpu_s(env.reference.proc.pid)
         ls_b = wire_bytes(env)
         watching = w.matching(r"\bwatching root=")
         start_s = common.log_wall(watching[0]) - t_spawn if watching else None
@@ -254,8 +258,15 @@ def bulk_and_noop(sz, report, do_bulk=True, do_noop=True):
                        target="ratio <= 1.0", met=ls_s <= rs["seconds"])
             report.row(2, what + ": time", ls_s, cp_s, "s", "cp -a",
                        target="ratio <= 2.0", met=ls_s <= 2 * cp_s)
+            report.row(2, what + ": CPU (user+sys)", ls_cpu_w + ls_cpu_r, rs["cpu_s"], "s",
+                       "rsync -a daemon", target="ratio <= 1.2",
+                       met=ls_cpu_w + ls_cpu_r <= 1.2 * rs["cpu_s"])
+            report.note("2: CPU seconds (user + system) to in-sync: watcher %.2f, reference %.2f;"
+                        " rsync client %.2f, daemon side %.2f" % (
+                            ls_cpu_w, ls_cpu_r, rs["client_cpu_s"], rs["server_cpu_s"]))
             report.row(2, what + ": bytes", ls_b, rs["bytes"], "B", "rsync -a daemon")
             out["bulk"] = {"livesync_s": ls_s, "livesync_wire_bytes": ls_b, "in_sync": line,
+                           "livesync_cpu_s": {"watcher": ls_cpu_w, "reference": ls_cpu_r},
                            "rsync": rs, "cp_s": cp_s}
         if do_noop:
             out["noop"] = _noop(sz, report, env, daemon)

@@ -75,7 +75,7 @@ typename Inspector::result_type inspect(Inspector& f, op& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, packed_batch& x) {
   return f(caf::meta::type_name("livesync.packed_batch"), x.seq, x.raw_size,
-           x.checksum, x.frame);
+           x.checksum, x.stored_size, x.frame);
 }
 
 template <class Inspector>

@@ -3,6 +3,7 @@
 #include "core/common/atomic_file.hpp"
 #include "core/common/option_errors.hpp"
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include "apps/common/tls_check.hpp"
@@ -283,6 +284,13 @@ uint64_t raise_fd_limit() {
       lim = want;
   }
   return lim.rlim_cur == RLIM_INFINITY ? uint64_t{1} << 20 : lim.rlim_cur;
+}
+
+void tune_malloc() {
+  // Fixed values also end glibc's dynamic threshold (which grows only
+  // after a large buffer has been unmapped once, and then trims at twice it).
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  mallopt(M_TRIM_THRESHOLD, 8 << 20);
 }
 
 } // namespace livesync

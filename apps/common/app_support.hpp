@@ -60,6 +60,14 @@ bool parse_config(node_config& cfg, int argc, char** argv,
 /// the interval be 100ms to 1h. Throws usage_error naming the option.
 void check_metrics_options(const node_config& cfg);
 
+/// Keeps buffers of a few MiB (a batch of ops, its packed frame, CAF's
+/// serialization buffers) in the heap instead of mmap'ing and unmapping
+/// each, and lets up to 8 MiB stay free at the top of a heap instead of
+/// ~2 MiB. glibc's defaults handed every ~1 MiB batch buffer back to the
+/// kernel and took it again zero-filled, page by page: about a tenth of
+/// each node's CPU in a bulk sync (bench/README.md). Call first in main.
+void tune_malloc();
+
 /// Parses octal permission bits ("1777"); throws usage_error naming the
 /// option 'mode-mask' when `text` is not octal or exceeds 07777.
 uint32_t parse_mode_mask(const std::string& text);

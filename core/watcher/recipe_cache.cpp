@@ -24,7 +24,7 @@ uint64_t recipe_cache::index(const entry& e, size_t from, size_t to,
   for (auto i = from; i < to; ++i) {
     auto& c = e.chunks[i];
     // First holder wins: it stays valid until that file changes.
-    chunks_.emplace(c.hash, chunk_home{e.id, offset, c.length});
+    chunks_.emplace(c.hash, chunk_index::home{e.id, offset, c.length});
     offset += c.length;
   }
   return offset;
@@ -50,11 +50,8 @@ bool recipe_cache::index_some(size_t max_chunks) {
 }
 
 void recipe_cache::unindex(const entry& e) {
-  for (auto& c : e.chunks) {
-    auto i = chunks_.find(c.hash);
-    if (i != chunks_.end() && i->second.id == e.id)
-      chunks_.erase(i);
-  }
+  for (auto& c : e.chunks)
+    chunks_.erase(c.hash, e.id);
 }
 
 void recipe_cache::drop(entry_map::iterator i) {
@@ -133,14 +130,14 @@ void recipe_cache::clear() {
 
 bool recipe_cache::locate(uint64_t hash, uint32_t length, std::string& path,
                           uint64_t& offset) const {
-  auto i = chunks_.find(hash);
-  if (i == chunks_.end() || i->second.length != length)
+  auto h = chunks_.find(hash);
+  if (h == nullptr || h->length != length)
     return false;
-  auto p = paths_.find(i->second.id);
+  auto p = paths_.find(h->id);
   if (p == paths_.end())
     return false;
   path = p->second;
-  offset = i->second.offset;
+  offset = h->offset;
   return true;
 }
 

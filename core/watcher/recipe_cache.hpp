@@ -7,6 +7,7 @@
 // reference's strong hash check catches the rare case where it does not.
 #pragma once
 
+#include "core/watcher/chunk_index.hpp"
 #include "core/wire/chunker.hpp"
 #include "core/wire/delta.hpp"
 
@@ -71,11 +72,6 @@ private:
     recipe chunks;
     std::list<std::string>::iterator lru;
   };
-  struct chunk_home {
-    uint64_t id = 0;
-    uint64_t offset = 0;
-    uint32_t length = 0;
-  };
   using entry_map = std::map<std::string, entry, std::less<>>;
 
   /// Memory of one recipe with its index entries.
@@ -102,7 +98,7 @@ private:
   uint64_t next_id_ = 1;
   entry_map entries_;
   std::list<std::string> lru_; // front: most recent
-  std::unordered_map<uint64_t, chunk_home> chunks_;
+  chunk_index chunks_;
   std::unordered_map<uint64_t, std::string> paths_; // id -> path
   std::deque<pending_index> pending_;
 };

@@ -79,6 +79,16 @@ public:
     return true;
   }
 
+  // `n` bytes taken as they are (a length given elsewhere), checked against
+  // the bytes present before any allocation.
+  bool take(uint64_t n, std::vector<char>& out) {
+    if (n > left())
+      return false;
+    out.assign(p_, p_ + n);
+    p_ += n;
+    return true;
+  }
+
   // A length is checked against the bytes present before any allocation.
   template <class Container>
   bool bytes(Container& out) {
@@ -96,16 +106,24 @@ private:
 };
 
 constexpr auto last_kind = static_cast<uint8_t>(op_kind::link);
+/// Set in an op's kind byte: its data is in the stored section.
+constexpr uint8_t stored_flag = 0x80;
 constexpr auto last_encoding = static_cast<uint8_t>(data_encoding::zstd);
 /// The fewest bytes one op takes: kind, 8 one-byte fields, encoding, hash.
 constexpr size_t min_op_bytes = 1 + 8 + 1 + 16;
 
 } // namespace
 
-void encode_ops(const std::vector<op>& ops, std::vector<char>& out) {
+namespace {
+
+void encode(const std::vector<op>& ops, const std::vector<bool>* stored,
+            std::vector<char>& out) {
   put_varint(out, ops.size());
-  for (auto& o : ops) {
-    out.push_back(static_cast<char>(o.kind));
+  for (size_t i = 0; i < ops.size(); ++i) {
+    auto& o = ops[i];
+    bool store = stored != nullptr && (*stored)[i];
+    auto kind = static_cast<uint8_t>(o.kind);
+    out.push_back(static_cast<char>(store ? kind | stored_flag : kind));
     put_bytes(out, o.path.data(), o.path.size());
     put_bytes(out, o.target.data(), o.target.size());
     put_varint(out, o.mode);
@@ -113,17 +131,37 @@ void encode_ops(const std::vector<op>& ops, std::vector<char>& out) {
     put_varint(out, o.size);
     put_varint(out, o.xfer);
     put_varint(out, o.offset);
-    put_bytes(out, o.data.data(), o.data.size());
+    if (store)
+      put_varint(out, o.data.size());
+    else
+      put_bytes(out, o.data.data(), o.data.size());
     out.push_back(static_cast<char>(o.encoding));
     put_u64(out, o.hash.lo);
     put_u64(out, o.hash.hi);
   }
 }
 
+} // namespace
+
+void encode_ops(const std::vector<op>& ops, std::vector<char>& out) {
+  encode(ops, nullptr, out);
+}
+
+void encode_ops(const std::vector<op>& ops, const std::vector<bool>& stored,
+                std::vector<char>& out) {
+  encode(ops, stored.size() == ops.size() ? &stored : nullptr, out);
+}
+
 status decode_ops(const char* data, size_t len, size_t max_ops,
                   std::vector<op>& ops) {
+  return decode_ops(data, len, nullptr, 0, max_ops, ops);
+}
+
+status decode_ops(const char* data, size_t len, const char* stored,
+                  size_t stored_len, size_t max_ops, std::vector<op>& ops) {
   ops.clear();
   reader in{data, len};
+  reader side{stored, stored_len};
   uint64_t count = 0;
   if (!in.varint(count))
     return status::fail("batch encoding: no op count");
@@ -143,8 +181,16 @@ status decode_ops(const char* data, size_t len, size_t max_ops,
     uint64_t mtime = 0;
     bool ok = in.u8(kind) && in.bytes(o.path) && in.bytes(o.target)
               && in.varint(mode) && in.varint(mtime) && in.varint(o.size)
-              && in.varint(o.xfer) && in.varint(o.offset) && in.bytes(o.data)
-              && in.u8(encoding) && in.u64(o.hash.lo) && in.u64(o.hash.hi);
+              && in.varint(o.xfer) && in.varint(o.offset);
+    // Stored data: its length here, its bytes next in the stored section.
+    if (ok && (kind & stored_flag) != 0) {
+      kind = static_cast<uint8_t>(kind & ~stored_flag);
+      uint64_t n = 0;
+      ok = in.varint(n) && side.take(n, o.data);
+    } else {
+      ok = ok && in.bytes(o.data);
+    }
+    ok = ok && in.u8(encoding) && in.u64(o.hash.lo) && in.u64(o.hash.hi);
     if (!ok) {
       ops.clear();
       return status::fail("batch encoding: operation " + std::to_string(i)
@@ -166,22 +212,59 @@ status decode_ops(const char* data, size_t len, size_t max_ops,
     return status::fail("batch encoding: " + std::to_string(in.left())
                         + " bytes after the last operation");
   }
+  if (side.left() != 0) {
+    ops.clear();
+    return status::fail("batch encoding: " + std::to_string(side.left())
+                        + " stored bytes no operation names");
+  }
   return {};
 }
 
 bool batch_packer::pack(const std::vector<op>& ops, packed_batch& out) {
   if (!z_.usable() || !gate_.should_pack(ops))
     return false;
+  // Large file data that zstd would only copy (random, compressed) goes
+  // beside the stream, as it is: the zstd pass, the stream's copies of it
+  // and, on the reference, a decompression copy are saved, and it would
+  // have come out no smaller anyway. Everything else (metadata, small
+  // files, text) is coded in the stream as before.
+  stored_.assign(ops.size(), false);
+  size_t stored = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    auto& o = ops[i];
+    if ((o.kind == op_kind::chunk || o.kind == op_kind::write_file)
+        && o.encoding == data_encoding::raw
+        && o.data.size() >= min_stored_bytes
+        && looks_incompressible(o.data.data(), o.data.size())) {
+      stored_[i] = true;
+      stored += o.data.size();
+    }
+  }
   raw_.clear();
-  encode_ops(ops, raw_);
-  if (raw_.size() > max_packed_raw_bytes)
+  encode_ops(ops, stored_, raw_);
+  if (raw_.size() > max_packed_raw_bytes || stored > max_packed_raw_bytes)
     return false;
-  if (!z_.compress(raw_.data(), raw_.size(), out.frame))
+  if (!z_.compress(raw_.data(), raw_.size(), zbuf_))
     return false;
-  gate_.packed(ops, raw_.size(), out.frame.size());
+  auto& frame = out.frame;
+  frame.clear();
+  frame.reserve(zbuf_.size() + stored);
+  frame.insert(frame.end(), zbuf_.begin(), zbuf_.end());
+  auto checksum = XXH3_64bits(raw_.data(), raw_.size());
+  if (stored > 0) {
+    for (size_t i = 0; i < ops.size(); ++i)
+      if (stored_[i])
+        frame.insert(frame.end(), ops[i].data.begin(), ops[i].data.end());
+    checksum = XXH3_64bits_withSeed(frame.data() + zbuf_.size(), stored,
+                                    checksum);
+  }
+  // The gate learns from all the file data, stored or compressed.
+  gate_.packed(ops, raw_.size() + stored, frame.size());
+  stored_total_ += stored;
   out.seq = next_seq_++;
   out.raw_size = raw_.size();
-  out.checksum = XXH3_64bits(raw_.data(), raw_.size());
+  out.stored_size = stored;
+  out.checksum = checksum;
   return true;
 }
 
@@ -208,13 +291,26 @@ status batch_unpacker::unpack(const packed_batch& in, size_t max_ops,
   if (in.raw_size > max_packed_raw_bytes)
     return refuse("packed batch of " + std::to_string(in.raw_size)
                   + " bytes, at most " + std::to_string(max_packed_raw_bytes));
-  auto st = z_.decompress(in.frame.data(), in.frame.size(),
+  if (in.stored_size > in.frame.size()
+      || in.stored_size > max_packed_raw_bytes)
+    return refuse("packed batch says " + std::to_string(in.stored_size)
+                  + " stored bytes in a frame of "
+                  + std::to_string(in.frame.size()));
+  auto stored = static_cast<size_t>(in.stored_size);
+  auto zlen = in.frame.size() - stored;
+  const char* side = in.frame.data() + zlen;
+  auto st = z_.decompress(in.frame.data(), zlen,
                           static_cast<size_t>(in.raw_size), raw_);
   if (!st)
     return refuse(st.reason());
-  if (XXH3_64bits(raw_.data(), raw_.size()) != in.checksum)
+  auto checksum = XXH3_64bits(raw_.data(), raw_.size());
+  if (stored > 0)
+    checksum = XXH3_64bits_withSeed(side, stored, checksum);
+  if (checksum != in.checksum)
     return refuse("packed batch checksum mismatch");
-  if (auto dst = decode_ops(raw_.data(), raw_.size(), max_ops, ops); !dst)
+  if (auto dst = decode_ops(raw_.data(), raw_.size(), side, stored, max_ops,
+                            ops);
+      !dst)
     return refuse(dst.reason());
   ++next_seq_;
   return {};

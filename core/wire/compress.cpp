@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -39,6 +40,22 @@ bool compress_if_smaller(const char* data, size_t len, int level,
   }
   out.resize(n);
   return true;
+}
+
+bool looks_incompressible(const char* data, size_t len) {
+  constexpr size_t piece = 4096;
+  if (len < 3 * piece)
+    return false;
+  char sample[3 * piece];
+  std::memcpy(sample, data, piece);
+  std::memcpy(sample + piece, data + (len / 2 - piece / 2), piece);
+  std::memcpy(sample + 2 * piece, data + (len - piece), piece);
+  char out[ZSTD_COMPRESSBOUND(3 * piece)];
+  auto n = ZSTD_compressCCtx(cctx(), out, sizeof out, sample, sizeof sample,
+                             1);
+  if (ZSTD_isError(n))
+    return false;
+  return n + sizeof sample / 128 >= sizeof sample;
 }
 
 status decompress_exact(const char* data, size_t len, size_t expected,
@@ -87,27 +104,30 @@ void stream_compressor::reset() {
 
 status stream_compressor::compress(const char* data, size_t len,
                                    std::vector<char>& out) {
+  out.clear();
   if (!usable_)
     return status::fail("compression stream failed earlier");
-  out.resize(ZSTD_compressBound(len) + 64);
+  // buf_ only grows (its size is its usable room), so only new room is
+  // ever zero-filled.
+  if (auto need = ZSTD_compressBound(len) + 64; buf_.size() < need)
+    buf_.resize(need);
   ZSTD_inBuffer in{data, len, 0};
-  ZSTD_outBuffer dst{out.data(), out.size(), 0};
+  ZSTD_outBuffer dst{buf_.data(), buf_.size(), 0};
   for (;;) {
     auto left = ZSTD_compressStream2(ctx_.get(), &dst, &in, ZSTD_e_flush);
     if (ZSTD_isError(left)) {
       usable_ = false;
-      out.clear();
       return status::fail(std::string{"zstd: "} + ZSTD_getErrorName(left));
     }
     if (left == 0 && in.pos == in.size)
       break;
     if (dst.pos == dst.size) { // Never with compressBound room; be safe.
-      out.resize(out.size() * 2);
-      dst.dst = out.data();
-      dst.size = out.size();
+      buf_.resize(buf_.size() * 2);
+      dst.dst = buf_.data();
+      dst.size = buf_.size();
     }
   }
-  out.resize(dst.pos);
+  out.assign(buf_.data(), buf_.data() + dst.pos);
   return {};
 }
 
@@ -135,13 +155,19 @@ status stream_decompressor::fail(status st) {
 status stream_decompressor::decompress(const char* data, size_t len,
                                        size_t expected,
                                        std::vector<char>& out) {
-  out.clear();
-  if (!usable_)
+  if (!usable_) {
+    out.clear();
     return status::fail("decompression stream failed earlier");
-  if (expected > max_)
+  }
+  if (expected > max_) {
+    out.clear();
     return fail(status::fail("message of " + std::to_string(expected)
                              + " bytes, at most "
                              + std::to_string(max_) + " allowed"));
+  }
+  // Not cleared first: the bytes kept from an earlier message are all
+  // overwritten (or the message is refused), so only room beyond the last
+  // message's size is zero-filled, not every message's whole size.
   out.resize(expected);
   ZSTD_inBuffer in{data, len, 0};
   ZSTD_outBuffer dst{out.data(), out.size(), 0};

@@ -27,6 +27,12 @@ namespace livesync {
 bool compress_if_smaller(const char* data, size_t len, int level,
                          std::vector<char>& out);
 
+/// True when a sample of `len` bytes at `data` (start, middle and end,
+/// 4 KiB each) saves less than 1/128 at zstd level 1 on its own: data that
+/// a link stream would only copy (random, encrypted, already compressed).
+/// A few microseconds for any `len`; false below 12 KiB.
+bool looks_incompressible(const char* data, size_t len);
+
 /// Decompresses one zstd frame that must expand to exactly `expected`
 /// bytes (the sender states the size; anything else is refused).
 status decompress_exact(const char* data, size_t len, size_t expected,
@@ -61,6 +67,11 @@ private:
   std::unique_ptr<ZSTD_CCtx_s, size_t (*)(ZSTD_CCtx_s*)> ctx_;
   int level_;
   bool usable_ = true;
+  /// Room for one message's compressed form, kept between messages: a
+  /// fresh compressBound-sized vector per message cost a zero-fill and a
+  /// page fault per 4 KiB of it (most of the packing cost of data zstd
+  /// cannot shrink).
+  std::vector<char> buf_;
 };
 
 /// The receiving half of a link's zstd stream.

@@ -101,8 +101,15 @@ struct packed_batch {
   uint64_t seq = 0;
   /// Bytes `frame` expands to (bounded by the receiver before decoding).
   uint64_t raw_size = 0;
-  /// XXH3-64 of those bytes: a stream out of step is caught, not applied.
+  /// XXH3-64 of those bytes (then of the stored bytes, seeded with it, when
+  /// there are any): a stream out of step is caught, not applied.
   uint64_t checksum = 0;
+  /// How many bytes at the end of `frame` are op data stored as it is,
+  /// outside the zstd stream (data zstd would only copy: random,
+  /// encrypted, already compressed). The encoded ops name which ops' data
+  /// they are, in order.
+  uint64_t stored_size = 0;
+  /// The zstd stream's next message, then `stored_size` stored bytes.
   std::vector<char> frame;
 };
 

@@ -264,3 +264,136 @@ CAF_TEST(a batch too large to pack is left to the caller) {
   std::vector<op> back;
   CAF_CHECK(rx.unpack(p, 16384, back).ok());
 }
+
+namespace {
+
+op random_chunk(std::string path, size_t n, uint64_t seed) {
+  op o;
+  o.kind = op_kind::chunk;
+  o.path = std::move(path);
+  o.xfer = 7;
+  o.data = splitmix_bytes(n, seed);
+  o.size = n;
+  return o;
+}
+
+std::string text_of(size_t n) {
+  std::string t;
+  while (t.size() < n)
+    t += "static int count_words(const char *line, size_t len);\n";
+  t.resize(n);
+  return t;
+}
+
+} // namespace
+
+CAF_TEST(large incompressible data goes beside the stream and round trips) {
+  // Random file data (a chunk and a whole file above min_stored_bytes) is
+  // stored as it is; small data and text stay in the zstd stream.
+  std::vector<op> ops;
+  ops.push_back(make(op_kind::write_file, "small.c", text_of(4000)));
+  ops.push_back(random_chunk("rand.o", 256 << 10, 1));
+  auto w = make(op_kind::write_file, "rand.png");
+  w.data = splitmix_bytes(40 << 10, 2);
+  w.size = w.data.size();
+  ops.push_back(w);
+  ops.push_back(make(op_kind::write_file, "big.c", text_of(200 << 10)));
+  ops.push_back(random_chunk("tiny.bin", 8 << 10, 3)); // below the minimum
+  ops.push_back(make(op_kind::mkdir, "d"));
+  batch_packer tx{3};
+  batch_unpacker rx;
+  for (int round = 0; round < 2; ++round) {
+    packed_batch p;
+    CAF_REQUIRE(tx.pack(ops, p));
+    CAF_CHECK_EQUAL(p.stored_size, uint64_t{(256 << 10) + (40 << 10)});
+    // Stored bytes are not grown: the frame is the stored data plus well
+    // under the 212 KiB of text and the 8 KiB of small random data.
+    CAF_CHECK_LESS(p.frame.size(), p.stored_size + (20 << 10));
+    std::vector<op> back;
+    auto st = rx.unpack(p, 16384, back);
+    CAF_REQUIRE(st.ok());
+    CAF_CHECK(same(ops, back));
+  }
+  CAF_CHECK_EQUAL(tx.stored_bytes(), uint64_t{2 * ((256 << 10) + (40 << 10))});
+}
+
+CAF_TEST(compressible or encoded large data is not stored) {
+  std::vector<op> ops;
+  ops.push_back(make(op_kind::write_file, "big.c", text_of(300 << 10)));
+  // A random block repeated: the sample compresses, so zstd gets it.
+  auto block = splitmix_bytes(2048, 9);
+  auto rep = random_chunk("rep.bin", 0, 0);
+  for (int i = 0; i < 64; ++i)
+    rep.data.insert(rep.data.end(), block.begin(), block.end());
+  ops.push_back(rep);
+  auto z = random_chunk("z.bin", 64 << 10, 4); // already zstd: not touched
+  z.encoding = data_encoding::zstd;
+  ops.push_back(z);
+  auto mv = random_chunk("r", 64 << 10, 5); // a rename carries no file data
+  mv.kind = op_kind::rename;
+  ops.push_back(mv);
+  batch_packer tx{3};
+  packed_batch p;
+  CAF_REQUIRE(tx.pack(ops, p));
+  CAF_CHECK_EQUAL(p.stored_size, 0u);
+  batch_unpacker rx;
+  std::vector<op> back;
+  CAF_REQUIRE(rx.unpack(p, 16384, back).ok());
+  CAF_CHECK(same(ops, back));
+}
+
+CAF_TEST(a spoiled stored section is refused and breaks the stream) {
+  std::vector<op> ops{random_chunk("a", 64 << 10, 11),
+                      random_chunk("b", 48 << 10, 12)};
+  struct row {
+    const char* what;
+    void (*spoil)(packed_batch&);
+  };
+  std::vector<row> rows{
+    {"stored byte changed", [](packed_batch& p) { p.frame.back() ^= 1; }},
+    {"stored byte missing", [](packed_batch& p) { p.frame.pop_back(); }},
+    {"stored size beyond the frame",
+     [](packed_batch& p) { p.stored_size = p.frame.size() + 1; }},
+    {"stored size huge", [](packed_batch& p) { p.stored_size = UINT64_MAX; }},
+    {"stored size understated", [](packed_batch& p) { p.stored_size -= 1; }},
+    {"stored size zero", [](packed_batch& p) { p.stored_size = 0; }},
+  };
+  for (auto& r : rows) {
+    CAF_MESSAGE(r.what);
+    batch_packer tx{3};
+    batch_unpacker rx;
+    packed_batch p;
+    CAF_REQUIRE(tx.pack(ops, p));
+    CAF_REQUIRE_EQUAL(p.stored_size, uint64_t{(64 << 10) + (48 << 10)});
+    r.spoil(p);
+    std::vector<op> back;
+    CAF_CHECK(!rx.unpack(p, 16384, back).ok());
+    CAF_CHECK(back.empty());
+    CAF_CHECK(!rx.usable());
+  }
+}
+
+CAF_TEST(stored lengths are checked against the stored section) {
+  std::vector<op> ops{make(op_kind::chunk, "a", "0123456789"),
+                      make(op_kind::chunk, "b", "abcdef")};
+  std::vector<char> enc;
+  encode_ops(ops, std::vector<bool>{true, false}, enc);
+  std::string side = "0123456789";
+  std::vector<op> back;
+  CAF_REQUIRE(
+    decode_ops(enc.data(), enc.size(), side.data(), side.size(), 10, back)
+      .ok());
+  CAF_CHECK(same(ops, back));
+  // Too few stored bytes, one left over, or none at all: refused.
+  CAF_CHECK(!decode_ops(enc.data(), enc.size(), side.data(), 9, 10, back).ok());
+  CAF_CHECK(back.empty());
+  side += "!";
+  CAF_CHECK(
+    !decode_ops(enc.data(), enc.size(), side.data(), side.size(), 10, back)
+       .ok());
+  CAF_CHECK(back.empty());
+  CAF_CHECK(!decode_ops(enc.data(), enc.size(), 10, back).ok());
+  // Without a flag, stored bytes name nothing.
+  encode_ops(ops, enc = {});
+  CAF_CHECK(!decode_ops(enc.data(), enc.size(), "x", 1, 10, back).ok());
+}

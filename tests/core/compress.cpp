@@ -180,3 +180,54 @@ CAF_TEST(one frame per piece: exact size or refused) {
   CAF_CHECK(!compress_if_smaller(noise.data(), noise.size(), 3, packed));
   CAF_CHECK(packed.empty());
 }
+
+CAF_TEST(buffers reused across messages of changing sizes hold each message) {
+  // Both halves keep their buffers between messages (no zero-fill per
+  // message): a smaller message after a larger one must not keep a byte
+  // of it, nor a larger one after a smaller one.
+  stream_compressor tx{3};
+  stream_decompressor rx{1 << 22};
+  std::vector<char> wire;
+  std::vector<char> back; // reused, as batch_unpacker does
+  std::vector<std::vector<char>> msgs{
+    splitmix_bytes(300000, 1), text(1000, "a line\n"),
+    splitmix_bytes(200, 2),    splitmix_bytes(1 << 21, 3),
+    text(50000, "another\n"),  std::vector<char>(1, 'z'),
+  };
+  for (auto& m : msgs) {
+    CAF_REQUIRE(tx.compress(m.data(), m.size(), wire).ok());
+    CAF_CHECK_LESS(wire.size(), m.size() + 200);
+    CAF_REQUIRE(rx.decompress(wire.data(), wire.size(), m.size(), back).ok());
+    CAF_CHECK(back == m);
+  }
+}
+
+CAF_TEST(incompressible samples are told from compressible data) {
+  struct row {
+    const char* what;
+    std::vector<char> data;
+    bool incompressible;
+  };
+  std::vector<char> rep;
+  auto block = splitmix_bytes(3000, 5);
+  while (rep.size() < (100 << 10))
+    rep.insert(rep.end(), block.begin(), block.end());
+  // Random at both ends, text in the middle: the middle piece compresses.
+  auto mixed = splitmix_bytes(96 << 10, 6);
+  auto mid = text(8192, "int x;\n");
+  std::copy(mid.begin(), mid.end(), mixed.begin() + (48 << 10) - 4096);
+  std::vector<row> rows{
+    {"random", splitmix_bytes(64 << 10, 4), true},
+    {"random, odd size", splitmix_bytes((1 << 20) + 3, 7), true},
+    {"text", text(64 << 10, "static int f(void) { return 1; }\n"), false},
+    {"repeated random block", rep, false},
+    {"random with text inside", mixed, false},
+    {"zeros", std::vector<char>(64 << 10, 0), false},
+    {"random but too short to judge", splitmix_bytes(12287, 8), false},
+  };
+  for (auto& r : rows) {
+    CAF_MESSAGE(r.what);
+    CAF_CHECK_EQUAL(looks_incompressible(r.data.data(), r.data.size()),
+                    r.incompressible);
+  }
+}
