@@ -4,6 +4,7 @@
 // and the loss of the link.
 #include "actors/watcher/sender_detail.hpp"
 
+#include "core/common/tcp_probe.hpp"
 #include "core/wire/tree_listing.hpp"
 
 #include <caf/openssl/manager.hpp>
@@ -19,6 +20,10 @@
 namespace livesync::sender_detail {
 
 namespace {
+
+/// How long a reference's address may take to accept a connection before
+/// the attempt counts as failed (then the backoff, then again).
+constexpr auto connect_probe_timeout = std::chrono::seconds(10);
 
 long long millis(std::chrono::nanoseconds t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t).count();
@@ -209,6 +214,42 @@ void connect_failed(self_ptr self, const std::string& reason) {
   metrics_changed(self);
 }
 
+/// The address answered: CAF's connect (middleman, or openssl manager)
+/// and the check that the peer is a livesync reference.
+void connect_through_caf(self_ptr self) {
+  auto& st = self->state;
+  auto mm = st.cfg.tls ? self->system().openssl_manager().actor_handle()
+                       : self->system().middleman().actor_handle();
+  auto rh = self->request(mm, st.cfg.request_timeout, caf::connect_atom::value,
+                          st.cfg.host, st.cfg.port);
+  auto id = rh.id();
+  rh.then(
+    [=](const caf::node_id&, caf::strong_actor_ptr& ptr,
+        const std::set<std::string>& ifs) {
+      forget_request_timeout(self, id);
+      if (!ptr || !self->system().assignable<receiver_actor>(ifs)) {
+        link_lost(self, "peer is not a livesync reference");
+        return;
+      }
+      adopt_peer(self, caf::actor_cast<receiver_actor>(std::move(ptr)));
+    },
+    [=](caf::error& err) {
+      connect_failed(self, self->system().render(err));
+    });
+}
+
+/// Answers one probe of a reference's address (an empty reason: it
+/// accepted), then quits. Detached: the probe may wait its whole timeout.
+caf::behavior tcp_prober(caf::event_based_actor* self) {
+  return {
+    [=](atom::connect, const std::string& host, uint16_t port) {
+      self->quit();
+      auto s = tcp_probe(host, port, connect_probe_timeout);
+      return s ? std::string{} : s.reason();
+    },
+  };
+}
+
 } // namespace
 
 void link_lost(self_ptr self, const std::string& reason) {
@@ -248,20 +289,21 @@ void connect(self_ptr self) {
       connect_failed(self, "no local reference");
     return;
   }
-  auto mm = st.cfg.tls ? self->system().openssl_manager().actor_handle()
-                       : self->system().middleman().actor_handle();
-  auto rh = self->request(mm, st.cfg.request_timeout, caf::connect_atom::value,
+  // Probe the address on a thread of its own first: CAF's connect blocks
+  // the one actor that makes every connection of the process for as long
+  // as the kernel retries SYNs (core/common/tcp_probe.hpp).
+  auto prober = self->spawn<caf::detached>(tcp_prober);
+  auto ph = self->request(prober, st.cfg.request_timeout, atom::connect_v,
                           st.cfg.host, st.cfg.port);
-  auto id = rh.id();
-  rh.then(
-    [=](const caf::node_id&, caf::strong_actor_ptr& ptr,
-        const std::set<std::string>& ifs) {
-      forget_request_timeout(self, id);
-      if (!ptr || !self->system().assignable<receiver_actor>(ifs)) {
-        link_lost(self, "peer is not a livesync reference");
+  auto pid = ph.id();
+  ph.then(
+    [=](std::string& why) {
+      forget_request_timeout(self, pid);
+      if (!why.empty()) {
+        connect_failed(self, why);
         return;
       }
-      adopt_peer(self, caf::actor_cast<receiver_actor>(std::move(ptr)));
+      connect_through_caf(self);
     },
     [=](caf::error& err) {
       connect_failed(self, self->system().render(err));
