@@ -18,7 +18,9 @@ here; hadolint is not in Debian).
   its options into the two programs' targets;
 - docker/compose.yaml passes `docker-compose config` (alone and with
   docker/compose.podman.yaml), builds targets that the Dockerfile defines,
-  and mounts files that exist.
+  and mounts files that exist; so does the fan-out example on top of it
+  (docker/compose.fanout.yaml, and with docker/compose.fanout.podman.yaml),
+  whose watcher reads docker/watcher.fanout.ini.
 
 Exit codes: 0 pass, 1 a check failed, 77 skipped (a tool is missing:
 shellcheck, apt-cache, dpkg, docker-compose, or the built programs; the
@@ -42,6 +44,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DOCKERFILE = os.path.join(REPO, "docker", "Dockerfile")
 COMPOSE = os.path.join(REPO, "docker", "compose.yaml")
 COMPOSE_PODMAN = os.path.join(REPO, "docker", "compose.podman.yaml")
+COMPOSE_FANOUT = os.path.join(REPO, "docker", "compose.fanout.yaml")
+COMPOSE_FANOUT_PODMAN = os.path.join(REPO, "docker", "compose.fanout.podman.yaml")
 SETUP = os.path.join(REPO, "scripts", "setup.sh")
 DOCKERIGNORE = os.path.join(REPO, ".dockerignore")
 CERTS = os.path.join("docker", "certs")  # made by the user, not in git
@@ -336,12 +340,41 @@ def check_compose(stages):
         fail("docker-compose config with docker/compose.podman.yaml:\n%s" % p.stdout.decode())
     else:
         ok("docker-compose config accepts docker/compose.yaml + docker/compose.podman.yaml")
+    # The fan-out example (two references), alone and on podman.
+    p = run([exe, "-f", COMPOSE, "-f", COMPOSE_FANOUT, "config"], env=env)
+    fanout_text = p.stdout.decode()
+    if p.returncode != 0:
+        fail("docker-compose config with docker/compose.fanout.yaml:\n%s" % fanout_text)
+        fanout_text = None
+    else:
+        ok("docker-compose config accepts docker/compose.yaml + docker/compose.fanout.yaml")
+    p = run([exe, "-f", COMPOSE, "-f", COMPOSE_PODMAN, "-f", COMPOSE_FANOUT,
+             "-f", COMPOSE_FANOUT_PODMAN, "config", "--quiet"], env=env)
+    if p.returncode != 0:
+        fail("docker-compose config with the podman and fan-out files:\n%s" % p.stdout.decode())
+    else:
+        ok("docker-compose config accepts compose.yaml + compose.podman.yaml + "
+           "compose.fanout.yaml + compose.fanout.podman.yaml")
     try:
         import yaml  # python3-yaml, a dependency of docker-compose
     except ImportError:
         skip("python3-yaml not found: compose contents not checked")
         return
-    cfg = yaml.safe_load(text)
+    check_compose_services(stages, yaml.safe_load(text), "compose.yaml")
+    if fanout_text is not None:
+        cfg = yaml.safe_load(fanout_text)
+        check_compose_services(stages, cfg, "compose.yaml + compose.fanout.yaml")
+        mounts = [v.split(":")[:2] if isinstance(v, str) else [v.get("source"), v.get("target")]
+                  for v in cfg.get("services", {}).get("watcher", {}).get("volumes", [])]
+        ini = [src for src, dst in mounts if dst == "/etc/livesync/watcher.ini"]
+        if [os.path.basename(x) for x in ini] != ["watcher.fanout.ini"]:
+            fail("compose.fanout.yaml: the watcher's /etc/livesync/watcher.ini is %r, "
+                 "not docker/watcher.fanout.ini alone" % ini)
+        else:
+            ok("compose.fanout.yaml: the watcher reads docker/watcher.fanout.ini")
+
+
+def check_compose_services(stages, cfg, what):
     for name, svc in cfg.get("services", {}).items():
         build = svc.get("build", {})
         dockerfile = os.path.join(build.get("context", ""), build.get("dockerfile", ""))
@@ -362,8 +395,8 @@ def check_compose(stages):
                 kw == "HEALTHCHECK" for s in _chain(stages.get(build.get("target")))
                 for _, kw, _ in s.instructions):
             fail("compose service %s has no health check" % name)
-    ok("compose: services %s build Dockerfile stages and mount existing files"
-       % " ".join(sorted(cfg.get("services", {}))))
+    ok("%s: services %s build Dockerfile stages and mount existing files"
+       % (what, " ".join(sorted(cfg.get("services", {})))))
 
 
 def _chain(stage):

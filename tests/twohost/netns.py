@@ -244,6 +244,105 @@ class TwoHosts:
             log("%s/%s: qdisc netem %s" % (ns, ifname, " ".join(spec)))
 
 
+class FanoutHosts:
+    """One watcher namespace joined to `n` reference namespaces, one veth
+    pair each (a star, no bridge): the fan-out of issue 15. Link i is a
+    /30 of 198.18.0.0/24: the reference at 198.18.0.(4i+1), the watcher's
+    end at 198.18.0.(4i+2). Every address lives inside the test's own
+    namespaces, so nothing is routed from or to the host (nor to a podman
+    network that uses 198.18.0.0/24 there).
+
+    wat_ns          the watcher's namespace
+    ref_ns[i]       reference i's namespace
+    ref_ip[i]       its address
+    set_link(i, up) reference i's veth end down or up
+    """
+
+    def __init__(self, n):
+        if os.geteuid() != 0:
+            raise Skip("not root (network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)")
+        self.ip = shutil.which("ip") or next(
+            (p for p in ("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip") if os.access(p, os.X_OK)), None)
+        if not self.ip:
+            raise Skip("`ip` not found (install iproute2)")
+        pid = os.getpid()
+        TwoHosts._seq += 1
+        self.wat_ns = "ls-wat-%d-%d" % (pid, TwoHosts._seq)
+        self.ref_ns, self.ref_if, self.wat_if, self.ref_ip, self.wat_ip = [], [], [], [], []
+        for i in range(n):
+            TwoHosts._seq += 1
+            self.ref_ns.append("ls-ref-%d-%d" % (pid, TwoHosts._seq))
+            self.ref_if.append("lsfo%dr" % i)  # only inside their namespaces
+            self.wat_if.append("lsfo%dw" % i)
+            self.ref_ip.append("198.18.0.%d" % (4 * i + 1))
+            self.wat_ip.append("198.18.0.%d" % (4 * i + 2))
+        self._made = []
+
+    def up(self):
+        remove_stale_namespaces(self.ip)
+        for ns in [self.wat_ns] + self.ref_ns:
+            rc, out = _run([self.ip, "netns", "add", ns], check=False)
+            if rc != 0:
+                self.down()
+                raise Skip("`ip netns add %s` failed (exit %d: %s); network "
+                           "namespaces need root with CAP_SYS_ADMIN/CAP_NET_ADMIN"
+                           % (ns, rc, out))
+            self._made.append(ns)
+        try:
+            _run([self.ip, "-n", self.wat_ns, "link", "set", "lo", "up"])
+            for i, ns in enumerate(self.ref_ns):
+                rc, out = _run([self.ip, "link", "add", self.ref_if[i], "netns", ns,
+                                "type", "veth", "peer", "name", self.wat_if[i],
+                                "netns", self.wat_ns], check=False)
+                if rc != 0:
+                    raise Skip("cannot create a veth pair (exit %d: %s); is the veth "
+                               "kernel module available?" % (rc, out))
+                _run([self.ip, "-n", ns, "link", "set", "lo", "up"])
+                for n2, ifname, addr in ((ns, self.ref_if[i], self.ref_ip[i]),
+                                         (self.wat_ns, self.wat_if[i], self.wat_ip[i])):
+                    _run([self.ip, "-n", n2, "addr", "add", addr + "/30", "dev", ifname])
+                    _run([self.ip, "-n", n2, "link", "set", ifname, "up"])
+            for i in range(len(self.ref_ns)):
+                self.wait_link(i, True)
+        except BaseException:
+            self.down()
+            raise
+        log("namespaces: watcher %s; references %s"
+            % (self.wat_ns, ", ".join("%s (%s/30)" % x for x in zip(self.ref_ns, self.ref_ip))))
+
+    def down(self):
+        """Removes the namespaces (and the veth pairs). Never raises."""
+        while self._made:
+            ns = self._made.pop()
+            try:
+                rc, out = _run([self.ip, "netns", "del", ns], check=False)
+                if rc != 0:
+                    log("warning: `ip netns del %s` failed: %s" % (ns, out))
+            except Exception as e:  # pragma: no cover
+                log("warning: `ip netns del %s` failed: %s" % (ns, e))
+
+    def exec_prefix(self, ns):
+        return [self.ip, "netns", "exec", ns]
+
+    def set_link(self, i, up):
+        _run([self.ip, "-n", self.ref_ns[i], "link", "set", self.ref_if[i],
+              "up" if up else "down"])
+        log("link %s/%s %s" % (self.ref_ns[i], self.ref_if[i], "up" if up else "down"))
+
+    def wait_link(self, i, up, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ok = True
+            for ns, ifname in ((self.ref_ns[i], self.ref_if[i]), (self.wat_ns, self.wat_if[i])):
+                rc, out = _run([self.ip, "-n", ns, "-o", "link", "show", ifname], check=False)
+                carrier = rc == 0 and "LOWER_UP" in out and "NO-CARRIER" not in out
+                ok = ok and carrier == up
+            if ok:
+                return
+            time.sleep(0.02)
+        raise RuntimeError("veth %d carrier not %s after %.1f s" % (i, "up" if up else "down", timeout))
+
+
 # -- nodes ---------------------------------------------------------------------
 
 
@@ -255,13 +354,14 @@ def cert_dir(env):
     return d
 
 
-def entrypoint_argv(env, role, **variables):
+def entrypoint_argv(env, role, ini=None, **variables):
     """`env -u ... VAR=value ... docker/entrypoint-ROLE.sh`: the container's
-    start-up path, with its INI file, over mutual TLS unless INSECURE."""
+    start-up path, with its INI file (docker/ROLE.ini, or docker/INI), over
+    mutual TLS unless INSECURE."""
     if INSECURE:
         variables["LIVESYNC_CONFIG"] = None  # its [openssl] section means TLS
     else:
-        variables["LIVESYNC_CONFIG"] = os.path.join(DOCKER, role + ".ini")
+        variables["LIVESYNC_CONFIG"] = os.path.join(DOCKER, ini or role + ".ini")
         variables["LIVESYNC_CERT_DIR"] = cert_dir(env)
     variables["LIVESYNC_BIN_DIR"] = harness.bin_dir()
     unset, assign = [], []

@@ -33,6 +33,7 @@ import tests_faults  # noqa: E402
 import tests_limits  # noqa: E402,F401  (registers into tests_faults.TESTS)
 import tests_soak  # noqa: E402,F401
 import tests_torn  # noqa: E402,F401
+import tests_fanout_ns  # noqa: E402,F401  (not tests_fanout: tests/e2e has one)
 
 
 class Interrupted(BaseException):
@@ -71,7 +72,7 @@ def run_one(name, args):
     ok = False
     try:
         try:
-            net = netns.TwoHosts()
+            net = getattr(fn, "make_net", netns.TwoHosts)()  # tests_fanout_ns: FanoutHosts
             net.up()
         except Skip as e:
             if getattr(fn, "needs_net", True):
