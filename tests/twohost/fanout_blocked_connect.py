@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Repro (not a CTest test: it fails on main at a0b6564): a reference whose
+"""twohost.fanout_blocked_connect (it failed on main at a0b6564): a reference whose
 packets are silently dropped holds back the (re)connect of every other
 reference of a fan-out watcher.
 
-    python3 tests/twohost/repro_fanout_blocked_connect.py --bin-dir=build [--wait=90] [--tls]
+    python3 tests/twohost/fanout_blocked_connect.py --bin-dir=build [--wait=90] [--tls]
 
 Three namespaces (netns.FanoutHosts): a watcher mirroring to references 0
 and 1 (`--references`, plain TCP unless --tls, CAF heartbeats 0.5 s / 3 s
