@@ -473,7 +473,7 @@ int main(int argc, char** argv) {
       senders.push_back(sys.spawn(sender, scfg, source, metrics));
       names.push_back(e.text());
     }
-    auto ctl = sys.spawn(control, senders, names, deb, trk);
+    auto ctl = sys.spawn(control, senders, names, deb, fan, trk);
     if (metrics)
       caf::anon_send(metrics, ctl);
     // With the link's mutual TLS when it is configured (any certificate of

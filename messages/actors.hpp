@@ -117,7 +117,10 @@ using debouncer_actor = caf::typed_actor<
 /// its one consumer (core/watcher/fanout_queue.hpp).
 using fanout_actor = debouncer_actor::extend<
   // A batch from the debouncer (answers the fanout's demand).
-  caf::reacts_to<settled>>;
+  caf::reacts_to<settled>,
+  // The paths this sender's reference still owes (its backlog; 0 before
+  // its first demand).
+  caf::replies_to<atom::status, caf::actor_addr>::with<uint64_t>>;
 
 /// The reference's metrics file writer (--metrics-file).
 using reference_metrics_actor = caf::typed_actor<

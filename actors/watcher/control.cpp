@@ -86,9 +86,9 @@ void add_shared_parts(self_ptr self, std::shared_ptr<status_gather> g) {
         [=](uint64_t unwatched) {
           forget_request_timeout(self, tid);
           for (auto& s : g->out) {
-            s.pending_paths = pending;
+            s.pending_paths += pending;
             s.unwatched_dirs = unwatched;
-            if (s.state == "in-sync" && pending > 0)
+            if (s.state == "in-sync" && s.pending_paths > 0)
               s.state = "syncing";
           }
           g->promise.deliver(std::move(g->out));
@@ -96,6 +96,35 @@ void add_shared_parts(self_ptr self, std::shared_ptr<status_gather> g) {
         fail);
     },
     fail);
+}
+
+/// Several references: what each still owes in the fanout counts as its
+/// pending paths, before the debouncer's (shared) ones are added.
+void add_backlogs(self_ptr self, std::shared_ptr<status_gather> g) {
+  auto& st = self->state;
+  if (!st.fanout) {
+    add_shared_parts(self, g);
+    return;
+  }
+  auto left = std::make_shared<size_t>(st.senders.size());
+  for (size_t i = 0; i < st.senders.size(); ++i) {
+    auto rh = self->request(st.fanout, local_timeout, atom::status_v,
+                            caf::actor_cast<caf::actor_addr>(st.senders[i]));
+    auto id = rh.id();
+    rh.then(
+      [=](uint64_t owed) {
+        forget_request_timeout(self, id);
+        g->out[i].pending_paths = owed;
+        if (--*left == 0)
+          add_shared_parts(self, g);
+      },
+      [=](caf::error& err) {
+        if (*left > 0) {
+          *left = 0;
+          g->promise.deliver(std::move(err));
+        }
+      });
+  }
 }
 
 caf::result<std::vector<watcher_status>> gather_status(self_ptr self) {
@@ -115,7 +144,7 @@ caf::result<std::vector<watcher_status>> gather_status(self_ptr self) {
         forget_request_timeout(self, sid);
         g->out[i] = std::move(s);
         if (--g->waiting == 0)
-          add_shared_parts(self, g);
+          add_backlogs(self, g);
       },
       [=](caf::error& err) {
         if (g->waiting > 0) {
@@ -132,7 +161,9 @@ caf::result<std::vector<watcher_status>> gather_status(self_ptr self) {
 control_actor::behavior_type
 control(control_actor::stateful_pointer<control_state> self,
         std::vector<sender_actor> senders, std::vector<std::string> names,
-        debouncer_actor debouncer, tracker_actor tracker) {
+        debouncer_actor debouncer, fanout_actor fanout,
+        tracker_actor tracker) {
+  self->state.fanout = std::move(fanout);
   self->state.senders = std::move(senders);
   self->state.names = std::move(names);
   self->state.debouncer = std::move(debouncer);

@@ -21,6 +21,8 @@ struct control_state {
   /// "host:port" of each sender's reference, in the same order.
   std::vector<std::string> names;
   debouncer_actor debouncer;
+  /// Several references: what each still owes (null with one).
+  fanout_actor fanout;
   tracker_actor tracker;
   static inline const char* name = "control";
 };
@@ -28,6 +30,7 @@ struct control_state {
 control_actor::behavior_type
 control(control_actor::stateful_pointer<control_state> self,
         std::vector<sender_actor> senders, std::vector<std::string> names,
-        debouncer_actor debouncer, tracker_actor tracker);
+        debouncer_actor debouncer, fanout_actor fanout,
+        tracker_actor tracker);
 
 } // namespace livesync

@@ -60,6 +60,13 @@ fanout(fanout_actor::stateful_pointer<fanout_state> self,
     [=](atom::status) {
       return self->delegate(self->state.debouncer, atom::status_v);
     },
+    [=](atom::status, const caf::actor_addr& sender) -> uint64_t {
+      auto& st = self->state;
+      for (size_t i = 0; i < st.consumers.size(); ++i)
+        if (st.consumers[i] == sender)
+          return st.queue->backlog_paths(i);
+      return 0;
+    },
     // From the debouncer: one batch, for every reference.
     [=](settled& batch) {
       auto& st = self->state;

@@ -65,7 +65,8 @@ void start_reconcile(self_ptr self, std::vector<manifest_entry>& entries) {
   st.model.reset(entries);
   st.planner->clear();
   st.planner->push_full_check();
-  spdlog::info("reconcile-start reference_entries={}", entries.size());
+  spdlog::info("reconcile-start reference_entries={} reference={}",
+               entries.size(), reference_name(st.cfg));
   begin_reconcile(self);
 }
 
@@ -84,12 +85,12 @@ void finish_digest_reconcile(self_ptr self) {
   // digests, the listings); walk_ms: our own walk, part of it.
   spdlog::info("reconcile-start reference_entries={} reference_dirs={} "
                "matched_dirs={} listed_dirs={} compared_dirs={} "
-               "digest_ms={} walk_ms={} model_ms={}",
+               "digest_ms={} walk_ms={} model_ms={} reference={}",
                st.model.size(), r.reference_dirs.size(),
                r.reference_dirs.size() - r.plan.fetch.size(),
                r.plan.fetch.size(), r.plan.check.size(),
                millis(now - st.link->reconcile_start()), millis(r.walk_time),
-               millis(now - t0));
+               millis(now - t0), reference_name(st.cfg));
   drop_round(st);
   begin_reconcile(self);
 }
@@ -259,8 +260,8 @@ void link_lost(self_ptr self, const std::string& reason) {
   auto after = st.link->lose(self->clock().now(), reason);
   if (!after)
     return;
-  spdlog::warn("peer-lost phase={} reason={} retry_in={}ms", to_string(was),
-               reason, millis(pause));
+  spdlog::warn("peer-lost phase={} reason={} retry_in={}ms reference={}",
+               to_string(was), reason, millis(pause), reference_name(st.cfg));
   if (st.peer)
     self->demonitor(st.peer.address());
   st.peer = nullptr;

@@ -162,11 +162,12 @@ void maybe_in_sync(self_ptr self) {
       st.root_missing_logged = false;
       // Compare the whole tree again after a pause (stat only; content
       // only for what still differs).
-      spdlog::warn("sync-incomplete failed_ops={} retry_in={}ms",
+      spdlog::warn("sync-incomplete failed_ops={} retry_in={}ms reference={}",
                    r.round_errors,
                    std::chrono::duration_cast<std::chrono::milliseconds>(
                      st.cfg.error_retry)
-                     .count());
+                     .count(),
+                   reference_name(st.cfg));
       if (r.arm_retry)
         self->delayed_send(self, st.cfg.error_retry, atom::resync_v);
       return;
@@ -181,9 +182,9 @@ void maybe_in_sync(self_ptr self) {
   auto& c = st.link->counters();
   spdlog::info("in-sync entries={} elapsed_ms={} ops={} files={} "
                "literal_bytes={} copied_bytes={} request_bytes={} "
-               "round_trips={}",
+               "round_trips={} reference={}",
                st.model.size(), ms, c.ops, c.files, c.literal_bytes,
-               c.copied_bytes, c.bytes, c.round_trips);
+               c.copied_bytes, c.bytes, c.round_trips, reference_name(st.cfg));
 }
 
 } // namespace
@@ -197,13 +198,15 @@ void log_stats(self_ptr self) {
                "round_trips={} fallbacks={} errors={} connects={} "
                "recipes={} recipe_bytes={} queued_checks={} "
                "in_flight_bytes={} latency_samples={} "
-               "latency_p50_us={} latency_p99_us={} latency_max_us={}",
+               "latency_p50_us={} latency_p99_us={} latency_max_us={} "
+               "reference={}",
                s.ops, s.requests, s.bytes, s.files, s.literal_bytes,
                s.copied_bytes, s.payload_bytes, s.round_trips, s.fallbacks,
                s.errors, s.reconnects, st.recipes.size(), st.recipes.bytes(),
                st.planner->queued(), st.link->in_flight_bytes(), lat.count(),
                lat.quantile(0.5).count() / 1000,
-               lat.quantile(0.99).count() / 1000, lat.max().count() / 1000);
+               lat.quantile(0.99).count() / 1000, lat.max().count() / 1000,
+               reference_name(st.cfg));
 }
 
 /// Called from the events that change what status shows (a pump, a link

@@ -79,9 +79,14 @@ def test_three_references_one_killed_mid_burst(env):
     rc, out, err = command(env, "status", "--control-port=%d" % port, "--json")
     check(rc == 0, "status: rc=%s err=%r" % (rc, err))
     states = {s["reference"]: s["state"] for s in json.loads(out)}
-    log("states while one is away: %r" % states)
-    check(states["%s:%d" % (LOOPBACK, victim_port)] in ("disconnected", "connecting"),
+    owed = {s["reference"]: s["pending_paths"] for s in json.loads(out)}
+    log("states while one is away: %r, pending paths %r" % (states, owed))
+    victim = "%s:%d" % (LOOPBACK, victim_port)
+    check(states[victim] in ("disconnected", "connecting"),
           "status of the dead reference: %r" % states)
+    # What it owes is its own backlog: the paths written since it died.
+    check(owed[victim] > 0 and all(v == 0 for k, v in owed.items() if k != victim),
+          "pending paths per reference: %r" % owed)
     # What the dead one holds now is not sent again when it returns.
     missing = set(p for p in diff_trees(env.src, root_of(env, 1), limit=100000))
     have = 0
