@@ -1,5 +1,7 @@
 // livesync-watcher: watches --root with inotify and mirrors every change to
-// the reference at --host:--port. See README.md for the options.
+// the reference at --host:--port (or to each of --references). Options:
+// apps/watcher_options; commands (status, flush, verify):
+// apps/watcher_commands. See README.md.
 #include "actors/watcher/control.hpp"
 #include "actors/watcher/debouncer.hpp"
 #include "actors/watcher/fanout.hpp"
@@ -9,7 +11,7 @@
 #include "actors/watcher/tracker.hpp"
 #include "apps/common/app_support.hpp"
 #include "apps/watcher_commands.hpp"
-#include "core/common/endpoint.hpp"
+#include "apps/watcher_options.hpp"
 #include "core/watcher/watch_setup.hpp"
 #include "messages/register.hpp"
 
@@ -32,191 +34,7 @@
 
 namespace {
 
-class watcher_config : public livesync::node_config {
-public:
-  watcher_config() {
-    opt_group{custom_options_, "global"}
-      .add(host, "host", "reference host (default: 127.0.0.1)")
-      .add(port, "port", "reference port (default: 4242)")
-      .add(references, "references",
-           "several references instead of --host/--port, each with its own "
-           "link, e.g. '[\"backup1:4242\", \"backup2:4242\"]' (default: "
-           "none)")
-      .add(reference, "reference",
-           "flush/verify: only this one of the references, host:port "
-           "(default: all)")
-      .add(quiet, "debounce",
-           "a path is sent once quiet this long (default: 5ms)")
-      .add(max_delay, "max-delay",
-           "... or once pending this long while busy (default: 500ms)")
-      .add(window_mib, "window-mib",
-           "MiB sent and not yet acknowledged, at most (default: 16)")
-      .add(zstd_level, "compression-level",
-           "zstd level of the link's one compression stream, 0 = off "
-           "(default: 3)")
-      .add(small_file_kib, "small-file-kib",
-           "files up to this size travel whole; larger ones as deltas "
-           "(default: 64)")
-      .add(chunk_min, "chunk-min", "smallest content-defined chunk in bytes "
-                                   "(default: 1024)")
-      .add(chunk_avg, "chunk-avg", "average chunk in bytes, a power of two "
-                                   "(default: 4096)")
-      .add(chunk_max, "chunk-max", "largest chunk in bytes (default: 32768)")
-      .add(recipe_cache_mib, "recipe-cache-mib",
-           "memory for recipes of files the reference holds (default: 256)")
-      .add(excludes, "exclude",
-           "gitignore-style patterns to leave out, e.g. "
-           "'[\".git/\", \"*.swp\"]' (default: none)")
-      .add(ignore_file, "ignore-file",
-           "file in the watched root with more patterns, one per line "
-           "(default: .livesyncignore; read at start)")
-      .add(stats_interval, "stats-interval",
-           "log counters this often while busy; 0s = only at exit "
-           "(default: 60s)")
-      .add(progress_interval, "progress-interval",
-           "log progress this often while comparing (initial sync, "
-           "reconnect, rescan); 0s = never (default: 1s on a terminal, "
-           "10s otherwise)")
-      .add(control_bind, "control-bind",
-           "address of the control port for status and flush (default: "
-           "127.0.0.1)")
-      .add(control_port, "control-port",
-           "control port; 0 picks a free one (default: 4243)")
-      .add(request_timeout, "request-timeout",
-           "a request the reference leaves unanswered this long ends the "
-           "link, which is then connected again (default: 60s; 1s to 1h)")
-      .add(timeout, "timeout",
-           "status/flush/verify: give up after this long (default: 60s)")
-      .add(json, "json", "status: print one JSON object (--format=json)")
-      .add(format, "format",
-           "status: text, json (one object) or prometheus (text exposition "
-           "format) (default: text)")
-      .add(mode_mask, "mode-mask",
-           "verify: the reference's --mode-mask (default: 1777)")
-      .add(unwatched_scan_interval, "unwatched-scan-interval",
-           "when the inotify watch limit leaves directories unwatched, "
-           "compare them this often (default: 2s; 100ms to 1h)");
-    livesync::add_message_types(*this);
-    load<caf::io::middleman>();
-    load<caf::openssl::manager>();
-  }
-
-  std::string host = "127.0.0.1";
-  uint16_t port = 4242;
-  std::vector<std::string> references;
-  std::string reference;
-  caf::timespan quiet = std::chrono::milliseconds(5);
-  caf::timespan max_delay = std::chrono::milliseconds(500);
-  uint32_t window_mib = 16;
-  int32_t zstd_level = 3;
-  uint32_t small_file_kib = 64;
-  uint32_t chunk_min = 1024;
-  uint32_t chunk_avg = 4096;
-  uint32_t chunk_max = 32768;
-  uint32_t recipe_cache_mib = 256;
-  caf::timespan stats_interval = std::chrono::seconds(60);
-  caf::timespan progress_interval{-1};
-  std::string control_bind = "127.0.0.1";
-  uint16_t control_port = 4243;
-  caf::timespan request_timeout = std::chrono::seconds(60);
-  caf::timespan timeout = std::chrono::seconds(60);
-  bool json = false;
-  std::string format;
-  std::string mode_mask = "1777";
-  caf::timespan unwatched_scan_interval = std::chrono::seconds(2);
-  std::vector<std::string> excludes;
-  std::string ignore_file = ".livesyncignore";
-};
-
-/// Throws usage_error unless `lowest` <= `value` <= 1h.
-void check_duration(const char* name, caf::timespan value,
-                    caf::timespan lowest, const char* lowest_text) {
-  if (value >= lowest && value <= std::chrono::hours(1))
-    return;
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(value);
-  throw livesync::usage_error{std::string{"invalid value for '"} + name
-                              + "': " + std::to_string(ms.count())
-                              + "ms (expected " + lowest_text + " to 1h)"};
-}
-
-/// Memory for small files read once for several references (each entry
-/// leaves once every sender has taken it).
-constexpr uint64_t shared_read_budget = uint64_t{64} << 20;
-
-/// The references to mirror to: --references, or the one of --host and
-/// --port. Throws usage_error on a mistake.
-std::vector<livesync::endpoint> reference_endpoints(const watcher_config& cfg) {
-  using livesync::usage_error;
-  std::vector<livesync::endpoint> out;
-  if (cfg.given.count("references") == 0) {
-    if (cfg.host.empty())
-      throw usage_error{"invalid value for 'host': empty"};
-    if (cfg.port == 0)
-      throw usage_error{"invalid value for 'port': 0 (expected 1 to 65535)"};
-    out.push_back({cfg.host, cfg.port});
-    return out;
-  }
-  if (cfg.given.count("host") > 0 || cfg.given.count("port") > 0)
-    throw usage_error{"--references replaces --host and --port: give the "
-                      "references as a list, or one reference by --host "
-                      "and --port"};
-  std::string why;
-  if (!livesync::parse_endpoints(cfg.references, out, why))
-    throw usage_error{"invalid value for 'references': " + why};
-  return out;
-}
-
-/// --reference (flush, verify): one of `all`, as "host:port" the way
-/// status names it; empty: all. Throws usage_error when it names none.
-std::string chosen_reference(const watcher_config& cfg,
-                             const std::vector<livesync::endpoint>& all) {
-  if (cfg.reference.empty())
-    return {};
-  std::string why;
-  auto e = livesync::parse_endpoint(cfg.reference, why);
-  if (!e)
-    throw livesync::usage_error{"invalid value for 'reference': " + why};
-  for (auto& x : all)
-    if (x == *e)
-      return e->text();
-  throw livesync::usage_error{"--reference=" + cfg.reference
-                              + " is not one of the references"};
-}
-
-/// The exclude rules: --exclude patterns, then the ignore file's lines
-/// (later lines win, as in gitignore). Throws usage_error on a bad pattern.
-std::shared_ptr<const livesync::ignore_rules>
-load_excludes(const watcher_config& cfg, const std::string& root) {
-  auto rules = std::make_shared<livesync::ignore_rules>();
-  for (auto& p : cfg.excludes)
-    if (auto err = rules->add(p); !err.empty())
-      throw livesync::usage_error{"invalid value for 'exclude': \"" + p
-                                  + "\": " + err};
-  if (!cfg.ignore_file.empty()) {
-    auto path = root + "/" + cfg.ignore_file;
-    std::ifstream in{path, std::ios::binary};
-    if (in) {
-      std::stringstream text;
-      text << in.rdbuf();
-      auto errs = rules->add_text(text.str(), path);
-      if (!errs.empty())
-        throw livesync::usage_error{errs.front()};
-    }
-  }
-  return rules;
-}
-
-std::string absolute_dir(const std::string& path) {
-  char buf[PATH_MAX];
-  if (::realpath(path.c_str(), buf) == nullptr)
-    throw livesync::usage_error{"cannot use --root=" + path + ": "
-                                + std::strerror(errno)};
-  struct stat st;
-  if (::stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
-    throw livesync::usage_error{"cannot use --root=" + path
-                                + ": not a directory"};
-  return buf;
-}
+using livesync::watcher_config;
 
 /// The command named by the first argument, if any ("" runs the watcher).
 std::string take_command(int& argc, char**& argv) {
@@ -233,7 +51,6 @@ std::string take_command(int& argc, char**& argv) {
     }
   return {};
 }
-
 int run_command(const std::string& command, watcher_config& cfg) {
   using namespace livesync;
   command_target t;
@@ -303,7 +120,6 @@ int run_command(const std::string& command, watcher_config& cfg) {
   return command == "flush" ? run_flush(sys, t, only)
                             : run_status(sys, t, format);
 }
-
 } // namespace
 
 namespace {
@@ -315,6 +131,9 @@ std::string host_name() {
     return "unknown-host";
   return buf;
 }
+/// Memory for small files read once for several references (each entry
+/// leaves once every sender has taken it).
+constexpr uint64_t shared_read_budget = uint64_t{64} << 20;
 
 } // namespace
 
@@ -322,16 +141,15 @@ int main(int argc, char** argv) {
   using namespace livesync;
   tune_malloc();
   watcher_config cfg;
-  std::string root;
-  std::vector<endpoint> targets;
-  std::shared_ptr<const ignore_rules> excludes;
+  watcher_settings settings;
   auto command = take_command(argc, argv);
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-h" || a == "-?" || a == "--help" || a == "--long-help") {
       std::cout
         << "usage: livesync-watcher [COMMAND] --key=value ...\n"
-           "  (no command)  watch --root and mirror it to --host:--port\n"
+           "  (no command)  watch --root and mirror it to --host:--port, or "
+           "to each of --references\n"
            "  status        what the running watcher does (--control-port)\n"
            "  flush         wait until every change made so far is "
            "committed on the reference\n"
@@ -347,50 +165,15 @@ int main(int argc, char** argv) {
       return 0;
     if (!command.empty())
       return run_command(command, cfg);
-    root = absolute_dir(cfg.root);
-    targets = reference_endpoints(cfg);
-    if (!cfg.reference.empty())
-      throw usage_error{"--reference is for flush and verify; the watcher "
-                        "mirrors to every one of --references"};
-    if (cfg.window_mib < 2 || cfg.window_mib > 1024)
-      throw usage_error{"invalid value for 'window-mib': "
-                        + std::to_string(cfg.window_mib)
-                        + " (expected 2 to 1024)"};
-    if (cfg.zstd_level < 0 || cfg.zstd_level > 19)
-      throw usage_error{"invalid value for 'compression-level': "
-                        + std::to_string(cfg.zstd_level)
-                        + " (expected 0 to 19)"};
-    if (cfg.small_file_kib < 1 || cfg.small_file_kib > 4096)
-      throw usage_error{"invalid value for 'small-file-kib': "
-                        + std::to_string(cfg.small_file_kib)
-                        + " (expected 1 to 4096)"};
-    if (auto why = invalid_link_chunker_params(
-          {cfg.chunk_min, cfg.chunk_avg, cfg.chunk_max}))
-      throw usage_error{std::string{"invalid chunk-min/avg/max: "} + why};
-    if (cfg.recipe_cache_mib > 65536)
-      throw usage_error{"invalid value for 'recipe-cache-mib': "
-                        + std::to_string(cfg.recipe_cache_mib)
-                        + " (expected at most 65536)"};
-    if (cfg.stats_interval.count() < 0)
-      throw usage_error{"invalid value for 'stats-interval': negative"};
-    if (cfg.progress_interval.count() < 0)
-      cfg.progress_interval = ::isatty(STDOUT_FILENO)
-                                ? caf::timespan{std::chrono::seconds(1)}
-                                : caf::timespan{std::chrono::seconds(10)};
-    check_duration("request-timeout", cfg.request_timeout,
-                   std::chrono::seconds(1), "1s");
-    check_duration("unwatched-scan-interval", cfg.unwatched_scan_interval,
-                   std::chrono::milliseconds(100), "100ms");
-    if (cfg.quiet.count() < 0 || cfg.max_delay < cfg.quiet)
-      throw usage_error{"invalid 'debounce'/'max-delay': need 0 <= debounce "
-                        "<= max-delay"};
-    excludes = load_excludes(cfg, root);
-    check_metrics_options(cfg);
+    settings = validate(cfg);
     setup_logging("watcher", cfg.log_level);
   } catch (const usage_error& e) {
     std::cerr << "livesync-watcher: error: " << e.what << std::endl;
     return 2;
   }
+  auto& root = settings.root;
+  auto& targets = settings.targets;
+  auto& excludes = settings.excludes;
   block_stop_signals();
   // Descriptors: the walks hold one per directory level (256 at most), the
   // sender a few per file being read, the control port one per client.
@@ -422,27 +205,14 @@ int main(int argc, char** argv) {
   int rc = 0;
   {
     caf::actor_system sys{cfg};
-    debounce_config dcfg;
-    dcfg.quiet = cfg.quiet;
-    dcfg.max_delay = cfg.max_delay;
-    sender_config scfg;
-    scfg.root = root;
+    auto& dcfg = settings.debounce;
+    auto scfg = settings.sender;
     scfg.identity = host_name() + ":" + root;
-    scfg.tls = cfg.tls();
-    scfg.window_bytes = uint64_t{cfg.window_mib} << 20;
-    scfg.small_file_bytes = uint64_t{cfg.small_file_kib} << 10;
-    scfg.upload.zstd_level = cfg.zstd_level;
-    scfg.upload.chunking = {cfg.chunk_min, cfg.chunk_avg, cfg.chunk_max};
-    scfg.recipe_budget_bytes = uint64_t{cfg.recipe_cache_mib} << 20;
-    scfg.stats_interval = cfg.stats_interval;
-    scfg.request_timeout = cfg.request_timeout;
-    scfg.excludes = excludes;
-    scfg.progress_interval = cfg.progress_interval;
     scfg.barriers = std::make_shared<barrier_signal>(barrier_fd);
     tracker_config tcfg;
     tcfg.unwatched = std::move(report.unwatched);
     tcfg.unreadable = std::move(report.unreadable);
-    tcfg.unwatched_scan_interval = cfg.unwatched_scan_interval;
+    tcfg.unwatched_scan_interval = settings.unwatched_scan_interval;
     auto deb = sys.spawn(debouncer, dcfg, rescan_backoff_config{});
     auto trk = sys.spawn(tracker, inotify_fd, root, std::move(table), deb,
                          stop_fd, excludes, std::move(tcfg));
