@@ -100,8 +100,27 @@ void check_duration(const char* name, caf::timespan value,
 } // namespace
 
 std::vector<endpoint> reference_endpoints(const watcher_config& cfg) {
+  // references replaces host and port. Given in the same place (both on
+  // the command line, or both in the file) they conflict; otherwise the
+  // command line wins, as it does for every option.
+  auto here = [&](const std::set<std::string>& where) {
+    return where.count("host") > 0 || where.count("port") > 0;
+  };
+  bool use_list = false;
+  if (cfg.given_on_command_line.count("references") > 0) {
+    if (here(cfg.given_on_command_line))
+      throw usage_error{"--references replaces --host and --port: give the "
+                        "references as a list, or one reference by --host "
+                        "and --port"};
+    use_list = true;
+  } else if (cfg.given_in_file.count("references") > 0) {
+    if (here(cfg.given_in_file))
+      throw usage_error{"the config file sets references and host/port: "
+                        "references replaces host and port, keep one"};
+    use_list = !here(cfg.given_on_command_line);
+  }
   std::vector<endpoint> out;
-  if (cfg.given.count("references") == 0) {
+  if (!use_list) {
     if (cfg.host.empty())
       throw usage_error{"invalid value for 'host': empty"};
     if (cfg.port == 0)
@@ -109,10 +128,6 @@ std::vector<endpoint> reference_endpoints(const watcher_config& cfg) {
     out.push_back({cfg.host, cfg.port});
     return out;
   }
-  if (cfg.given.count("host") > 0 || cfg.given.count("port") > 0)
-    throw usage_error{"--references replaces --host and --port: give the "
-                      "references as a list, or one reference by --host "
-                      "and --port"};
   std::string why;
   if (!parse_endpoints(cfg.references, out, why))
     throw usage_error{"invalid value for 'references': " + why};

@@ -129,7 +129,7 @@ void check_raw_settings(node_config& cfg, const caf::settings& raw,
     if (val == nullptr)
       continue;
     auto shown = category == "global" ? name : category + "." + name;
-    cfg.given.insert(shown);
+    cfg.given_in_file.insert(shown);
     if (auto err = opt.check(*val)) {
       throw usage_error{file + ": invalid value for '" + shown
                         + "': " + caf::to_string(*val) + " (expected "
@@ -178,7 +178,7 @@ bool parse_config(node_config& cfg, int argc, char** argv,
   for (int i = 1; i < argc; ++i) {
     std::string arg{argv[i]};
     if (arg.rfind("--", 0) == 0)
-      cfg.given.insert(arg.substr(2, arg.find('=') - 2));
+      cfg.given_on_command_line.insert(arg.substr(2, arg.find('=') - 2));
   }
   bool policy_given = false;
   for (int i = 1; i < argc; ++i)

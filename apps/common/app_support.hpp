@@ -34,10 +34,16 @@ public:
   std::string metrics_file;
   caf::timespan metrics_interval = std::chrono::seconds(1);
   bool version = false;
-  /// The options set on the command line or in the config file (global
-  /// ones by name, others as "category.name"): tells an option left at its
-  /// default from one given its default value.
-  std::set<std::string> given;
+  /// The options set on the command line, and those set in the config
+  /// file (global ones by name, others as "category.name"): tells an
+  /// option left at its default from one given its default value, and
+  /// which of two options that replace each other the command line chose.
+  std::set<std::string> given_on_command_line;
+  std::set<std::string> given_in_file;
+
+  bool given(const std::string& key) const {
+    return given_on_command_line.count(key) > 0 || given_in_file.count(key) > 0;
+  }
 };
 
 /// Thrown only in main(): a bad option or value, reported as one line and

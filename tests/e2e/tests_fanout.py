@@ -127,3 +127,23 @@ def test_references_option_errors(env):
         rc, _, err = env.run_cli(watcher_argv(env.src, None, host=None, extra=extra))
         check(rc == 2 and want in err and len(err.strip().splitlines()) == 1,
               "%s: rc=%r stderr=%r" % (extra, rc, err))
+    # A config file with both is a mistake; the command line's references
+    # replace the file's host and port (the command line wins).
+    both = os.path.join(env.base, "both.ini")
+    with open(both, "w") as f:
+        f.write('host="127.0.0.1"\nport=%d\nreferences=["127.0.0.1:%d"]\n'
+                % (env.dead_port(), env.dead_port()))
+    rc, _, err = env.run_cli(watcher_argv(env.src, None, host=None,
+                                          extra=["--config-file=" + both]))
+    check(rc == 2 and "references replaces host and port" in err,
+          "INI with both: rc=%r stderr=%r" % (rc, err))
+    one = os.path.join(env.base, "one.ini")
+    with open(one, "w") as f:
+        f.write('host="127.0.0.1"\nport=%d\n' % env.dead_port())
+    rc, _, err = env.run_cli(watcher_argv(
+        env.src, None, host=None,
+        extra=["--config-file=" + one,
+               '--references=["127.0.0.1:%d", "127.0.0.1:%d"]'
+               % (env.dead_port(), env.dead_port())]), timeout=2.0)
+    check(rc is None, "--references over an INI's host/port: rc=%r stderr=%r"
+          % (rc, err))
