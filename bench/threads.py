@@ -4,8 +4,9 @@ through CAF's config"): the suite's bulk initial sync, no-op reconcile,
 one large file stream and idle wake-ups, each setting interleaved with the
 defaults in one run.
 
-  python3 bench/threads.py [--workloads=bulk,stream,idle] [--reps=N]
+  python3 bench/threads.py [--workloads=bulk,stream,latency,idle] [--reps=N]
       [--bulk-files=N] [--bulk-bytes=N] [--stream-bytes=N] [--tls]
+      [--latency-writes=N]
       [--cfg='NAME ARG ...' ...] [--bin-dir=DIR] [--json=PATH]
 
 A setting is `--cfg='NAME ARG ...'`: each ARG goes to both nodes, or with
@@ -26,6 +27,9 @@ bulk:   treegen tree (seed 1, the suite's), empty reference, watcher start
 stream: one random file renamed into the watched root of an in-sync pair
         until the reference's IN_MOVED_TO (the suite's throughput method;
         plain TCP unless --tls), MiB/s, and both nodes' CPU seconds.
+latency: (only when named) the suite's workload 1 without lsyncd: a new
+        4 KiB file written and closed -> IN_MOVED_TO/IN_CREATE on the
+        reference, one at a time 50 ms apart; p50, p99, max.
 idle:   the method of tests/e2e/tests_idle.py: a small synced pair, one
         live change, then voluntary context switches of every thread of
         both nodes over 3 s (each is a later wake-up).
@@ -206,6 +210,54 @@ def stream(a, cfgs, seq):
         env.close()
 
 
+# -- latency -------------------------------------------------------------------------
+
+
+def latency(a, cfgs, seq):
+    """The suite's workload 1 without lsyncd: a new 4 KiB file written and
+    closed in the watched root of an in-sync pair -> its IN_MOVED_TO or
+    IN_CREATE on the reference, one at a time, --latency-writes of them."""
+    env = wl.new_env("threads-latency")
+    try:
+        res = []
+        for i, (k, name) in enumerate(seq):
+            use(cfgs[name])
+            ref = env.O("ref-%d" % i)
+            src = env.O("src-%d" % i)
+            os.mkdir(src)
+            wl.start_reference(env, root=ref)
+            wl.start_watcher(env, root=src)
+            ino = common.Inotify(ref, common.IN_MOVED_TO | common.IN_CREATE)
+            data = os.urandom(4096)
+            lat = []
+            try:
+                for n in range(a.latency_writes):
+                    name_n = "f%04d" % n
+                    t0 = time.perf_counter_ns()
+                    with open(os.path.join(src, name_n), "wb") as f:
+                        f.write(data)
+                    ms = wl.wait_moved_to(ino, name_n, t0, 10.0)
+                    if ms is None:
+                        raise RuntimeError("latency run %d: %s not committed in 10 s" % (i, name_n))
+                    lat.append(ms)
+                    time.sleep(0.05)
+            finally:
+                ino.close()
+            env.stop_all()
+            lat.sort()
+            r = {"p50": common.percentile(lat, 50), "p99": common.percentile(lat, 99), "max": lat[-1]}
+            say("latency %2d round %d %-10s p50 %.2f ms  p99 %.2f ms  max %.2f ms"
+                % (i, k, name, r["p50"], r["p99"], r["max"]))
+            res.append(r)
+        return {"runs": [dict(r, name=n, round=k) for (k, n), r in zip(seq, res)],
+                "ratio_p50": ratios(seq, res, "p50"), "ratio_p99": ratios(seq, res, "p99"), "_res": res}
+    except BaseException:
+        env.print_tails(n=20)
+        raise
+    finally:
+        env.close()
+
+
 # -- idle ----------------------------------------------------------------------------
 
 
@@ -268,6 +320,7 @@ def main(argv):
     ap.add_argument("--bulk-files", type=int, default=5000)
     ap.add_argument("--bulk-bytes", type=int, default=250_000_000)
     ap.add_argument("--stream-bytes", type=int, default=1 << 30)
+    ap.add_argument("--latency-writes", type=int, default=150)
     ap.add_argument("--tls", action="store_true", help="stream over mutual TLS instead of plain TCP")
     ap.add_argument("--cfg", action="append", default=[], metavar="'NAME ARG ...'")
     ap.add_argument("--bin-dir")
@@ -295,6 +348,8 @@ def main(argv):
             say("setting %s: watcher %s, reference %s" % (n, cfgs[n]["watcher"], cfgs[n]["reference"]))
         if "idle" in work:
             out["idle"] = idle(a, cfgs, names)
+        if "latency" in work:
+            out["latency"] = latency(a, cfgs, seq)
         if "bulk" in work:
             out["bulk"] = bulk(a, cfgs, seq)
         if "stream" in work:
@@ -315,13 +370,16 @@ def main(argv):
     if "stream" in out:
         summary("stream of %d MiB (%s):" % (a.stream_bytes // MiB, "TLS" if a.tls else "plain TCP"),
                 seq, out["stream"]["_res"], [("mib_s", "%.0f"), ("cpu_w", "%.2f"), ("cpu_r", "%.2f")])
+    if "latency" in out:
+        summary("latency of a 4 KiB file, %d writes per run (ms):" % a.latency_writes,
+                seq, out["latency"]["_res"], [("p50", "%.2f"), ("p99", "%.2f"), ("max", "%.2f")])
     if "idle" in out:
         print("idle wake-ups in 3 s (watcher / reference):")
         for n, r in out["idle"].items():
             print("  %-10s %d / %d  (threads %d / %d)  %s | %s" % (
                 n, r["w"], r["r"], r["w_threads"], r["r_threads"],
                 " ".join(r["w_by_thread"]), " ".join(r["r_by_thread"])))
-    for k in ("bulk", "stream"):
+    for k in ("bulk", "stream", "latency"):
         if k in out:
             out[k].pop("_res", None)
     if a.json:
