@@ -4,6 +4,7 @@ next to its anchor from the same run, in one table.
 
   python3 bench/suite.py [--quick] [--only=NAME[,NAME...]] [--json=PATH]
                          [--set=SIZE=VALUE ...] [--bin-dir=DIR] [--node-arg=ARG ...]
+                         [--watcher-arg=ARG ...] [--reference-arg=ARG ...]
                          [--detach-cleanup]
                          [--list]
 
@@ -160,6 +161,10 @@ def parse_args(argv):
     ap.add_argument("--node-arg", action="append", default=[], metavar="ARG",
                     help="one more option for both nodes of every pair, e.g. "
                          "--node-arg=--scheduler.max-threads=2 (repeatable; experiments)")
+    ap.add_argument("--watcher-arg", action="append", default=[], metavar="ARG",
+                    help="one more option for every watcher only (repeatable; after --node-arg's)")
+    ap.add_argument("--reference-arg", action="append", default=[], metavar="ARG",
+                    help="one more option for every reference only (repeatable; after --node-arg's)")
     ap.add_argument("--set", action="append", default=[], metavar="SIZE=VALUE",
                     help="override one size of the chosen scale, e.g. --set=throughput_bytes=1073741824 "
                          "(names: --list); the table's header names it")
@@ -205,6 +210,8 @@ def main(argv):
     import suite_workloads as wl  # after the checks: it imports the other benches
     import suite_fanout as fo
     wl.NODE_ARGS.extend(args.node_arg)
+    wl.ROLE_ARGS["watcher"].extend(args.watcher_arg)
+    wl.ROLE_ARGS["reference"].extend(args.reference_arg)
     report = Report()
     details = {}
     with common.BinarySnapshot(args.bin_dir) as snap, \
@@ -213,6 +220,8 @@ def main(argv):
         facts["scratch"] = scratch.dir
         facts["scale"] = "quick" if args.quick else "full"
         facts["node_args"] = args.node_arg
+        facts["watcher_args"] = args.watcher_arg
+        facts["reference_args"] = args.reference_arg
         facts["sizes"] = args.sizes
         facts["set"] = args.set
         print("suite: %s, %s scale, %s cpus, load %s, data in %s, binaries %s" % (
@@ -245,7 +254,9 @@ def main(argv):
         print()
         print("livesync suite, %s, %s scale%s%s, %s (%s cpus), load %s -> %s, git %s, binaries %s" % (
             facts["date"], facts["scale"], ", " + " ".join(args.set) if args.set else "",
-            ", node args %s" % " ".join(args.node_arg) if args.node_arg else "",
+            "".join(", %s args %s" % (who, " ".join(a)) for who, a in
+                    (("node", args.node_arg), ("watcher", args.watcher_arg),
+                     ("reference", args.reference_arg)) if a),
             facts["host"], facts["cpus"],
             " ".join(facts["loadavg_at_start"] or []), " ".join(facts["loadavg_at_end"]),
             facts["git_head"], " ".join("%s=%s" % (n.split("-")[-1], f["sha256_16"][:8])

@@ -43,14 +43,16 @@ def tls_args(certs, role):
 
 
 NODE_ARGS = []  # suite.py --node-arg values, given to both nodes of every pair
+ROLE_ARGS = {"watcher": [], "reference": []}  # --watcher-arg / --reference-arg values
 
 
 def _argv(argv, certs, role):
-    """The harness's command line plus NODE_ARGS, with mutual TLS instead
-    of --insecure when `certs` is a make-certs.sh dir."""
+    """The harness's command line plus NODE_ARGS and the role's own
+    ROLE_ARGS, with mutual TLS instead of --insecure when `certs` is a
+    make-certs.sh dir."""
     if certs:
         argv = [a for a in argv if a != "--insecure"] + tls_args(certs, role)
-    return argv + NODE_ARGS
+    return argv + NODE_ARGS + ROLE_ARGS[role]
 
 
 def start_reference(env, root=None, certs=None):
