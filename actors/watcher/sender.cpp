@@ -15,6 +15,16 @@ namespace {
 
 // -- handlers every phase shares ------------------------------------------------
 
+/// Paths refused earlier go back to the debouncer, to be compared again.
+void redirty(self_ptr self, const std::vector<std::string>& paths) {
+  if (paths.empty())
+    return;
+  std::vector<change> again;
+  for (auto& p : paths)
+    again.push_back(change::make_dirty(p, change_content | change_deep));
+  self->send(self->state.debouncer, std::move(again));
+}
+
 /// The retry timer: paths refused earlier go back to the debouncer, or a
 /// comparison that ended incomplete runs again.
 auto on_retry_timer(self_ptr self) {
@@ -26,12 +36,7 @@ auto on_retry_timer(self_ptr self) {
       pump(self);
       return;
     }
-    if (plan.paths.empty())
-      return;
-    std::vector<change> again;
-    for (auto& p : plan.paths)
-      again.push_back(change::make_dirty(p, change_content | change_deep));
-    self->send(st.debouncer, std::move(again));
+    redirty(self, plan.paths);
   };
 }
 
@@ -65,12 +70,7 @@ auto on_flush(self_ptr self) {
     }
     // Paths waiting to be retried after a refusal are changes made before
     // this flush: they go to the debouncer ahead of the barrier.
-    if (auto paths = st.link->take_retry_paths(); !paths.empty()) {
-      std::vector<change> again;
-      for (auto& p : paths)
-        again.push_back(change::make_dirty(p, change_content | change_deep));
-      self->send(st.debouncer, std::move(again));
-    }
+    redirty(self, st.link->take_retry_paths());
     std::string why;
     auto id = st.cfg.barriers->next(why);
     if (id == 0) {

@@ -57,9 +57,7 @@ struct fixture : test::fixture_base {
   }
 
   void write(const std::string& rel, const std::string& text) {
-    auto p = src + "/" + rel;
-    std::filesystem::create_directories(std::filesystem::path{p}.parent_path());
-    std::ofstream{p, std::ios::binary | std::ios::trunc} << text;
+    test::write_under(src, rel, text);
   }
 
   /// A fresh receiver over the reference tree (as a restarted reference).

@@ -1,5 +1,6 @@
 #define CAF_SUITE actors.settle
 #include "fixture.hpp"
+#include "fake_sender.hpp"
 
 // Raw inotify events through the real tracker and debouncer, on simulated
 // time: a file written and closed (or renamed into place) reaches the
@@ -17,26 +18,8 @@ namespace {
 
 using strings = std::vector<std::string>;
 
-// Stands in for the sender: asks for a batch on `pump`, records batches.
-struct fake_sender_state {
-  std::shared_ptr<std::vector<settled>> got;
-  debouncer_actor deb;
-};
-
-sender_actor::behavior_type
-fake_sender(sender_actor::stateful_pointer<fake_sender_state> self,
-            debouncer_actor deb, std::shared_ptr<std::vector<settled>> got) {
-  self->state.deb = deb;
-  self->state.got = got;
-  return {
-    [=](settled& b) { self->state.got->push_back(std::move(b)); },
-    [=](atom::connect) {},
-    [=](atom::resync) {},
-    [=](atom::pump) { self->send(self->state.deb, atom::demand_v); },
-    [=](atom::flush, bool) -> uint64_t { return 0; },
-    [=](atom::status) { return watcher_status{}; },
-  };
-}
+using test::fake_sender;
+using test::fake_sender_state;
 
 inotify_record ev(int32_t wd, uint32_t mask, std::string name,
                   uint32_t cookie = 0) {

@@ -8,10 +8,20 @@
 #include "core/watcher/local_tree.hpp"
 #include "core/watcher/tree_compare.hpp"
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 namespace livesync::test {
+
+/// Writes `text` to `root`/`rel`, making its directories.
+inline void write_under(const std::string& root, const std::string& rel,
+                        const std::string& text) {
+  auto p = root + "/" + rel;
+  std::filesystem::create_directories(std::filesystem::path{p}.parent_path());
+  std::ofstream{p, std::ios::binary | std::ios::trunc} << text;
+}
 
 inline std::string tree_mismatch(const std::string& src, tree_writer& writer) {
   local_tree fs{src};
