@@ -26,6 +26,9 @@ public:
       .add(fsync, "fsync",
            "none, file (fsync each commit) or batch (syncfs per received "
            "batch) (default: none)")
+      .add(writers, "writers",
+           "path writers applying operations on different paths in "
+           "parallel, each on its own thread, 1-64 (default: 4)")
       .add(mode_mask, "mode-mask",
            "octal permission bits kept from the watcher (default: 1777, "
            "which strips setuid and setgid)");
@@ -38,6 +41,7 @@ public:
   uint16_t port = 4242;
   std::string mode_mask = "1777";
   std::string fsync = "none";
+  uint64_t writers = 4;
 };
 
 } // namespace
@@ -61,6 +65,9 @@ int main(int argc, char** argv) {
     if (!parse_durability(cfg.fsync, limits.sync))
       throw usage_error{"invalid value for 'fsync': \"" + cfg.fsync
                         + "\" (expected none, file or batch)"};
+    if (cfg.writers < 1 || cfg.writers > 64)
+      throw usage_error{"invalid value for 'writers': "
+                        + std::to_string(cfg.writers) + " (expected 1 to 64)"};
     status err;
     writer = tree_writer::open(cfg.root, limits, err);
     if (!writer)
@@ -90,7 +97,9 @@ int main(int argc, char** argv) {
   auto rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(writer)},
                       cfg.insecure,
                       std::shared_ptr<const std::atomic<bool>>{stopping},
-                      metrics, counters);
+                      metrics, counters,
+                      writer_pool_options{cfg.writers,
+                                          std::chrono::seconds{5}, true});
   auto port = cfg.tls()
                 ? caf::openssl::publish(rx, cfg.port, cfg.bind.c_str(), true)
                 : sys.middleman().publish(rx, cfg.port, cfg.bind.c_str(),

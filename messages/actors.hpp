@@ -123,6 +123,18 @@ using fanout_actor = debouncer_actor::extend<
   caf::replies_to<atom::status, caf::actor_addr>::with<uint64_t>>;
 
 /// The reference's metrics file writer (--metrics-file).
+/// One of the reference's path writers (actors/reference/path_writer).
+using path_writer_actor = caf::typed_actor<
+  // Applies the task's ops in order; replies with the ones that failed,
+  // indexed within the task.
+  caf::replies_to<atom::apply, std::shared_ptr<const writer_task>>::with<
+    std::vector<op_error>>,
+  // The peer is gone (or replaced): drop every open transfer.
+  caf::reacts_to<atom::abort>,
+  // Retire (the receiver has no task of it in flight, and it holds no
+  // transfer).
+  caf::reacts_to<atom::tick>>;
+
 using reference_metrics_actor = caf::typed_actor<
   // The receiver's counters after a request that changed them.
   caf::reacts_to<reference_counters>,

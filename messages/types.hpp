@@ -10,12 +10,14 @@
 #include "core/wire/entry.hpp"
 #include "core/watcher/event_interpreter.hpp"
 #include "core/wire/op.hpp"
+#include "core/reference/apply_schedule.hpp"
 #include "core/reference/reference_metrics.hpp"
 #include "core/watcher/watcher_status.hpp"
 
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -183,4 +185,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_ATOM(livesync, livesync::atom, listings, "listings")
   CAF_ADD_ATOM(livesync, livesync::atom, changed, "changed")
   CAF_ADD_ATOM(livesync, livesync::atom, final_write, "finalwrite")
+  CAF_ADD_ATOM(livesync, livesync::atom, abort, "lsabort")
+  // The receiver's task for one of its path writers: in-process only (a
+  // shared pointer, so a task bounced by a writer that just retired is
+  // sent again without a copy).
+  CAF_ADD_TYPE_ID(livesync, (std::shared_ptr<const livesync::writer_task>))
 CAF_END_TYPE_ID_BLOCK(livesync)
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const livesync::writer_task>)

@@ -1,4 +1,4 @@
-#include "actors/reference/receiver.hpp"
+#include "actors/reference/receiver_detail.hpp"
 
 #include "core/wire/dir_digest.hpp"
 #include "core/common/path_rules.hpp"
@@ -12,83 +12,9 @@
 
 namespace livesync {
 
+using namespace receiver_detail;
+
 namespace {
-
-using self_ptr = receiver_actor::stateful_pointer<receiver_state>;
-
-/// Sends the counters to the metrics file actor, if there is one.
-void report(self_ptr self) {
-  auto& st = self->state;
-  if (!st.metrics)
-    return;
-  auto c = st.counters;
-  auto& ws = st.writer->stats();
-  c.ops = ws.ops;
-  c.op_errors = ws.errors;
-  c.files_committed = ws.files_committed;
-  c.written_bytes = ws.bytes_written;
-  c.open_transfers = st.writer->open_transfers();
-  c.watcher = st.peer ? st.peer_identity : std::string{};
-  self->send(st.metrics, std::move(c));
-}
-
-// Applies a batch in order; the ops that failed, by index.
-std::vector<op_error> apply_batch(self_ptr self, const std::vector<op>& ops) {
-  std::vector<op_error> errors;
-  if (ops.size() > max_ops_per_batch) {
-    ++self->state.counters.refused_batches;
-    spdlog::warn("batch-refused ops={} max={}", ops.size(),
-                 max_ops_per_batch);
-    errors.push_back({0, {}, "batch larger than "
-                               + std::to_string(max_ops_per_batch)
-                               + " operations"});
-    return errors;
-  }
-  auto& w = *self->state.writer;
-  auto& stopping = self->state.stopping;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    auto& o = ops[i];
-    if (stopping && stopping->load(std::memory_order_relaxed)) {
-      spdlog::info("batch-interrupted reason=stopping applied={} "
-                   "not_applied={}",
-                   i, ops.size() - i);
-      for (; i < ops.size(); ++i)
-        errors.push_back({static_cast<uint32_t>(i),
-                          ops[i].path.size() <= max_path_bytes ? ops[i].path
-                                                               : std::string{},
-                          "the reference is stopping"});
-      break;
-    }
-    // Ops of a transfer that already failed echo that one failure:
-    // logged at info, so one full disk is one warning, not dozens.
-    bool echo = (o.kind == op_kind::chunk || o.kind == op_kind::copy_range
-                 || o.kind == op_kind::commit_file)
-                && w.was_dropped(o.xfer);
-    if (auto st = w.apply(o); !st) {
-      if (echo)
-        spdlog::info("op-refused kind={} path={} reason={} echo=true",
-                     to_string(o.kind), printable(o.path), st.reason());
-      else
-        spdlog::warn("op-refused kind={} path={} reason={}",
-                     to_string(o.kind), printable(o.path), st.reason());
-      errors.push_back({static_cast<uint32_t>(i),
-                        o.path.size() <= max_path_bytes ? o.path
-                                                        : std::string{},
-                        st.reason()});
-    } else {
-      spdlog::debug("op-applied kind={} path={}", to_string(o.kind),
-                    printable(o.path));
-    }
-  }
-  if (auto st = w.end_batch(); !st) {
-    // Nothing of this batch is known to be durable: say so for all.
-    spdlog::error("sync-failed reason={}", st.reason());
-    for (size_t i = 0; i < ops.size(); ++i)
-      errors.push_back({static_cast<uint32_t>(i), ops[i].path,
-                        st.reason()});
-  }
-  return errors;
-}
 
 /// Runs one request handler; an exception (std::bad_alloc, in practice)
 /// becomes an error reply instead of the receiver's death, which would
@@ -118,7 +44,7 @@ caf::error refuse(const char* event, const std::string& path,
 }
 
 /// One digest per directory of the whole tree (a reconcile's first step).
-caf::result<std::vector<dir_digest>> serve_dir_digests(self_ptr self) {
+caf::expected<std::vector<dir_digest>> serve_dir_digests(self_ptr self) {
   std::vector<dir_listing> dirs;
   auto t0 = self->clock().now();
   if (auto err = self->state.writer->reader().walk(dirs);
@@ -154,11 +80,11 @@ std::optional<caf::error> refuse_oversized(const char* event,
 }
 
 /// The listings of the directories a reconcile found different.
-caf::result<std::vector<dir_listing>>
+caf::expected<std::vector<dir_listing>>
 serve_listings(self_ptr self, const std::vector<std::string>& dirs) {
   if (auto bad = refuse_oversized("listings-refused", dirs, max_listing_dirs,
                                   "directories in one listings request"))
-    return std::move(*bad);
+    return *bad;
   for (auto& p : dirs)
     if (!p.empty())
       if (auto bad = invalid_path_reason(p))
@@ -178,11 +104,11 @@ serve_listings(self_ptr self, const std::vector<std::string>& dirs) {
 }
 
 /// The content hashes of files (verify, and a watcher that lost its cache).
-caf::result<std::vector<hash128>>
+caf::expected<std::vector<hash128>>
 serve_digest(self_ptr self, const std::vector<std::string>& paths) {
   if (auto bad = refuse_oversized("digest-refused", paths, max_digest_paths,
                                   "paths in one digest request"))
-    return std::move(*bad);
+    return *bad;
   std::vector<hash128> out;
   out.reserve(paths.size());
   for (auto& p : paths) {
@@ -198,23 +124,49 @@ serve_digest(self_ptr self, const std::vector<std::string>& paths) {
   return out;
 }
 
+/// A batch for the writers; one too large is refused whole (in its turn,
+/// so the answers keep the batches' order).
+caf::result<std::vector<op_error>> route_batch(self_ptr self,
+                                               std::vector<op> ops) {
+  if (ops.size() > max_ops_per_batch) {
+    ++self->state.counters.refused_batches;
+    spdlog::warn("batch-refused ops={} max={}", ops.size(),
+                 max_ops_per_batch);
+    std::vector<op_error> refused{
+      {0, {}, "batch larger than " + std::to_string(max_ops_per_batch)
+                + " operations"}};
+    return queue_batch(self, {}, std::move(refused));
+  }
+  return queue_batch(self, std::move(ops));
+}
+
 } // namespace
 
 receiver_actor::behavior_type
 receiver(receiver_actor::stateful_pointer<receiver_state> self,
          std::shared_ptr<tree_writer> writer, bool insecure,
          std::shared_ptr<const std::atomic<bool>> stopping,
-         reference_metrics_actor metrics, reference_counters counters) {
-  self->state.writer = std::move(writer);
-  self->state.metrics = std::move(metrics);
-  self->state.counters = std::move(counters);
-  self->state.insecure = insecure;
-  self->state.stopping = std::move(stopping);
+         reference_metrics_actor metrics, reference_counters counters,
+         writer_pool_options pool) {
+  auto& st = self->state;
+  st.writer = std::move(writer);
+  st.metrics = std::move(metrics);
+  st.counters = std::move(counters);
+  st.insecure = insecure;
+  st.stopping = std::move(stopping);
+  pool.writers = std::max<size_t>(pool.writers, 1);
+  st.pool = pool;
+  st.schedule = std::make_unique<apply_schedule>(
+    pool.writers, st.writer->sync() == durability::batch);
+  st.writers.resize(pool.writers);
+  st.incarnations.resize(pool.writers);
+  st.last_used.resize(pool.writers);
+  st.sent.resize(pool.writers);
   self->set_down_handler([=](const caf::down_msg& msg) {
     if (msg.source != self->state.peer)
       return;
     auto open = self->state.writer->open_transfers();
-    self->state.writer->abort_all();
+    abort_transfers(self);
     self->state.peer = nullptr;
     self->state.peer_identity.clear();
     spdlog::warn("peer-lost reason={} aborted_transfers={}",
@@ -252,7 +204,7 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
         // New, or the same watcher restarted (its old connection not yet
         // seen to close): it takes over, and the old transfers cannot
         // finish.
-        st.writer->abort_all();
+        abort_transfers(self);
         if (st.peer)
           self->demonitor(st.peer);
         st.peer = peer;
@@ -272,43 +224,56 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
       return protocol_version;
     },
     [=](atom::manifest) -> caf::result<std::vector<manifest_entry>> {
-      return guarded("manifest", [&]() -> caf::result<std::vector<manifest_entry>> {
-        status err;
-        auto entries = self->state.writer->reader().manifest(err);
-        if (!err)
-          return refuse("manifest-failed", {}, err);
-        spdlog::info("manifest-sent entries={}", entries.size());
-        ++self->state.counters.reconciles;
-        report(self);
-        return entries;
+      ++self->state.counters.reconciles;
+      report(self);
+      using reply = std::vector<manifest_entry>;
+      return after_writes<reply>(self, [self] {
+        return guarded("manifest", [&]() -> caf::expected<reply> {
+          status err;
+          auto entries = self->state.writer->reader().manifest(err);
+          if (!err)
+            return refuse("manifest-failed", {}, err);
+          spdlog::info("manifest-sent entries={}", entries.size());
+          return entries;
+        });
       });
     },
     [=](atom::dir_digests) -> caf::result<std::vector<dir_digest>> {
       ++self->state.counters.reconciles;
       report(self);
-      return guarded("dir_digests", [&] { return serve_dir_digests(self); });
+      return after_writes<std::vector<dir_digest>>(self, [self] {
+        return guarded("dir_digests", [&] { return serve_dir_digests(self); });
+      });
     },
     [=](atom::listings, const std::vector<std::string>& dirs)
       -> caf::result<std::vector<dir_listing>> {
-      return guarded("listings", [&] { return serve_listings(self, dirs); });
+      return after_writes<std::vector<dir_listing>>(self, [self, dirs] {
+        return guarded("listings",
+                       [&] { return serve_listings(self, dirs); });
+      });
     },
     [=](atom::recipe, const std::string& path, const chunker_params& params)
       -> caf::result<std::vector<chunk_ref>> {
-      return guarded("recipe", [&]() -> caf::result<std::vector<chunk_ref>> {
-        status err;
-        auto r = self->state.writer->reader().recipe_of(path, params, err);
-        if (!err)
-          return refuse("recipe-refused", path, err);
-        spdlog::debug("recipe-sent path={} chunks={}", printable(path),
-                      r.size());
-        return r;
+      using reply = std::vector<chunk_ref>;
+      return after_writes<reply>(self, [self, path, params] {
+        return guarded("recipe", [&]() -> caf::expected<reply> {
+          status err;
+          auto r = self->state.writer->reader().recipe_of(path, params, err);
+          if (!err)
+            return refuse("recipe-refused", path, err);
+          spdlog::debug("recipe-sent path={} chunks={}", printable(path),
+                        r.size());
+          return r;
+        });
       });
     },
     [=](atom::digest, const std::vector<std::string>& paths)
       -> caf::result<std::vector<hash128>> {
-      return guarded("digest", [&] { return serve_digest(self, paths); });
+      return after_writes<std::vector<hash128>>(self, [self, paths] {
+        return guarded("digest", [&] { return serve_digest(self, paths); });
+      });
     },
-    [=](atom::apply, const std::vector<op>& ops)
+    [=](atom::apply, std::vector<op>& ops)
       -> caf::result<std::vector<op_error>> {
       // Transfers belong to the peer of the last hello and die with it: a
       // stranger must not open any.
@@ -323,12 +288,9 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
         return caf::make_error(caf::sec::unexpected_message,
                                "batch without a hello");
       }
-      auto result = guarded(
-        "apply", [&]() -> caf::result<std::vector<op_error>> {
-          return apply_batch(self, ops);
-        });
-      report(self);
-      return result;
+      return guarded("apply", [&]() -> caf::result<std::vector<op_error>> {
+        return route_batch(self, std::move(ops));
+      });
     },
     [=](atom::apply, const packed_batch& batch)
       -> caf::result<std::vector<op_error>> {
@@ -343,22 +305,20 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
         return caf::make_error(caf::sec::unexpected_message,
                                "packed batch without a hello");
       }
-      auto result = guarded(
-        "apply", [&]() -> caf::result<std::vector<op_error>> {
-          std::vector<op> ops;
-          if (auto err = st.unpacker.unpack(batch, max_ops_per_batch, ops);
-              !err) {
-            ++st.counters.refused_batches;
-            spdlog::warn("batch-refused packed=true seq={} bytes={} "
-                         "reason={}",
-                         batch.seq, batch.frame.size(),
-                         printable(err.reason(), 1024));
-            return caf::make_error(caf::sec::invalid_argument, err.reason());
-          }
-          return apply_batch(self, ops);
-        });
-      report(self);
-      return result;
+      return guarded("apply", [&]() -> caf::result<std::vector<op_error>> {
+        std::vector<op> ops;
+        if (auto err = st.unpacker.unpack(batch, max_ops_per_batch, ops);
+            !err) {
+          ++st.counters.refused_batches;
+          report(self);
+          spdlog::warn("batch-refused packed=true seq={} bytes={} "
+                       "reason={}",
+                       batch.seq, batch.frame.size(),
+                       printable(err.reason(), 1024));
+          return caf::make_error(caf::sec::invalid_argument, err.reason());
+        }
+        return route_batch(self, std::move(ops));
+      });
     },
   };
 }

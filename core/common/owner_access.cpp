@@ -38,6 +38,20 @@ int chmod_fd(int fd, mode_t mode) {
 }
 
 bool owner_access::add(int fd, mode_t bits) {
+  if (table_) {
+    struct stat st;
+    if (::fstat(fd, &st) != 0)
+      return false;
+    auto key = std::make_pair(st.st_dev, st.st_ino);
+    bool mine = std::find(held_.begin(), held_.end(), key) != held_.end();
+    bool joined = false;
+    dev_t dev;
+    ino_t ino;
+    bool added = table_->acquire(fd, bits, mine, joined, dev, ino);
+    if (joined)
+      held_.emplace_back(dev, ino);
+    return added;
+  }
   struct stat st;
   if (::fstat(fd, &st) != 0)
     return false;
@@ -74,11 +88,72 @@ bool owner_access::add_at(int dir_fd, const char* name, mode_t bits) {
 
 int owner_access::restore() {
   int first = 0;
+  for (auto i = held_.rbegin(); i != held_.rend(); ++i)
+    if (int err = table_->release(i->first, i->second); err != 0 && first == 0)
+      first = err;
+  held_.clear();
   for (auto i = grants_.rbegin(); i != grants_.rend(); ++i)
     if (int err = chmod_fd(i->fd.get(), i->wanted); err != 0 && first == 0)
       first = err;
   grants_.clear();
   return first;
+}
+
+bool shared_grants::acquire(int fd, mode_t bits, bool already_held,
+                            bool& joined, dev_t& dev, ino_t& ino) {
+  joined = false;
+  std::lock_guard<std::mutex> guard{mtx_};
+  // Under the lock: another scope's grant or restore cannot come between
+  // what we see here and what we change.
+  struct stat st;
+  if (::fstat(fd, &st) != 0)
+    return false;
+  dev = st.st_dev;
+  ino = st.st_ino;
+  auto have = static_cast<mode_t>(st.st_mode & 07777);
+  auto i = entries_.find({dev, ino});
+  if ((have & bits) == bits) {
+    // Present: another scope's grant made them so (our call failed before
+    // it came), or the inode never lacked them. Joining keeps that grant
+    // alive while we retry.
+    if (i == entries_.end() || already_held)
+      return false;
+    ++i->second.holders;
+    joined = true;
+    return true;
+  }
+  if (i == entries_.end()) {
+    unique_fd own{::fcntl(fd, F_DUPFD_CLOEXEC, 0)};
+    if (!own.valid())
+      return false;
+    if (chmod_fd(fd, have | bits) != 0)
+      return false;
+    entries_.emplace(std::make_pair(dev, ino), entry{std::move(own), have, 1});
+    joined = true;
+    return true;
+  }
+  if (chmod_fd(fd, have | bits) != 0)
+    return false;
+  if (!already_held) {
+    ++i->second.holders;
+    joined = true;
+  }
+  return true;
+}
+
+int shared_grants::release(dev_t dev, ino_t ino) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = entries_.find({dev, ino});
+  if (i == entries_.end() || --i->second.holders > 0)
+    return 0;
+  int err = chmod_fd(i->second.fd.get(), i->second.wanted);
+  entries_.erase(i);
+  return err;
+}
+
+size_t shared_grants::size() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return entries_.size();
 }
 
 } // namespace livesync

@@ -15,14 +15,22 @@
 // then differs from the watcher's, the next digest comparison sees it, and
 // a set_attr puts it right.
 //
-// One owner at a time: two scopes that grant on the same inode concurrently
-// would restore each other's grant as the wanted mode.
+// Scopes that may grant on the same inode at the same time (the reference's
+// parallel path writers, each filling its own file in one directory) share
+// a `shared_grants` table: the first grant records the wanted mode, later
+// ones join it, and the last scope to leave puts the mode back. Without a
+// table a scope is alone: two concurrent scopes would restore each other's
+// grant as the wanted mode.
 #pragma once
 
 #include "core/common/rooted_fs.hpp"
 
 #include <cerrno>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include <sys/stat.h>
@@ -36,9 +44,39 @@ constexpr mode_t owner_list = S_IRUSR | S_IXUSR;     // readdir + stat children
 constexpr mode_t owner_modify = S_IWUSR | S_IXUSR;   // add, remove, rename names
 constexpr mode_t owner_read = S_IRUSR;               // read a file's content
 
+/// The grants every scope bound to it holds, by inode: one wanted mode and
+/// a count of holders each. Thread-safe.
+class shared_grants {
+public:
+  /// Adds `bits` to the inode open as `fd` for one more holder, or joins
+  /// the grant another scope made. `joined` says whether the caller now
+  /// holds a grant on it (it must `release` it once); returns what
+  /// owner_access::add returns.
+  bool acquire(int fd, mode_t bits, bool already_held, bool& joined,
+               dev_t& dev, ino_t& ino);
+
+  /// One holder leaves; the last one puts the wanted mode back. 0 or errno.
+  int release(dev_t dev, ino_t ino);
+
+  /// Inodes granted now (tests).
+  size_t size() const;
+
+private:
+  struct entry {
+    unique_fd fd;
+    mode_t wanted;
+    size_t holders;
+  };
+  mutable std::mutex mtx_;
+  std::map<std::pair<dev_t, ino_t>, entry> entries_;
+};
+
 class owner_access {
 public:
   owner_access() = default;
+  /// Grants go through `table`, shared with other scopes (null: alone).
+  explicit owner_access(std::shared_ptr<shared_grants> table)
+    : table_(std::move(table)) {}
   owner_access(const owner_access&) = delete;
   owner_access& operator=(const owner_access&) = delete;
   ~owner_access() { restore(); }
@@ -59,7 +97,7 @@ public:
   int restore();
 
   /// Number of grants held (tests).
-  size_t held() const noexcept { return grants_.size(); }
+  size_t held() const noexcept { return grants_.size() + held_.size(); }
 
 private:
   struct grant {
@@ -69,6 +107,9 @@ private:
     mode_t wanted;
   };
   std::vector<grant> grants_;
+  /// With a table: the inodes this scope holds there, oldest first.
+  std::shared_ptr<shared_grants> table_;
+  std::vector<std::pair<dev_t, ino_t>> held_;
 };
 
 /// `fchmod` for any descriptor, O_PATH ones included: fchmodat2 with

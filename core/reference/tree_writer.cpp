@@ -108,27 +108,46 @@ std::unique_ptr<tree_writer> tree_writer::open(const std::string& root,
   auto link = limits.site == build_site::tmpfile
                 ? probe_tmpfile_link(staging_fd.get())
                 : tmpfile_link::none;
-  std::unique_ptr<tree_writer> w{new tree_writer(
-    root, root_fd.release(), staging_fd.release(), limits)};
-  w->link_ = link;
-  return w;
+  auto shared = std::make_shared<writer_shared>(
+    root, root_fd.release(), staging_fd.release(), limits, link);
+  return std::unique_ptr<tree_writer>{new tree_writer(std::move(shared))};
 }
 
-tree_writer::tree_writer(std::string root, int root_fd, int staging_fd,
-                         writer_limits limits)
-  : root_(std::move(root)),
-    root_fd_(root_fd),
-    staging_fd_(staging_fd),
-    limits_(limits),
-    reader_(root_fd) {
+tree_writer::tree_writer(std::shared_ptr<writer_shared> shared)
+  : shared_(std::move(shared)),
+    root_(shared_->root),
+    root_fd_(shared_->root_fd),
+    staging_fd_(shared_->staging_fd),
+    limits_(shared_->limits),
+    link_(shared_->link),
+    reader_(root_fd_),
+    access_(shared_->grants) {
   // Nothing else: open() did the work that can fail.
 }
 
+std::unique_ptr<tree_writer> tree_writer::sibling() const {
+  std::unique_ptr<tree_writer> w{new tree_writer(shared_)};
+  w->stop_when(stopping_);
+  return w;
+}
+
 tree_writer::~tree_writer() {
-  // Transfers unlink their staging files through staging_fd_: first.
+  // Transfers unlink their staging files through the shared staging
+  // folder, which the last writer closes.
   transfers_.clear();
-  ::close(staging_fd_);
-  ::close(root_fd_);
+}
+
+writer_stats tree_writer::stats() const noexcept {
+  writer_stats out;
+  out.ops = shared_->ops.load();
+  out.errors = shared_->errors.load();
+  out.files_committed = shared_->files_committed.load();
+  out.bytes_written = shared_->bytes_written.load();
+  return out;
+}
+
+size_t tree_writer::open_transfers() const noexcept {
+  return static_cast<size_t>(shared_->open_transfers.load());
 }
 
 bool parse_durability(const std::string& text, durability& out) {
@@ -158,7 +177,7 @@ void tree_writer::abort_all() {
 // -- dispatch -------------------------------------------------------------------
 
 status tree_writer::apply(const op& x) {
-  ++stats_.ops;
+  ++shared_->ops;
   status result;
   try {
     result = apply_impl(x);
@@ -170,7 +189,7 @@ status tree_writer::apply(const op& x) {
   access_.restore();
   if (result)
     return result;
-  ++stats_.errors;
+  ++shared_->errors;
   return one_line(result);
 }
 

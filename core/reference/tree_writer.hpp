@@ -9,8 +9,14 @@
 // streamed file is built in a staging file inside `<root>/.livesync/staging/`
 // and committed with one rename(2). Readers never see a half-written file,
 // and a crash leaves nothing but staging files, removed at the next open.
-// Not thread-safe: one owner. Its reads (digests, listings, recipes,
-// hashes) are core/reference/tree_reader, reached as reader().
+// One writer is not thread-safe: one owner. Several writers of one tree
+// (sibling()) may apply ops on different paths at the same time, each on
+// its own thread: they share the root, the staging folder, the limits on
+// the peer, the counters and the owner-access grants (writer_shared), and
+// each keeps the transfers opened through it. Which ops may run side by
+// side is the caller's business (core/reference/apply_schedule). Its reads
+// (digests, listings, recipes, hashes) are core/reference/tree_reader,
+// reached as reader().
 #pragma once
 
 #include "core/wire/chunker.hpp"
@@ -34,6 +40,7 @@ namespace livesync {
 
 class staged_entry;
 struct parent_handle;
+struct writer_shared;
 
 /// When committed data is forced to stable storage.
 enum class durability : uint8_t {
@@ -108,6 +115,10 @@ public:
                                            writer_limits limits,
                                            status& err);
 
+  /// Another writer of the same tree, for ops on other paths in parallel:
+  /// same root, limits, counters and grants; its own transfers.
+  std::unique_ptr<tree_writer> sibling() const;
+
   ~tree_writer();
   tree_writer(const tree_writer&) = delete;
   tree_writer& operator=(const tree_writer&) = delete;
@@ -128,14 +139,21 @@ public:
   /// chunks and commit fail as an echo of that one error).
   bool was_dropped(uint64_t xfer) const;
 
-  const writer_stats& stats() const noexcept { return stats_; }
-  size_t open_transfers() const noexcept { return transfers_.size(); }
+  /// Counters of all the writers of this tree.
+  writer_stats stats() const noexcept;
+  /// Transfers open in all the writers of this tree.
+  size_t open_transfers() const noexcept;
+  /// Transfers open in this writer.
+  size_t own_transfers() const noexcept { return transfers_.size(); }
   const std::string& root() const noexcept { return root_; }
   /// The reads of the same tree (digests, listings, recipes, hashes).
   const tree_reader& reader() const noexcept { return reader_; }
 
   /// How whole files are linked in: `none` when they are built in staging.
   tmpfile_link linking() const noexcept { return link_; }
+
+  /// When commits are forced to stable storage.
+  durability sync() const noexcept { return limits_.sync; }
 
   /// Once `*flag` is set, long loops (a copy of gigabytes a few bytes of
   /// copy_range asked for, a recipe or hash of a large file) stop between
@@ -147,8 +165,7 @@ public:
 
 private:
   struct transfer;
-  tree_writer(std::string root, int root_fd, int staging_fd,
-              writer_limits limits);
+  explicit tree_writer(std::shared_ptr<writer_shared> shared);
 
   status apply_impl(const op& x);
 
@@ -181,8 +198,6 @@ private:
   /// them.
   status copy_into(int src_fd, uint64_t offset, uint64_t len, transfer& t);
   void forget_transfer(std::map<uint64_t, std::unique_ptr<transfer>>::iterator i);
-  /// Copy sources held open by all transfers.
-  uint64_t open_sources() const;
   /// Decodes zstd `data` into `out` (exactly `size` bytes); raw data is
   /// left where it is (`out` stays empty).
   static status decode(const op& x, std::vector<char>& out);
@@ -209,13 +224,13 @@ private:
   status link_into_place(staged_entry& file, const parent_handle& parent,
                          const std::string& path);
 
+  /// First: outlives the transfers, whose guards unlink through it.
+  std::shared_ptr<writer_shared> shared_;
   std::string root_;
   int root_fd_;
   int staging_fd_;
   writer_limits limits_;
   tmpfile_link link_ = tmpfile_link::none;
-  writer_stats stats_;
-  uint64_t next_staging_id_ = 0;
   std::map<uint64_t, std::unique_ptr<transfer>> transfers_;
   std::deque<uint64_t> dropped_;
   std::vector<char> copy_buf_;

@@ -28,7 +28,7 @@ bool tmpfile_unsupported(int err) {
 } // namespace
 
 std::string tree_writer::next_staging_name() {
-  return std::to_string(next_staging_id_++) + ".tmp";
+  return std::to_string(shared_->next_staging_id++) + ".tmp";
 }
 
 status tree_writer::create_staging_file(std::string& name, int& fd) {
@@ -167,12 +167,12 @@ status tree_writer::do_write_file(const op& x) {
     return status::fail(x.path + ": " + s.reason());
   if (int err = write_all(file.fd(), data.data(), data.size()))
     return errno_status(x.path + ": write", err);
-  stats_.bytes_written += data.size();
+  shared_->bytes_written += data.size();
   if (auto s = finish_file(file, parent, x.path, x.mode & limits_.mode_mask,
                            x.mtime_ns);
       !s)
     return s;
-  ++stats_.files_committed;
+  ++shared_->files_committed;
   return {};
 }
 

@@ -120,10 +120,10 @@ status tree_writer::copy_file(const parent_handle& src, uint64_t size,
                           stopping_.get(), nullptr);
       !s)
     return status::fail(path + ": copy: " + s.reason());
-  stats_.bytes_written += size;
+  shared_->bytes_written += size;
   if (auto s = finish_file(file, dst, path, mode, mtime_ns); !s)
     return s;
-  ++stats_.files_committed;
+  ++shared_->files_committed;
   return {};
 }
 

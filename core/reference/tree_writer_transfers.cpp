@@ -24,18 +24,24 @@ status tree_writer::do_begin_file(const op& x) {
   if (transfers_.count(x.xfer) != 0)
     return status::fail(x.path + ": transfer " + std::to_string(x.xfer)
                         + " already open");
-  if (transfers_.size() >= limits_.max_open_transfers)
+  // Allocate first, so nothing can fail between creating the staging file
+  // and handing it to its guard.
+  auto t = std::make_unique<transfer>(staging_fd_);
+  t->size = x.size;
+  // The limits count the transfers of every writer of this tree; the
+  // transfer gives back what it took when it goes.
+  if (!take_within(shared_->open_transfers, 1, limits_.max_open_transfers))
     return status::fail(x.path + ": too many open transfers ("
                         + std::to_string(limits_.max_open_transfers) + ")");
-  uint64_t reserved = 0;
-  for (auto& kv : transfers_)
-    reserved += kv.second->size;
-  if (x.size > limits_.max_staging_bytes
-      || reserved > limits_.max_staging_bytes - x.size)
+  if (!take_within(shared_->staging_bytes, x.size,
+                   limits_.max_staging_bytes)) {
+    shared_->open_transfers -= 1;
     return status::fail(x.path + ": " + std::to_string(x.size)
                         + " bytes would exceed the staging limit of "
                         + std::to_string(limits_.max_staging_bytes)
                         + " bytes");
+  }
+  t->taken = shared_.get();
   {
     // Fail fast: no point receiving a file that cannot be placed. The
     // parent is walked again at commit time.
@@ -43,16 +49,12 @@ status tree_writer::do_begin_file(const op& x) {
     if (auto s = open_parent(root_fd_, x.path, parent, &access_); !s)
       return s;
   }
-  // Allocate first, so nothing can fail between creating the staging file
-  // and handing it to its guard.
-  auto t = std::make_unique<transfer>(staging_fd_);
   std::string name;
   int fd = -1;
   if (auto s = create_staging_file(name, fd); !s)
     return status::fail(x.path + ": " + s.reason());
   t->file.adopt(std::move(name), fd);
   t->path = x.path;
-  t->size = x.size;
   t->mode = x.mode & limits_.mode_mask;
   t->mtime_ns = x.mtime_ns;
   transfers_.emplace(x.xfer, std::move(t));
@@ -91,7 +93,7 @@ status tree_writer::do_chunk(const op& x) {
     return drop(errno_status(t.path + ": write", err));
   t.hasher.update(data.data(), data.size());
   t.written += data.size();
-  stats_.bytes_written += data.size();
+  shared_->bytes_written += data.size();
   return {};
 }
 
@@ -121,10 +123,6 @@ status tree_writer::do_copy_range(const op& x) {
       return drop(status::fail(t.path + ": more than "
                                + std::to_string(limits_.max_copy_sources)
                                + " copy sources"));
-    if (open_sources() >= limits_.max_source_fds)
-      return drop(status::fail(t.path + ": "
-                               + std::to_string(limits_.max_source_fds)
-                               + " copy sources open in all transfers"));
     if (auto s = check_path(source); !s)
       return drop(s);
     parent_handle parent;
@@ -136,6 +134,10 @@ status tree_writer::do_copy_range(const op& x) {
     struct stat st;
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
       return drop(status::fail(source + ": copy source is not a regular file"));
+    if (!take_within(shared_->open_sources, 1, limits_.max_source_fds))
+      return drop(status::fail(t.path + ": "
+                               + std::to_string(limits_.max_source_fds)
+                               + " copy sources open in all transfers"));
     j = t.sources
           .emplace(source, std::make_pair(std::move(fd),
                                           static_cast<uint64_t>(st.st_size)))
@@ -150,7 +152,7 @@ status tree_writer::do_copy_range(const op& x) {
   if (auto s = copy_into(fd.get(), x.offset, x.size, t); !s)
     return drop(status::fail(source + ": " + s.reason()));
   t.written += x.size;
-  stats_.bytes_written += x.size;
+  shared_->bytes_written += x.size;
   return {};
 }
 
@@ -173,7 +175,7 @@ status tree_writer::do_commit_file(const op& x) {
   if (auto s = finish_file(t->file, parent, t->path, t->mode, t->mtime_ns);
       !s)
     return s;
-  ++stats_.files_committed;
+  ++shared_->files_committed;
   return {};
 }
 
@@ -185,13 +187,6 @@ void tree_writer::forget_transfer(
   if (dropped_.size() > 64)
     dropped_.pop_front();
   transfers_.erase(i);
-}
-
-uint64_t tree_writer::open_sources() const {
-  uint64_t n = 0;
-  for (auto& kv : transfers_)
-    n += kv.second->sources.size();
-  return n;
 }
 
 bool tree_writer::was_dropped(uint64_t xfer) const {

@@ -65,6 +65,55 @@ private:
   unique_fd fd_;
 };
 
+/// What the writers of one tree share (tree_writer::sibling): the root and
+/// staging folder (closed with the last writer), the limits on the peer
+/// and what is taken of them, the counters, the owner-access grants.
+struct writer_shared {
+  writer_shared(std::string root, int root_fd, int staging_fd,
+                writer_limits limits, tmpfile_link link)
+    : root(std::move(root)),
+      root_fd(root_fd),
+      staging_fd(staging_fd),
+      limits(limits),
+      link(link) {}
+  ~writer_shared() {
+    ::close(staging_fd);
+    ::close(root_fd);
+  }
+  writer_shared(const writer_shared&) = delete;
+  writer_shared& operator=(const writer_shared&) = delete;
+
+  const std::string root;
+  const int root_fd;
+  const int staging_fd;
+  const writer_limits limits;
+  const tmpfile_link link;
+  std::atomic<uint64_t> next_staging_id{0};
+  // Counters (writer_stats).
+  std::atomic<uint64_t> ops{0};
+  std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> files_committed{0};
+  std::atomic<uint64_t> bytes_written{0};
+  // Taken of the limits by the open transfers of all writers.
+  std::atomic<uint64_t> open_transfers{0};
+  std::atomic<uint64_t> staging_bytes{0};
+  std::atomic<uint64_t> open_sources{0};
+  std::shared_ptr<shared_grants> grants = std::make_shared<shared_grants>();
+};
+
+/// Adds `n` to `taken` unless that would pass `limit`: true when added.
+/// Exact under concurrency (a compare-exchange loop).
+inline bool take_within(std::atomic<uint64_t>& taken, uint64_t n,
+                        uint64_t limit) {
+  auto now = taken.load(std::memory_order_relaxed);
+  do {
+    if (n > limit || now > limit - n)
+      return false;
+  } while (!taken.compare_exchange_weak(now, now + n,
+                                        std::memory_order_relaxed));
+  return true;
+}
+
 /// The parent directory of an op's path, opened beneath the root.
 struct parent_handle {
   unique_fd fd;
@@ -75,7 +124,20 @@ struct parent_handle {
 /// staging file being filled.
 struct tree_writer::transfer {
   explicit transfer(int staging_fd) : file(staging_fd, {}) {}
+  transfer(const transfer&) = delete;
+  transfer& operator=(const transfer&) = delete;
+  /// Gives back what it took of the shared limits, however it ends.
+  ~transfer() {
+    if (taken == nullptr)
+      return;
+    taken->open_transfers -= 1;
+    taken->staging_bytes -= size;
+    taken->open_sources -= sources.size();
+  }
 
+  /// Where its slot, its `size` and one per source are counted (set once
+  /// they are taken).
+  writer_shared* taken = nullptr;
   std::string path;
   uint64_t size = 0;
   uint32_t mode = 0;

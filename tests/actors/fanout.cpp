@@ -78,7 +78,8 @@ struct fixture : test::fixture_base {
     writers[i] = std::shared_ptr<tree_writer>{std::move(w)};
     rx[i] = sys.spawn(receiver, writers[i], true,
                       std::shared_ptr<const std::atomic<bool>>{},
-                      reference_metrics_actor{}, reference_counters{});
+                      reference_metrics_actor{}, reference_counters{},
+                   test::in_test_writers());
     *reachable[i] = rx[i];
   }
 

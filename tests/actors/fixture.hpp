@@ -5,6 +5,7 @@
 #define FAIL(msg) CAF_FAIL(msg) // 0.17.6: dsl.hpp's request<T>() calls FAIL()
 #include <caf/test/dsl.hpp>
 
+#include "actors/reference/receiver.hpp"
 #include "messages/register.hpp"
 
 namespace livesync::test {
@@ -16,5 +17,12 @@ struct test_config : caf::actor_system_config {
 };
 
 using fixture_base = test_coordinator_fixture<test_config>;
+
+/// Path writers for a receiver under the test coordinator: not detached
+/// (the coordinator runs every actor), retiring after 5 s of simulated
+/// idle time.
+inline writer_pool_options in_test_writers(size_t writers = 4) {
+  return writer_pool_options{writers, std::chrono::seconds{5}, false};
+}
 
 } // namespace livesync::test

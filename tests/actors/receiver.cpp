@@ -60,7 +60,8 @@ struct fixture : test::fixture_base {
     CAF_REQUIRE(w != nullptr);
     rx = sys.spawn(receiver, std::shared_ptr<tree_writer>{std::move(w)}, true,
                    std::shared_ptr<const std::atomic<bool>>{stopping},
-                   reference_metrics_actor{}, reference_counters{});
+                   reference_metrics_actor{}, reference_counters{},
+                   test::in_test_writers());
     sched.run();
     CAF_CHECK_EQUAL(request<uint32_t>(rx, atom::hello_v, protocol_version,
                                      std::string{"test-host:/watched"}),

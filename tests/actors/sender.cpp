@@ -68,7 +68,8 @@ struct fixture : test::fixture_base {
     writer = std::shared_ptr<tree_writer>{std::move(w)};
     rx = sys.spawn(receiver, writer, true,
                    std::shared_ptr<const std::atomic<bool>>{stopping},
-                   reference_metrics_actor{}, reference_counters{});
+                   reference_metrics_actor{}, reference_counters{},
+                   test::in_test_writers());
     *reachable = rx;
   }
 

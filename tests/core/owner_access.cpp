@@ -259,3 +259,61 @@ CAF_TEST(a directory the reference does not own is refused and untouched) {
                       std::string::npos);
   CAF_CHECK_EQUAL(mode_of(theirs), 0755u);
 }
+
+// The reference's path writers fill files of one directory at once: each
+// may need the directory's write bit, and the mode must come back only
+// when the last of them is done (and come back exactly).
+CAF_TEST(scopes sharing a table hold one grant until the last leaves) {
+  nobody_tmp tmp;
+  auto dir = tmp.path + "/d";
+  {
+    as_nobody user;
+    CAF_REQUIRE_EQUAL(::mkdir(dir.c_str(), 0500), 0);
+  }
+  unique_fd fd{::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
+  CAF_REQUIRE(fd.valid());
+  auto table = std::make_shared<shared_grants>();
+  {
+    as_nobody user;
+    owner_access a{table};
+    owner_access b{table};
+    CAF_CHECK(a.add(fd.get(), owner_modify));
+    CAF_CHECK_EQUAL(octal(mode_of(dir)), "0700");
+    // b's call failed before a's grant: joining makes its retry worth it.
+    CAF_CHECK(b.add(fd.get(), owner_modify));
+    CAF_CHECK_EQUAL(table->size(), 1u);
+    // Asked again by a holder: nothing new.
+    CAF_CHECK(!b.add(fd.get(), owner_modify));
+    CAF_CHECK_EQUAL(a.restore(), 0);
+    CAF_CHECK_EQUAL(octal(mode_of(dir)), "0700"); // b still holds it.
+    CAF_CHECK_EQUAL(b.restore(), 0);
+    CAF_CHECK_EQUAL(octal(mode_of(dir)), "0500");
+    CAF_CHECK_EQUAL(table->size(), 0u);
+    // Bits already there and nobody's grant: nothing to join.
+    CAF_CHECK(!a.add(fd.get(), S_IRUSR));
+    CAF_CHECK_EQUAL(table->size(), 0u);
+  }
+  ::chmod(dir.c_str(), 0700);
+}
+
+CAF_TEST(writers of one tree share limits counters and grants) {
+  nobody_tmp tmp;
+  status err;
+  writer_limits limits;
+  limits.max_open_transfers = 2;
+  auto w1 = tree_writer::open(tmp.path + "/ref", limits, err);
+  CAF_REQUIRE(w1 != nullptr);
+  auto w2 = w1->sibling();
+  CAF_CHECK(w1->apply(begin_op(1, "a", 4)));
+  CAF_CHECK(w2->apply(begin_op(2, "b", 4)));
+  // The third transfer is one too many across both writers.
+  CAF_CHECK(!w2->apply(begin_op(3, "c", 4)));
+  CAF_CHECK_EQUAL(w1->open_transfers(), 2u);
+  CAF_CHECK_EQUAL(w1->own_transfers(), 1u);
+  CAF_CHECK_EQUAL(w2->own_transfers(), 1u);
+  w1->abort_all();
+  CAF_CHECK_EQUAL(w2->open_transfers(), 1u);
+  CAF_CHECK(w1->apply(begin_op(3, "c", 4)));
+  CAF_CHECK_EQUAL(w1->stats().ops, 4u);
+  CAF_CHECK_EQUAL(w2->stats().errors, 1u);
+}

@@ -26,7 +26,8 @@ ATTACKS = ("dotdot", "absolute", "malformed_paths", "bad_fields",
            "dir_swap_commit_setup", "dir_swap_commit", "rename_through_symlink",
            "state_folder", "copy_range", "zstd", "packed", "stranger_apply",
            "read_repeats_setup", "read_repeats", "claim_4gib", "chunk_over_8mib",
-           "too_many_transfers", "batch_16385", "flood", "path_1mb",
+           "too_many_transfers", "too_many_transfers_65th",
+           "too_many_transfers_closed", "batch_16385", "flood", "path_1mb",
            "good_write", "good_manifest", "left_open")
 
 # The million tiny operations take ~30 s on tmpfs but ~20 min on

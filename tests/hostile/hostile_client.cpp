@@ -1112,11 +1112,21 @@ void run_attacks(client& c, const options& o) {
       return step{x, want::refused};
     }(),
   });
+  // The limit holds at every moment, and the reference applies ops on
+  // different paths in parallel: in one batch, any one of 65 begins may be
+  // the 65th to run. So 64 fill the slots, the next batch's is refused,
+  // and the aborts come after.
   c.attack("too_many_transfers", [] {
     std::vector<step> s;
-    for (uint64_t i = 0; i < 65; ++i)
+    for (uint64_t i = 0; i < 64; ++i)
       s.push_back({begin_op("t" + std::to_string(i) + ".bin", 100 + i, 1),
-                   i < 64 ? want::applied : want::refused});
+                   want::applied});
+    return s;
+  }());
+  c.attack("too_many_transfers_65th",
+           {{begin_op("t64.bin", 164, 1), want::refused}});
+  c.attack("too_many_transfers_closed", [] {
+    std::vector<step> s;
     for (uint64_t i = 0; i < 64; ++i)
       s.push_back({xfer_op(op_kind::abort_file, 100 + i), want::applied});
     return s;
