@@ -84,6 +84,20 @@ def test_cli_bad_port(env):
 
 
 @e2e_test()
+def test_cli_bad_writers(env):
+    """`--writers` outside 1-64, or not a number -> exit code 2, one line."""
+    cases = Cases(env)
+    for bad in ("0", "65", "many", "-1"):
+        cases.usage_error(reference_argv(env.ref, 0, extra=["--bind=" + SAFE_BIND,
+                                                             "--writers=" + bad]),
+                          "reference --writers=" + bad)
+    cases.usage_error(reference_argv(env.ref, 0, extra=["--bind=" + SAFE_BIND, "--writers=65"]),
+                      "reference --writers=65 says why",
+                      says="invalid value for 'writers': 65 (expected 1 to 64)")
+    cases.done()
+
+
+@e2e_test()
 def test_cli_config_wrong_type(env):
     """A config file value of the wrong type (`port="5000"`, which CAF's INI
     parser drops silently) or out of range (`port=70000`) -> exit code 2."""
@@ -100,6 +114,10 @@ def test_cli_config_wrong_type(env):
          wgood),
         ("watcher", "port=70000", lambda cfg: watcher_argv(None, None, host=None, extra=["--config-file=" + cfg]),
          wgood),
+        ("reference", 'writers="4"', lambda cfg: reference_argv(None, None, extra=["--config-file=" + cfg]),
+         rgood),
+        ("reference", "writers=0", lambda cfg: reference_argv(None, None, extra=["--config-file=" + cfg]),
+         rgood),
     ]
     for i, (name, bad, make, good) in enumerate(table):
         cfg = os.path.join(env.base, "bad%d.ini" % i)
