@@ -73,6 +73,11 @@ path_writer(path_writer_actor::stateful_pointer<path_writer_state> self,
     [=](atom::apply, const std::shared_ptr<const writer_task>& task)
       -> caf::result<std::vector<op_error>> {
       std::vector<op_error> errors;
+      if (task->read) {
+        // The read answers its own request; this reply only says "done".
+        task->read();
+        return errors;
+      }
       try {
         errors = run(self, *task);
       } catch (const std::exception& e) {

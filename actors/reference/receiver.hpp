@@ -36,6 +36,13 @@ struct writer_pool_options {
   bool detached = true;
 };
 
+/// A read waiting for the writes before it: `run` on a writer's thread,
+/// then `answer` on the receiver's.
+struct pending_read {
+  std::function<void()> run;
+  std::function<void()> answer;
+};
+
 /// A task handed to a path writer and not yet answered.
 struct sent_task {
   std::shared_ptr<const writer_task> task;
@@ -43,6 +50,8 @@ struct sent_task {
   uint64_t incarnation;
   /// Aborts broadcast before it was sent.
   uint64_t aborts;
+  /// A read's answer, delivered once the writer says it ran.
+  std::function<void()> answer;
 };
 
 /// A batch's answer, owed once the schedule says it is done.
@@ -85,7 +94,7 @@ struct receiver_state {
   /// Batches not yet answered, oldest first.
   std::deque<owed_answer> answers;
   /// Reads waiting for the writes before them, by token.
-  std::map<uint64_t, std::function<void()>> reads;
+  std::map<uint64_t, pending_read> reads;
   uint64_t next_read = 0;
   static inline const char* name = "receiver";
 };

@@ -27,19 +27,25 @@ void abort_transfers(self_ptr self);
 void pump(self_ptr self);
 
 /// Serves `read` once every write queued before it is done: its reply
-/// reflects them, as if the node applied one message at a time.
+/// reflects them, as if the node applied one message at a time. The read
+/// runs on a path writer's thread (walks and hashes of a large tree take
+/// long); its answer is delivered from here once that writer is done.
 template <class T, class Read>
 caf::result<T> after_writes(self_ptr self, Read read) {
   auto& st = self->state;
   auto promise = self->make_response_promise<T>();
   auto token = st.next_read++;
-  st.reads.emplace(token, [promise, read]() mutable {
-    caf::expected<T> x = read();
-    if (x)
-      promise.deliver(std::move(*x));
+  auto result = std::make_shared<caf::expected<T>>(
+    caf::make_error(caf::sec::runtime_error, "read not served"));
+  pending_read job;
+  job.run = [result, read]() mutable { *result = read(); };
+  job.answer = [promise, result]() mutable {
+    if (*result)
+      promise.deliver(std::move(**result));
     else
-      promise.deliver(std::move(x.error()));
-  });
+      promise.deliver(std::move(result->error()));
+  };
+  st.reads.emplace(token, std::move(job));
   st.schedule->add_read(token);
   pump(self);
   return promise;

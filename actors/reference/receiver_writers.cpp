@@ -49,9 +49,16 @@ void task_answered(self_ptr self, size_t w,
   auto& st = self->state;
   if (st.sent[w].empty())
     return;
+  auto done = std::move(st.sent[w].front());
   st.sent[w].pop_front();
   st.last_used[w] = self->clock().now();
-  st.schedule->task_done(w, errs);
+  if (done.task->read) {
+    if (done.answer)
+      done.answer();
+    st.schedule->read_done();
+  } else {
+    st.schedule->task_done(w, errs);
+  }
   pump(self);
 }
 
@@ -96,6 +103,16 @@ void task_bounced(self_ptr self, size_t w, uint64_t incarnation) {
   if (abort_after)
     self->send(writer_for(self, w), atom::abort_v);
   spdlog::debug("writer-replaced writer={} resent={}", w, st.sent[w].size());
+}
+
+void hand_out(self_ptr self, writer_task t,
+              std::function<void()> answer = {}) {
+  auto& st = self->state;
+  auto w = t.writer;
+  sent_task s{std::make_shared<const writer_task>(std::move(t)),
+              st.incarnations[w], st.aborts, std::move(answer)};
+  st.sent[w].push_back(std::move(s));
+  send_task(self, w, st.sent[w].back());
 }
 
 void answer_done(self_ptr self) {
@@ -156,24 +173,23 @@ void abort_transfers(self_ptr self) {
 
 void pump(self_ptr self) {
   auto& st = self->state;
-  for (;;) {
-    auto step = st.schedule->next();
-    for (auto& t : step.tasks) {
-      auto w = t.writer;
-      sent_task s{std::make_shared<const writer_task>(std::move(t)),
-                  st.incarnations[w], st.aborts};
-      st.sent[w].push_back(s);
-      send_task(self, w, s);
-    }
-    if (!step.read)
-      break;
+  auto step = st.schedule->next();
+  for (auto& t : step.tasks)
+    hand_out(self, std::move(t));
+  if (step.read) {
+    // Walks, listings and hashes take long on large trees: a writer's
+    // thread serves them (nothing else runs meanwhile), not ours.
     auto i = st.reads.find(*step.read);
+    writer_task t;
+    t.writer = 0;
+    t.read = [] {};
+    std::function<void()> answer;
     if (i != st.reads.end()) {
-      auto read = std::move(i->second);
+      t.read = std::move(i->second.run);
+      answer = std::move(i->second.answer);
       st.reads.erase(i);
-      read();
     }
-    st.schedule->read_done();
+    hand_out(self, std::move(t), std::move(answer));
   }
   answer_done(self);
   retire_idle(self);

@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -50,6 +51,9 @@ struct scheduled_op {
 struct writer_task {
   size_t writer = 0;
   std::vector<scheduled_op> ops;
+  /// Instead of ops: a read of the receiver's to serve (it runs alone, so
+  /// it may run on a writer's thread; the receiver's stays free).
+  std::function<void()> read;
 };
 
 class apply_schedule {
