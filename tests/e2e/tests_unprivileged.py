@@ -204,3 +204,29 @@ def test_unprivileged_watcher_unreadable_paths(env):
     env.wait_converged(timeout=STEP_TIMEOUT, what="secret and private readable again")
     write_file(env.S("secret", "sub", "after"), b"watched now\n")
     env.wait_converged(timeout=STEP_TIMEOUT, what="a change inside the directory once watched")
+
+
+@e2e_test(timeout=60)
+def test_unprivileged_reference_parallel_writers_share_grants(env):
+    """The reference's path writers fill one directory at once: 4 writers,
+    directories without u+w (0500, 0555) holding 80 files each, synced to
+    an unprivileged reference. Every writer needs the directory's write bit
+    for its files; they share one grant (core/common/owner_access's
+    shared_grants), so none is refused for a bit another writer just gave
+    back, and each directory ends with exactly its mode."""
+    unprivileged_prefix(NOBODY)
+    for d, mode in (("ro", 0o500), ("rx", 0o555)):
+        for i in range(80):
+            write_file(env.S(d, "f%03d" % i), b"%s %d\n" % (d.encode(), i))
+        os.chmod(env.S(d), mode)
+    start_unprivileged_pair(env)
+    for d, mode in (("ro", 0o500), ("rx", 0o555)):
+        got = os.lstat(env.R(d)).st_mode & 0o7777
+        check(got == mode, "%s has mode %o on the reference, not %o" % (d, got, mode))
+    # Live: a burst of new files into the 0500 directory.
+    os.chmod(env.S("ro"), 0o700)
+    for i in range(80, 160):
+        write_file(env.S("ro", "f%03d" % i), b"ro %d\n" % i)
+    os.chmod(env.S("ro"), 0o500)
+    env.wait_converged(timeout=STEP_TIMEOUT, what="80 new files in the 0500 dir")
+    check_nothing_refused(env)
