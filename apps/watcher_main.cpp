@@ -134,6 +134,9 @@ std::string host_name() {
 /// Memory for small files read once for several references (each entry
 /// leaves once every sender has taken it).
 constexpr uint64_t shared_read_budget = uint64_t{64} << 20;
+/// Chunk lists shared by several references' senders: 16 bytes a chunk,
+/// so 16 MiB holds the lists of 4 GiB of files changed at once.
+constexpr uint64_t shared_chunk_budget = uint64_t{16} << 20;
 
 } // namespace
 
@@ -232,6 +235,8 @@ int main(int argc, char** argv) {
       fan = sys.spawn(fanout, deb, targets.size(), dcfg.max_batch);
       scfg.shared_reads = std::make_shared<content_cache>(
         shared_read_budget, targets.size());
+      scfg.shared_chunks = std::make_shared<chunk_list_cache>(
+        shared_chunk_budget, targets.size());
       source = fan;
       spdlog::info("fanout references={}", targets.size());
     }

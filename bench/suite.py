@@ -27,6 +27,9 @@ next to its anchor from the same run, in one table.
                 live references while a third is SIGSTOPped 30 s under 20
                 writes/s; after the thaw, bytes written to it against the
                 bytes it lacked
+  8d fanlarge   (only with --only=fanlarge; issue 15) watcher CPU for edits
+                to a few large files (4 x 32 MiB) with 3 references
+                against 1 (interleaved): chunked once for all references
 
 --quick runs small sizes (a couple of minutes: checks the suite works; the
 targets are the issue's, meant for the full sizes). Data lives in a fresh
@@ -50,10 +53,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
 
-WORKLOADS = ["latency", "bulk", "noop", "burst", "rename", "scale", "throughput", "fanout"]
+WORKLOADS = ["latency", "bulk", "noop", "burst", "rename", "scale", "throughput", "fanout",
+             "fanlarge"]
 # run when --only names them (longer than the others, or not issue 7's)
-OPT_IN = {"fanout"}
-NEEDS = {"fanout": ["tar"], "latency": ["rsync", "lsyncd"], "bulk": ["rsync", "cp", "ss"], "noop": ["rsync", "ss"],
+OPT_IN = {"fanout", "fanlarge"}
+NEEDS = {"fanout": ["tar"], "fanlarge": [], "latency": ["rsync", "lsyncd"], "bulk": ["rsync", "cp", "ss"], "noop": ["rsync", "ss"],
          "burst": ["rsync", "tar", "ss"], "rename": ["rsync", "ss"], "scale": ["rsync"],
          "throughput": ["openssl", "ss"]}
 GiB = 1 << 30
@@ -68,7 +72,8 @@ SIZES = {
              "throughput_bytes": 4 * GiB, "sync_timeout": 900.0,
              "fanout_files": 10000, "fanout_bytes": 128 * MiB, "fanout_rounds": 3,
              "fanout_rate": 20.0, "fanout_lead_s": 10.0, "fanout_freeze_s": 30.0,
-             "fanout_tail_s": 5.0},
+             "fanout_tail_s": 5.0,
+             "fanlarge_files": 4, "fanlarge_mib": 32, "fanlarge_edits": 16},
     "quick": {"latency_writes": 20, "latency_gap": 0.05, "latency_timeout": 10.0,
               "bulk_files": 1000, "bulk_bytes": 40 * MiB, "noop_reps": 2,
               "burst_files": 1000, "burst_bytes": 16 * MiB,
@@ -77,7 +82,8 @@ SIZES = {
               "throughput_bytes": 128 * MiB, "sync_timeout": 120.0,
               "fanout_files": 1000, "fanout_bytes": 16 * MiB, "fanout_rounds": 1,
               "fanout_rate": 20.0, "fanout_lead_s": 2.0, "fanout_freeze_s": 5.0,
-              "fanout_tail_s": 2.0},
+              "fanout_tail_s": 2.0,
+              "fanlarge_files": 2, "fanlarge_mib": 8, "fanlarge_edits": 8},
 }
 
 
@@ -236,7 +242,8 @@ def main(argv):
                  ("rename", lambda: wl.dir_rename(sz, report)),
                  ("scale", lambda: wl.scale(sz, report)),
                  ("throughput", lambda: wl.throughput(sz, report)),
-                 ("fanout", lambda: fo.fanout(sz, report))]
+                 ("fanout", lambda: fo.fanout(sz, report)),
+                 ("fanlarge", lambda: fo.large(sz, report))]
         for name, step in steps:
             if not [w for w in name.split("_") if w in sel]:
                 continue

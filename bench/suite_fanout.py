@@ -21,11 +21,18 @@ references (`livesync-watcher --references=[...]`), all on loopback.
      Content it already held is re-sent iff its figures exceed the
      stream's.
 
+  d. (`--only=fanlarge`, issue 15's "chunked once") Watcher CPU for
+     `fanlarge_files` files of `fanlarge_mib` MiB each, synced, then
+     edited in place (`fanlarge_edits` random 4 KiB writes per file) with
+     1 reference, then 3, interleaved: the cost of chunking, hashing and
+     delta-encoding the new versions (the initial sync is not counted).
+
 Every reference is compared exactly with the source at the end.
 """
 
 import json
 import os
+import random
 import re
 import select
 import signal
@@ -383,6 +390,76 @@ def freeze(sz, report):
         for x in inos:
             x.close()
         env.close()
+
+
+# -- d: watcher CPU for edited large files, 1 reference against 3 -------------------
+
+
+def large_one(sz, report, k, rnd):
+    env = wl.new_env("suite-fanlarge-%d-%d" % (k, rnd))
+    size = sz["fanlarge_mib"] * MiB
+    paths = [os.path.join(env.src, "big%d" % i) for i in range(sz["fanlarge_files"])]
+    try:
+        gen = random.Random(7)  # the same files in every run
+        for p in paths:
+            with open(p, "wb") as f:
+                for _ in range(sz["fanlarge_mib"]):
+                    f.write(gen.randbytes(MiB))
+        refs, roots, _, w, _port = start_fanout(env, k)
+        time.sleep(0.5)  # the watcher idle after its in-sync lines
+        pid = w.proc.pid
+        c0 = proc_cpu_s(pid)
+        t0 = time.perf_counter()
+        edits = random.Random(100 + rnd)
+        for p in paths:
+            fd = os.open(p, os.O_WRONLY)
+            try:
+                for _ in range(sz["fanlarge_edits"]):
+                    os.pwrite(fd, edits.randbytes(4096), edits.randrange(size - 4096))
+            finally:
+                os.close(fd)
+        t_last = time.perf_counter()
+        expected = treegen.manifest(env.src)
+        t_done = wait_manifests(roots, expected, sz["sync_timeout"], env)
+        if t_done is None:
+            report.mismatch("fanlarge: %d references not identical %.0f s after the last write"
+                            % (k, sz["sync_timeout"]))
+        time.sleep(0.5)  # the last acknowledgements
+        c1 = proc_cpu_s(pid)
+        verify_all(env, report, "fanlarge %d refs" % k, roots)
+        env.stop_all()
+        res = {"refs": k, "round": rnd, "watcher_cpu_s": c1 - c0,
+               "after_last_write_s": (t_done - t_last) if t_done else None}
+        say("fanlarge: %d reference(s), round %d: watcher %.3f s CPU, last write -> all "
+            "identical %s s" % (k, rnd, res["watcher_cpu_s"],
+                                "%.2f" % res["after_last_write_s"] if t_done else "NEVER"))
+        return res
+    except BaseException:
+        env.print_tails(n=20)
+        raise
+    finally:
+        env.close()
+        common.rm_tree(env.base)
+
+
+def large(sz, report):
+    runs = []
+    for rnd in range(sz["fanout_rounds"]):
+        for k in (1, 3):
+            wl.settle_disk()
+            runs.append(large_one(sz, report, k, rnd))
+    one = [r["watcher_cpu_s"] for r in runs if r["refs"] == 1]
+    three = [r["watcher_cpu_s"] for r in runs if r["refs"] == 3]
+    m1, m3 = common.median(one), common.median(three)
+    what = "%d files of %d MiB, %d edits of 4 KiB each" % (
+        sz["fanlarge_files"], sz["fanlarge_mib"], sz["fanlarge_edits"])
+    report.note("8d: watcher CPU per round of edits to %s, in run order (refs: s): %s"
+                % (what, ", ".join("%d: %.3f" % (r["refs"], r["watcher_cpu_s"]) for r in runs)))
+    ratio = m3 / m1 if m1 else None
+    report.row(8, "fanlarge: watcher CPU, edits to %s, 3 refs (median of %d)"
+               % (what, len(three)), m3, m1, "s", "1 ref, same edits",
+               target="ratio <= 1.5", met=ratio is not None and ratio <= 1.5, ratio=ratio)
+    return {"runs": runs, "median_1": m1, "median_3": m3}
 
 
 def fanout(sz, report):

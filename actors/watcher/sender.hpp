@@ -25,6 +25,8 @@
 #include "core/watcher/digest_plan.hpp"
 #include "core/watcher/file_reader.hpp"
 #include "core/watcher/barrier_signal.hpp"
+#include "core/watcher/chunk_list_cache.hpp"
+#include "core/watcher/chunk_scan.hpp"
 #include "core/watcher/content_cache.hpp"
 #include "core/watcher/file_upload.hpp"
 #include "core/watcher/latency_histogram.hpp"
@@ -87,6 +89,11 @@ struct sender_config {
   /// Several references: small files read once for all senders (null:
   /// each reads its own).
   std::shared_ptr<content_cache> shared_reads;
+  /// Several references: large files chunked once for all senders (null:
+  /// each chunks its own, in the same pass as it sends).
+  std::shared_ptr<chunk_list_cache> shared_chunks;
+  /// Bytes a sender chunks for the others per pump message.
+  uint64_t chunk_slice_bytes = 16u << 20;
   /// Actor tests (CAF's test coordinator has no network): called at each
   /// connect instead of the middleman, it gives the reference to use; a
   /// null handle is a failed connect. Empty in the programs.
@@ -104,6 +111,21 @@ struct reconcile_round {
   std::vector<reference_dir> reference_dirs;
   digest_plan plan;
   std::vector<dir_listing> fetched;
+};
+
+/// A large file on its way with several references, before it streams:
+/// chunked here for every sender, or waiting for the sender that chunks it
+/// (actors/watcher/sender_chunking.cpp).
+struct shared_chunking {
+  std::string path;
+  /// The recipe of the version the reference holds, to delta against.
+  bool has_base = false;
+  recipe base;
+  /// Another sender chunks it; a pump message wakes us.
+  bool waiting = false;
+  /// We chunk it: the read so far, and our claim on it.
+  std::unique_ptr<chunk_scan> scan;
+  std::unique_ptr<chunk_claim> claim;
 };
 
 struct sender_state {
@@ -131,6 +153,7 @@ struct sender_state {
   // The content work: the file being streamed, if any, and whether it
   // waits for a recipe; the recipes of files the reference holds.
   std::unique_ptr<file_upload> upload;
+  std::unique_ptr<shared_chunking> chunking;
   bool awaiting_recipe = false;
   uint64_t next_xfer = 1;
   recipe_cache recipes;

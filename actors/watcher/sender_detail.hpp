@@ -106,4 +106,20 @@ void start_upload(self_ptr self, const action& a);
 /// Sends the next operation of the file being streamed.
 void stream_step(self_ptr self);
 
+/// What to do with a file that could not be read as a consistent version
+/// (looks again, or says why not); true when `r` is ok.
+bool readable(self_ptr self, const std::string& path, read_outcome r,
+              const std::string& reason);
+
+// -- sender_chunking.cpp ----------------------------------------------------------
+
+/// Several references: streams a large file from the chunk list shared by
+/// the senders (chunked here or by another sender) against `base`.
+void begin_shared_upload(self_ptr self, const std::string& path,
+                         const recipe* base);
+
+/// Chunks a slice of the file for every sender, or asks again for the
+/// list it waits for; false when the pump should stop for now.
+bool chunking_step(self_ptr self);
+
 } // namespace livesync::sender_detail

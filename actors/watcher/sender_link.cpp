@@ -266,6 +266,7 @@ void link_lost(self_ptr self, const std::string& reason) {
     self->demonitor(st.peer.address());
   st.peer = nullptr;
   st.upload.reset();
+  st.chunking.reset(); // Abandons a claim: another sender chunks it.
   st.awaiting_recipe = false;
   // Everything queued is covered by the full comparison after reconnect.
   st.planner->clear();

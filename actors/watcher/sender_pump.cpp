@@ -69,7 +69,8 @@ void maybe_log_stats(self_ptr self) {
 /// The planner or an upload has work under way (besides what the link
 /// holds in its batch and window).
 bool content_busy(const sender_state& st) {
-  return !st.planner->idle() || st.upload || st.awaiting_recipe;
+  return !st.planner->idle() || st.upload || st.chunking
+         || st.awaiting_recipe;
 }
 
 void retry_later(self_ptr self, std::string path) {
@@ -316,6 +317,11 @@ void pump(self_ptr self) {
   while (link.window_open() && !st.awaiting_recipe) {
     if (st.upload) {
       stream_step(self);
+      continue;
+    }
+    if (st.chunking) {
+      if (!chunking_step(self))
+        break;
       continue;
     }
     if (st.planner->idle())

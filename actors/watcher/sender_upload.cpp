@@ -14,6 +14,8 @@ namespace {
 /// Copy work (bytes of copy_range) handed to the reference at a time.
 constexpr uint64_t copy_slice_bytes = 32u << 20;
 
+} // namespace
+
 // What to do with a file that could not be read as a consistent version:
 // gone or no longer a file -> look again now; changed while read -> look
 // again once settled; unreadable -> say so (the next event retries).
@@ -39,6 +41,8 @@ bool readable(self_ptr self, const std::string& path, read_outcome r,
   }
   return false;
 }
+
+namespace {
 
 /// The content of a small file in the version the planner saw: another
 /// sender's read of it (several references), or our own.
@@ -95,6 +99,11 @@ void send_small_file(self_ptr self, const action& a) {
 // reference holds, or nullptr).
 void begin_upload(self_ptr self, const std::string& path, const recipe* base) {
   auto& st = self->state;
+  if (st.cfg.shared_chunks) {
+    begin_shared_upload(self, path, base);
+    return;
+  }
+  ++st.link->counters().chunked_files;
   auto up = std::make_unique<file_upload>(path, st.next_xfer++, base,
                                           st.cfg.upload, &st.recipes);
   op begin;

@@ -61,11 +61,22 @@ read_outcome file_stream::open(const std::string& full_path,
 read_outcome file_stream::next(size_t max, std::vector<char>& out,
                                std::string& reason) {
   auto want = std::min<uint64_t>(max, state_.meta.size - offset_);
-  out.resize(want);
+  auto r = read_at(offset_, static_cast<size_t>(want), out, reason);
+  if (r != read_outcome::ok)
+    return r;
+  hasher_.update(out.data(), out.size());
+  offset_ += out.size();
+  return read_outcome::ok;
+}
+
+read_outcome file_stream::read_at(uint64_t offset, size_t len,
+                                  std::vector<char>& out,
+                                  std::string& reason) {
+  out.resize(len);
   size_t got = 0;
-  while (got < want) {
-    auto n = ::pread(fd_, out.data() + got, want - got,
-                     static_cast<off_t>(offset_ + got));
+  while (got < len) {
+    auto n = ::pread(fd_, out.data() + got, len - got,
+                     static_cast<off_t>(offset + got));
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -78,8 +89,6 @@ read_outcome file_stream::next(size_t max, std::vector<char>& out,
     }
     got += static_cast<size_t>(n);
   }
-  hasher_.update(out.data(), out.size());
-  offset_ += got;
   return read_outcome::ok;
 }
 

@@ -40,6 +40,13 @@ public:
   /// the size seen at open). Returns ok, or changed when the file shrank.
   read_outcome next(size_t max, std::vector<char>& out, std::string& reason);
 
+  /// Reads `len` bytes at `offset` into `out`, without hashing them or
+  /// moving the stream's offset (a file whose chunks are known: only the
+  /// bytes the reference lacks are read). Returns ok, or changed when the
+  /// file is shorter now.
+  read_outcome read_at(uint64_t offset, size_t len, std::vector<char>& out,
+                       std::string& reason);
+
   /// All bytes up to the size seen at open() have been read.
   bool at_end() const noexcept { return offset_ >= state_.meta.size; }
 

@@ -1,9 +1,14 @@
 #include "core/watcher/file_upload.hpp"
 
+#include <optional>
+
+#include <xxhash.h>
+
 namespace livesync {
 
 file_upload::file_upload(std::string path, uint64_t xfer, const recipe* base,
-                         upload_settings settings, const chunk_locator* others)
+                         upload_settings settings, const chunk_locator* others,
+                         std::shared_ptr<const chunk_list> listed)
   : path_(std::move(path)),
     xfer_(xfer),
     settings_(settings),
@@ -16,8 +21,15 @@ file_upload::file_upload(std::string path, uint64_t xfer, const recipe* base,
               for (auto& i : scratch_)
                 pending_.push_back(std::move(i));
               scratch_.clear();
-            }) {
+            }),
+    listed_(std::move(listed)) {
   // nop
+}
+
+void file_upload::move_scratch() {
+  for (auto& i : scratch_)
+    pending_.push_back(std::move(i));
+  scratch_.clear();
 }
 
 op file_upload::make(op_kind kind) const {
@@ -33,6 +45,10 @@ read_outcome file_upload::open(const std::string& full_path, op& begin,
   auto r = in_.open(full_path, reason);
   if (r != read_outcome::ok)
     return r;
+  if (listed_ && version_of(in_.state()) != listed_->version) {
+    in_.close();
+    return read_outcome::changed; // Not the version that was chunked.
+  }
   begin = make(op_kind::begin_file);
   begin.size = meta().size;
   begin.mode = meta().mode;
@@ -67,6 +83,8 @@ op file_upload::to_op(delta_instr& instr) {
 }
 
 file_upload::step file_upload::next(op& out, std::string& reason) {
+  if (listed_)
+    return next_listed(out, reason);
   for (;;) {
     if (!pending_.empty()) {
       out = to_op(pending_.front());
@@ -96,6 +114,82 @@ file_upload::step file_upload::next(op& out, std::string& reason) {
     out = make(op_kind::commit_file);
     out.size = meta().size;
     out.hash = in_.digest();
+    return step::done;
+  }
+}
+
+read_outcome file_upload::flush_literals(std::string& reason) {
+  if (run_bytes_ == 0)
+    return read_outcome::ok;
+  auto r = in_.read_at(run_offset_, static_cast<size_t>(run_bytes_), block_,
+                       reason);
+  if (r != read_outcome::ok)
+    return r;
+  // The bytes must be those the list was made of: the version check at
+  // open and finish is by fstat, this one by content.
+  const char* p = block_.data();
+  for (auto i = run_first_; i < next_chunk_; ++i) {
+    auto& c = listed_->chunks[i];
+    if (XXH3_64bits(p, c.length) != c.hash)
+      return read_outcome::changed;
+    p += c.length;
+  }
+  encoder_.add_literal(block_.data(), block_.size(), scratch_);
+  run_bytes_ = 0;
+  return read_outcome::ok;
+}
+
+file_upload::step file_upload::next_listed(op& out, std::string& reason) {
+  auto& chunks = listed_->chunks;
+  auto flush = [&] {
+    auto r = flush_literals(reason);
+    return r == read_outcome::ok       ? std::optional<step>{}
+           : r == read_outcome::failed ? std::optional<step>{step::failed}
+                                       : std::optional<step>{step::torn};
+  };
+  for (;;) {
+    if (!pending_.empty()) {
+      out = to_op(pending_.front());
+      pending_.pop_front();
+      return step::op;
+    }
+    if (next_chunk_ < chunks.size()) {
+      auto& c = chunks[next_chunk_];
+      std::string source;
+      uint64_t offset = 0;
+      if (encoder_.find_copy(c.hash, c.length, source, offset)) {
+        if (auto s = flush())
+          return *s;
+        encoder_.add_copy(source, offset, c.length, scratch_);
+      } else {
+        // Literal chunks in a row are read at once, up to a block.
+        if (run_bytes_ > 0 && run_bytes_ + c.length > settings_.block_bytes)
+          if (auto s = flush())
+            return *s;
+        if (run_bytes_ == 0) {
+          run_first_ = next_chunk_;
+          run_offset_ = chunk_offset_;
+        }
+        run_bytes_ += c.length;
+      }
+      chunk_offset_ += c.length;
+      ++next_chunk_;
+      move_scratch();
+      continue;
+    }
+    if (!chunking_done_) {
+      chunking_done_ = true;
+      if (auto s = flush())
+        return *s;
+      encoder_.finish(scratch_);
+      move_scratch();
+      continue;
+    }
+    if (chunk_offset_ != meta().size || in_.finish() != read_outcome::ok)
+      return step::torn;
+    out = make(op_kind::commit_file);
+    out.size = meta().size;
+    out.hash = listed_->hash;
     return step::done;
   }
 }

@@ -7,8 +7,15 @@
 // more than one block plus one pending instruction. A file that changes
 // while it is read ends as "torn": the caller sends abort_file instead of
 // commit_file.
+//
+// Given the chunk list of the version (several references: another
+// sender chunked it, core/watcher/chunk_list_cache), it reads only the
+// chunks that go as literals, and checks each against its hash in the
+// list; the version opened must be the list's. Either way a file that
+// changed is torn, never sent wrong.
 #pragma once
 
+#include "core/watcher/chunk_list_cache.hpp"
 #include "core/wire/chunker.hpp"
 #include "core/wire/delta.hpp"
 #include "core/watcher/file_reader.hpp"
@@ -47,11 +54,15 @@ public:
   /// `base` is the recipe of the version the reference holds at `path`
   /// (nullptr or empty when it holds none). Chunks not in it are looked up
   /// in `others` (other files the reference holds; may be nullptr, must
-  /// outlive the upload); the rest goes as literals.
+  /// outlive the upload); the rest goes as literals. `listed`, when given,
+  /// is the chunk list of the version to send (the file is not chunked
+  /// again).
   file_upload(std::string path, uint64_t xfer, const recipe* base,
-              upload_settings settings, const chunk_locator* others = nullptr);
+              upload_settings settings, const chunk_locator* others = nullptr,
+              std::shared_ptr<const chunk_list> listed = nullptr);
 
-  /// Opens the file and fills `begin` with the begin_file op.
+  /// Opens the file and fills `begin` with the begin_file op (changed:
+  /// the file is not the version of the chunk list).
   read_outcome open(const std::string& full_path, op& begin,
                     std::string& reason);
 
@@ -70,7 +81,9 @@ public:
   const entry_meta& meta() const { return in_.state().meta; }
 
   /// The recipe of the version sent (complete after step::done).
-  recipe take_recipe() { return std::move(recipe_); }
+  recipe take_recipe() {
+    return listed_ ? listed_->chunks : std::move(recipe_);
+  }
 
   /// Bytes of copy_range ops made since the last copies_handed_over():
   /// work for the reference that is tiny on the wire. The sender hands such
@@ -86,6 +99,11 @@ public:
 private:
   op make(op_kind kind) const;
   op to_op(delta_instr& instr);
+  void move_scratch();
+  step next_listed(op& out, std::string& reason);
+  /// Reads the literal chunks gathered so far, checks them against the
+  /// list and feeds them to the encoder.
+  read_outcome flush_literals(std::string& reason);
 
   std::string path_;
   uint64_t xfer_;
@@ -104,6 +122,14 @@ private:
   bool chunking_done_ = false;
   uint64_t copies_pending_ = 0;
   upload_stats stats_;
+  // With a chunk list: the next chunk, its offset in the file, and the
+  // literal chunks gathered but not read yet (a run of them, read at once).
+  std::shared_ptr<const chunk_list> listed_;
+  size_t next_chunk_ = 0;
+  uint64_t chunk_offset_ = 0;
+  size_t run_first_ = 0;
+  uint64_t run_offset_ = 0;
+  uint64_t run_bytes_ = 0;
 };
 
 } // namespace livesync

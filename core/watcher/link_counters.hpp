@@ -28,6 +28,10 @@ struct link_counters {
   uint64_t unreadable = 0;
   /// Connections made (the first one included).
   uint64_t reconnects = 0;
+  /// Large files this sender read and chunked (for every reference, with
+  /// several), and those it took the chunk list of from another sender.
+  uint64_t chunked_files = 0;
+  uint64_t shared_chunk_lists = 0;
 };
 
 } // namespace livesync

@@ -110,6 +110,14 @@ void render_one(exposition& out, const watcher_status& s,
           c.unreadable);
   counter("livesync_watcher_reconnects_total",
           "Connections to the reference after the first.", c.reconnects);
+  counter("livesync_watcher_chunked_files_total",
+          "Large files this sender read and chunked (for every reference, "
+          "with several).",
+          c.chunked_files);
+  counter("livesync_watcher_shared_chunk_lists_total",
+          "Large files whose chunk list this sender took from another "
+          "reference's sender instead of chunking it again.",
+          c.shared_chunk_lists);
 
   std::vector<std::string> bounds;
   for (auto us : latency_export_bounds_us)

@@ -84,29 +84,39 @@ void delta_encoder::add(const char* data, size_t len, uint64_t hash,
                         std::vector<delta_instr>& out) {
   if (len == 0)
     return;
-  const recipe_index::location* loc = nullptr;
-  if (len <= UINT32_MAX)
-    loc = base_.find(hash, static_cast<uint32_t>(len));
-  if (loc != nullptr) {
-    add_copy({}, loc->offset, len, out);
-    return;
-  }
   std::string source;
   uint64_t offset = 0;
-  if (others_ != nullptr && len <= UINT32_MAX
-      && others_->locate(hash, static_cast<uint32_t>(len), source, offset)
-      && !source.empty()) {
-    // The receiver opens each source once per transfer, and only so many.
-    bool known = std::find(sources_.begin(), sources_.end(), source)
-                 != sources_.end();
-    if (known || sources_.size() < max_sources_) {
-      if (!known)
-        sources_.push_back(source);
-      reused_ += len;
-      add_copy(source, offset, len, out);
-      return;
-    }
+  if (find_copy(hash, len, source, offset))
+    add_copy(source, offset, len, out);
+  else
+    add_literal(data, len, out);
+}
+
+bool delta_encoder::find_copy(uint64_t hash, size_t len, std::string& source,
+                              uint64_t& offset) {
+  if (len == 0 || len > UINT32_MAX)
+    return false;
+  if (auto loc = base_.find(hash, static_cast<uint32_t>(len))) {
+    source.clear();
+    offset = loc->offset;
+    return true;
   }
+  if (others_ == nullptr
+      || !others_->locate(hash, static_cast<uint32_t>(len), source, offset)
+      || source.empty())
+    return false;
+  // The receiver opens each source once per transfer, and only so many.
+  bool known = std::find(sources_.begin(), sources_.end(), source)
+               != sources_.end();
+  if (!known && sources_.size() >= max_sources_)
+    return false;
+  if (!known)
+    sources_.push_back(source);
+  return true;
+}
+
+void delta_encoder::add_literal(const char* data, size_t len,
+                                std::vector<delta_instr>& out) {
   literal_ += len;
   while (len > 0) {
     if (!has_pending_ || pending_.kind != delta_instr::literal) {
@@ -132,6 +142,8 @@ void delta_encoder::add(const char* data, size_t len, uint64_t hash,
 void delta_encoder::add_copy(const std::string& source, uint64_t offset,
                              size_t len, std::vector<delta_instr>& out) {
   copied_ += len;
+  if (!source.empty())
+    reused_ += len;
   if (has_pending_ && pending_.kind == delta_instr::copy
       && pending_.source == source
       && pending_.base_offset + pending_.length == offset) {

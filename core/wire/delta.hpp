@@ -83,9 +83,24 @@ public:
                          size_t max_sources = 15);
 
   /// Feeds one chunk of the new version; may append finished instructions
-  /// to `out`.
+  /// to `out`. The same as find_copy, then add_copy or add_literal.
   void add(const char* data, size_t len, uint64_t hash,
            std::vector<delta_instr>& out);
+
+  /// Where the reference already holds the next chunk: the base (`source`
+  /// empty) or another file (it then counts against max_sources). False:
+  /// it travels as a literal. Lets a caller that knows the chunks of the
+  /// new version read only the bytes of its literals.
+  bool find_copy(uint64_t hash, size_t len, std::string& source,
+                 uint64_t& offset);
+
+  /// Feeds the next chunk as a copy that find_copy found.
+  void add_copy(const std::string& source, uint64_t offset, size_t len,
+                std::vector<delta_instr>& out);
+
+  /// Feeds the next chunk (or several) as literal bytes.
+  void add_literal(const char* data, size_t len,
+                   std::vector<delta_instr>& out);
 
   /// Flushes the pending instruction into `out`.
   void finish(std::vector<delta_instr>& out);
@@ -98,8 +113,6 @@ public:
 
 private:
   void flush(std::vector<delta_instr>& out);
-  void add_copy(const std::string& source, uint64_t offset, size_t len,
-                std::vector<delta_instr>& out);
 
   const recipe_index& base_;
   uint64_t max_literal_;

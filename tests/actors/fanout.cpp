@@ -12,6 +12,11 @@
 #include "actors/watcher/sender.hpp"
 #include "tree_mismatch.hpp"
 
+#include "core/common/splitmix.hpp"
+#include "core/watcher/local_tree.hpp"
+
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -37,6 +42,9 @@ struct fixture : test::fixture_base {
   /// Small files read once for all three senders.
   std::shared_ptr<content_cache> reads
     = std::make_shared<content_cache>(1 << 20, refs);
+  /// Large files chunked once for all three.
+  std::shared_ptr<chunk_list_cache> chunks
+    = std::make_shared<chunk_list_cache>(1 << 20, refs);
   debouncer_actor deb;
   fanout_actor fan;
   sender_actor snd[refs];
@@ -101,6 +109,10 @@ struct fixture : test::fixture_base {
       auto peer = reachable[i];
       cfg.local_peer = [peer] { return *peer; };
       cfg.shared_reads = reads;
+      cfg.shared_chunks = chunks;
+      // A slice per pump well below the test files: the senders that ask
+      // while the first one chunks must wait for it.
+      cfg.chunk_slice_bytes = 256 << 10;
       snd[i] = sys.spawn(sender, cfg, fan, watcher_metrics_actor{});
     }
     sched.run();
@@ -129,6 +141,16 @@ struct fixture : test::fixture_base {
 
   std::string mismatch(size_t i) {
     return test::tree_mismatch(src, *writers[i]);
+  }
+
+  /// Large files the three senders chunked, and lists they took.
+  std::pair<uint64_t, uint64_t> chunk_counts() {
+    std::pair<uint64_t, uint64_t> out;
+    for (size_t i = 0; i < refs; ++i) {
+      out.first += state(i).link->counters().chunked_files;
+      out.second += state(i).link->counters().shared_chunk_lists;
+    }
+    return out;
   }
 
   bool live(size_t i) {
@@ -227,6 +249,84 @@ CAF_TEST(a reference that returns gets only what it lacks) {
                   std::string{"while it was away"}.size());
   CAF_CHECK_EQUAL(state(0).link->counters().reconnects, 1u);
   CAF_CHECK_EQUAL(state(1).link->counters().reconnects, 2u);
+}
+
+// Issue 15: "read, chunked and hashed once, then sent to every reference
+// that needs it". Each sender still sends its own reference's delta.
+CAF_TEST(a large file is chunked once for the three references) {
+  auto v1 = splitmix_bytes(2 << 20, 15);
+  write("big", std::string(v1.begin(), v1.end()));
+  for (size_t i = 0; i < refs; ++i)
+    start_reference(i);
+  start_watcher();
+  for (size_t i = 0; i < refs; ++i) {
+    CAF_CHECK(live(i));
+    CAF_CHECK_EQUAL(mismatch(i), "");
+  }
+  // The initial sync: one sender chunked it, the two others took its
+  // list (their reconciles come one after the other here).
+  CAF_CHECK_EQUAL(chunk_counts().first, 1u);
+  CAF_CHECK_EQUAL(chunk_counts().second, 2u);
+  CAF_CHECK_EQUAL(chunks->bytes(), 0u); // Taken by all: gone.
+  // Edited in place: chunked once again; each reference gets a delta
+  // against the version it holds (copies plus a few literal chunks).
+  auto v2 = v1;
+  for (size_t at : {size_t{1000}, size_t{900000}, size_t{1900000}})
+    v2[at] ^= 0x5a;
+  std::vector<uint64_t> copied_before;
+  for (size_t i = 0; i < refs; ++i)
+    copied_before.push_back(state(i).link->counters().copied_bytes);
+  write("big", std::string(v2.begin(), v2.end()));
+  changed({"big"});
+  for (size_t i = 0; i < refs; ++i) {
+    CAF_CHECK_EQUAL(mismatch(i), "");
+    CAF_CHECK_GREATER(state(i).link->counters().copied_bytes
+                        - copied_before[i],
+                      v2.size() - (200u << 10));
+  }
+  CAF_CHECK_EQUAL(chunk_counts().first, 2u);
+  CAF_CHECK_EQUAL(chunk_counts().second, 4u);
+  CAF_CHECK_EQUAL(chunks->stats().misses, 2u);
+  CAF_CHECK_EQUAL(chunks->stats().hits, 4u);
+  CAF_CHECK_EQUAL(chunks->bytes(), 0u);
+}
+
+// A sender that asks while another chunks the same version waits for it,
+// sending nothing meanwhile; if that one gives up (a torn read, a lost
+// link), the waiters are woken and one of them chunks it.
+CAF_TEST(senders wait for the one chunking and take over when it gives up) {
+  auto v1 = splitmix_bytes(1 << 20, 16);
+  write("big", std::string(v1.begin(), v1.end()));
+  for (size_t i = 0; i < refs; ++i)
+    start_reference(i);
+  start_watcher();
+  auto v2 = v1;
+  v2[4242] ^= 1;
+  write("big", std::string(v2.begin(), v2.end()));
+  // Someone else (a fourth sharer, here the test) claims this version.
+  struct stat sb;
+  CAF_REQUIRE(::stat((src + "/big").c_str(), &sb) == 0);
+  auto version = version_of(to_fs_stat(sb));
+  std::shared_ptr<const chunk_list> none;
+  CAF_REQUIRE(chunks->take("big", version, 99, {}, none)
+              == chunk_list_cache::answer::produce);
+  auto waits_before = chunks->stats().waits;
+  changed({"big"});
+  // Each asked at least once (a pump for another reason asks again).
+  CAF_CHECK_GREATER_OR_EQUAL(chunks->stats().waits - waits_before, 3u);
+  for (size_t i = 0; i < refs; ++i) {
+    CAF_CHECK(state(i).chunking && state(i).chunking->waiting);
+    CAF_CHECK_NOT_EQUAL(mismatch(i), "");
+  }
+  chunks->abandon("big", version); // Wakes the three.
+  sched.run();
+  for (size_t i = 0; i < refs; ++i) {
+    CAF_CHECK_EQUAL(mismatch(i), "");
+    CAF_CHECK(!state(i).chunking);
+  }
+  // The initial sync's chunking, then this version's: once each.
+  CAF_CHECK_EQUAL(chunk_counts().first, 2u);
+  CAF_CHECK_EQUAL(chunk_counts().second, 4u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -38,6 +38,8 @@ watcher_status sample() {
   s.counters.round_trips = 1;
   s.counters.fallbacks = 2;
   s.counters.errors = 3;
+  s.counters.chunked_files = 6;
+  s.counters.shared_chunk_lists = 8;
   s.counters.unreadable = 4;
   s.counters.reconnects = 5;
   return s;
@@ -76,6 +78,8 @@ CAF_TEST(every counter and gauge is there with its unit and labels) {
     {"livesync_watcher_op_errors_total", "3"},
     {"livesync_watcher_unreadable_total", "4"},
     {"livesync_watcher_reconnects_total", "5"},
+    {"livesync_watcher_chunked_files_total", "6"},
+    {"livesync_watcher_shared_chunk_lists_total", "8"},
     {"livesync_watcher_pending_paths", "2"},
     {"livesync_watcher_queued_checks", "5"},
     {"livesync_watcher_in_flight_bytes", "4096"},

@@ -45,6 +45,45 @@ def wait_identical(env, i, timeout=30.0):
         time.sleep(0.05)
 
 
+@e2e_test(timeout=60)
+def test_large_file_chunked_once_for_three_references(env):
+    """Issue 15: a large file changed while three references are connected
+    is read, chunked and hashed once (the senders share its chunk list;
+    status counts it), and each reference gets its own delta: all three end
+    identical."""
+    big = env.S("big")
+    write_file(big, os.urandom(6 << 20))
+    refs = start_references(env, 3)
+    env.start_watcher(argv=watcher_argv(env.src, None, host=None,
+                                        extra=[references_option(refs)]),
+                      wait_sync=False)
+    env.watcher.wait_in_sync(3)
+    port = control_port(env)
+
+    def chunk_counts():
+        rc, out, err = command(env, "status", "--control-port=%d" % port, "--json")
+        check(rc == 0, "status: rc=%s err=%r" % (rc, err))
+        st = json.loads(out)
+        return (sum(s["chunked_files"] for s in st),
+                sum(s["shared_chunk_lists"] for s in st),
+                sum(s["copied_bytes"] for s in st))
+
+    # The initial sync sent it to all three, chunked once.
+    chunked, shared, _ = chunk_counts()
+    check((chunked, shared) == (1, 2), "initial sync: chunked=%d shared=%d" % (chunked, shared))
+    with open(big, "r+b") as f:  # edited in place
+        f.seek(3 << 20)
+        f.write(b"edited " * 1000)
+    for i in range(3):
+        wait_identical(env, i)
+    rc, out, err = flush(env, port, "--timeout=30s", timeout=40)
+    check(rc == 0, "flush: rc=%s out=%r err=%r" % (rc, out, err))
+    chunked, shared, copied = chunk_counts()
+    check((chunked, shared) == (2, 4), "after the edit: chunked=%d shared=%d" % (chunked, shared))
+    # Each reference got a delta: most of the file copied from its own copy.
+    check(copied > 3 * (5 << 20), "copied bytes over the three links: %d" % copied)
+
+
 @e2e_test(timeout=120)
 def test_three_references_one_killed_mid_burst(env):
     """Three references; one is killed in a burst of 1,500 files. Flush
