@@ -16,12 +16,6 @@ namespace {
 /// mailbox (peer-down, shutdown) waiting.
 constexpr size_t steps_per_pump = 512;
 
-int64_t now_ns(self_ptr self) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           self->clock().now().time_since_epoch())
-    .count();
-}
-
 const progress_meter& current_progress(self_ptr self) {
   auto& st = self->state;
   auto& c = st.link->counters();

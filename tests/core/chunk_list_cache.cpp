@@ -27,6 +27,7 @@ std::shared_ptr<const chunk_list> list_of(file_version v, size_t chunks) {
 
 // Asks as taker `who`, counting wake-ups in `woken[who]`.
 struct asker {
+  explicit asker(chunk_list_cache& c) : cache(c) {}
   chunk_list_cache& cache;
   std::vector<int> woken = std::vector<int>(8, 0);
   std::shared_ptr<const chunk_list> got;
