@@ -82,12 +82,18 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--writers", default="1,4",
                     help="comma-separated --writers values to compare")
+    ap.add_argument("--fsync", default="none,file",
+                    help="comma-separated --fsync modes to compare (none, file)")
+    ap.add_argument("--no-rsync", action="store_true", help="skip the rsync anchors")
     ap.add_argument("--bin-dir", default=None)
     a = ap.parse_args()
     writer_counts = [int(x) for x in a.writers.split(",")]
+    modes = a.fsync.split(",")
     configs = [("livesync w=%d" % w, "livesync", w, f)
-               for f in ("none", "file") for w in writer_counts]
-    configs += [("rsync", "rsync", 0, "none"), ("rsync --fsync", "rsync", 0, "file")]
+               for f in modes for w in writer_counts]
+    if not a.no_rsync:
+        configs += [("rsync", "rsync", 0, f) if f == "none" else ("rsync --fsync", "rsync", 0, f)
+                    for f in modes]
     times = {}
     with common.BinarySnapshot(a.bin_dir), common.Scratch() as scratch:
         src = os.path.join(scratch.dir, "src")
@@ -109,12 +115,22 @@ def main():
     rs = med.get("rsync")
     rsf = med.get("rsync --fsync")
     for w in writer_counts:
-        none = med["livesync w=%d" % w]
-        fil = med["livesync w=%d fsync=file" % w]
-        print("  writers=%d: fsync=file / none %.2f; none / rsync %.2f; "
-              "fsync=file / rsync --fsync %.2f" % (w, fil / none, none / rs, fil / rsf))
-    print("  rsync --fsync / rsync %.2f" % (rsf / rs))
-
+        none = med.get("livesync w=%d" % w)
+        fil = med.get("livesync w=%d fsync=file" % w)
+        parts = []
+        if none and fil:
+            parts.append("fsync=file / none %.2f" % (fil / none))
+        if none and rs:
+            parts.append("none / rsync %.2f" % (none / rs))
+        if fil and rsf:
+            parts.append("fsync=file / rsync --fsync %.2f" % (fil / rsf))
+        if none and med.get("livesync w=1"):
+            parts.append("none / w=1 %.2f" % (none / med["livesync w=1"]))
+        if fil and med.get("livesync w=1 fsync=file"):
+            parts.append("fsync=file / w=1 %.2f" % (fil / med["livesync w=1 fsync=file"]))
+        print("  writers=%d: %s" % (w, "; ".join(parts)))
+    if rs and rsf:
+        print("  rsync --fsync / rsync %.2f" % (rsf / rs))
 
 if __name__ == "__main__":
     main()

@@ -213,7 +213,13 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
     if (msg.source == self->state.peer)
       link_lost(self, caf::to_string(msg.reason));
   });
-  self->attach_functor([self](const caf::error&) { log_stats(self); });
+  // The last stats line is written while the state is still alive: CAF
+  // 0.17 destroys it before the functors attached to the actor run (one
+  // printed queued_checks=18446669571572655113 from freed memory).
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    log_stats(self);
+    self->quit(msg.reason);
+  });
   self->send(self, atom::connect_v);
   return unconnected(self);
 }
