@@ -157,6 +157,37 @@ void scan_unwatched(self_ptr self) {
     self->send(st.debouncer, std::move(again));
 }
 
+// The start-up walk: every directory watched before the reply, so that
+// main starts the senders (whose first comparison relies on the watches)
+// only then. A reached limit is one line naming the sysctl; the directories
+// it left out are mirrored by the periodic scan.
+caf::result<uint64_t> watch_all(self_ptr self) {
+  auto& st = self->state;
+  auto report = add_watch_tree(st.inotify_fd, st.root, "", st.table,
+                               st.excludes.get());
+  for (auto& line : report.errors)
+    spdlog::error("watch-failed {}", line);
+  if (!st.table.wd_of("")) {
+    std::string why = report.unreadable.empty()
+                        ? "cannot watch the root"
+                        : "cannot watch the root: permission denied";
+    spdlog::error("watch-failed root={} ({})", st.root, why);
+    return caf::make_error(caf::sec::runtime_error, std::move(why));
+  }
+  auto before = st.unwatched.size();
+  for (auto& u : report.unwatched)
+    st.unwatched.add(u);
+  for (auto& u : report.unreadable)
+    st.unreadable.add(u);
+  spdlog::info("watching root={} directories={} unwatched={} unreadable={} "
+               "exclude_patterns={}",
+               st.root, report.added, report.unwatched.size(),
+               report.unreadable.size(), st.excludes ? st.excludes->size() : 0);
+  unwatched_changed(self, before);
+  arm_timer(self);
+  return uint64_t{report.added};
+}
+
 void handle(self_ptr self, interpretation&& x) {
   auto& st = self->state;
   for (auto wd : x.unwatch)
@@ -196,29 +227,22 @@ void handle(self_ptr self, interpretation&& x) {
 
 tracker_actor::behavior_type
 tracker(tracker_actor::stateful_pointer<tracker_state> self, int inotify_fd,
-        std::string root, watch_table table, debouncer_actor debouncer,
-        int stop_fd, std::shared_ptr<const ignore_rules> excludes,
-        tracker_config cfg) {
+        std::string root, debouncer_actor debouncer, int stop_fd,
+        std::shared_ptr<const ignore_rules> excludes, tracker_config cfg) {
   auto& st = self->state;
   st.inotify_fd = inotify_fd;
   st.root = std::move(root);
-  st.table = std::move(table);
   st.debouncer = std::move(debouncer);
   st.excludes = std::move(excludes);
   st.unwatched_scan_interval = cfg.unwatched_scan_interval;
   st.rewalk = rescan_backoff{cfg.rewalk};
-  for (auto& u : cfg.unwatched)
-    st.unwatched.add(u);
-  for (auto& u : cfg.unreadable)
-    st.unreadable.add(u);
-  unwatched_changed(self, 0);
-  arm_timer(self);
   if (stop_fd >= 0)
     self->attach_functor([stop_fd] {
       uint64_t one = 1;
       [[maybe_unused]] auto n = ::write(stop_fd, &one, sizeof(one));
     });
   return {
+    [=](atom::watch) -> caf::result<uint64_t> { return watch_all(self); },
     [=](atom::events, const std::vector<inotify_record>& records) {
       auto& st = self->state;
       handle(self, st.interpreter.feed(records, st.table));

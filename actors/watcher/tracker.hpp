@@ -1,5 +1,6 @@
-// The watcher's tracker: owns the watch table. Consumes decoded inotify
-// events from the reader, interprets them (event_interpreter), adds watches
+// The watcher's tracker: owns the watch table and sets up the watches (the
+// start-up walk, asked for by main). Consumes decoded inotify events from
+// the reader, interprets them (event_interpreter), adds watches
 // for new directories (watching before listing) and removes those of
 // directories moved out, and emits changes to the debouncer.
 //
@@ -39,10 +40,6 @@
 namespace livesync {
 
 struct tracker_config {
-  /// Directories the start-up walk could not watch (watch_report).
-  std::vector<std::string> unwatched;
-  /// Directories the start-up walk could not read (watch_report).
-  std::vector<std::string> unreadable;
   /// How often unwatched directories are compared and their watches tried
   /// again (only while there are any).
   caf::timespan unwatched_scan_interval = std::chrono::seconds{2};
@@ -90,12 +87,13 @@ struct tracker_state {
 /// move out of the tree.
 inline constexpr auto move_pairing_window = std::chrono::milliseconds(5);
 
-/// `table` holds the watches already added for the whole tree. `stop_fd`
-/// is signalled when the tracker terminates, to stop the reader.
+/// Watches nothing until asked (atom::watch: the start-up walk, whose
+/// reply main waits for before it starts the reader and the senders, so the
+/// watches are in place before any comparison). `stop_fd` is signalled
+/// when the tracker terminates, to stop the reader.
 tracker_actor::behavior_type
 tracker(tracker_actor::stateful_pointer<tracker_state> self, int inotify_fd,
-        std::string root, watch_table table, debouncer_actor debouncer,
-        int stop_fd, std::shared_ptr<const ignore_rules> excludes,
-        tracker_config cfg);
+        std::string root, debouncer_actor debouncer, int stop_fd,
+        std::shared_ptr<const ignore_rules> excludes, tracker_config cfg);
 
 } // namespace livesync

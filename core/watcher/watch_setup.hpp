@@ -1,6 +1,6 @@
-// The inotify side of the watcher that touches the kernel: adding watches
-// for a directory tree and decoding the kernel's event buffer. The
-// bookkeeping itself lives in watch_table / event_interpreter.
+// Adding inotify watches for a directory tree (the kernel side of the
+// watcher's watches; decoding events is inotify_decode). The bookkeeping
+// itself lives in watch_table / event_interpreter.
 #pragma once
 
 #include "core/watcher/event_interpreter.hpp"
@@ -52,8 +52,5 @@ std::string watch_limit_message(size_t unwatched);
 watch_report add_watch_tree(int inotify_fd, const std::string& root,
                             const std::string& rel, watch_table& table,
                             const ignore_rules* excludes = nullptr);
-
-/// Decodes `len` bytes of struct inotify_event records.
-std::vector<inotify_record> decode_inotify(const char* buf, size_t len);
 
 } // namespace livesync
