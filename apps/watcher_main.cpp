@@ -161,7 +161,7 @@ int run_watcher(livesync::watcher_config& cfg,
   scfg.barriers = std::make_shared<barrier_signal>(barrier_fd);
   tracker_config tcfg;
   tcfg.unwatched_scan_interval = settings.unwatched_scan_interval;
-  auto deb = sys.spawn(debouncer, dcfg, rescan_backoff_config{});
+  auto deb = sys.spawn(debouncer, dcfg);
   auto trk = sys.spawn(tracker, inotify_fd, root, deb, stop_fd, excludes,
                        std::move(tcfg));
   // The watches are in place before the reader and the senders start (the

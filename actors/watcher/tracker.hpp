@@ -7,7 +7,8 @@
 // Two faults are handled here, each on the tracker's own timer (resync):
 // - IN_Q_OVERFLOW: the tree is walked again for missing watches, then the
 //   debouncer is told to have everything compared. Overflows are coalesced
-//   and the walks paced by a rescan_backoff.
+//   and the walks paced by a rescan_backoff, here only: the debouncer
+//   forwards each resync into its next batch.
 // - The inotify watch limit: directories that could not be watched (and
 //   their subtrees) are kept in `unwatched`; while there are any, every
 //   `unwatched_scan_interval` their watches are tried again and each is

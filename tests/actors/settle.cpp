@@ -38,8 +38,7 @@ struct fixture : test::fixture_base {
   fixture() {
     debounce_config cfg; // the watcher's defaults: quiet 5ms
     cfg.max_delay = 500ms;
-    rescan_backoff_config bcfg;
-    deb = sys.spawn(debouncer, cfg, bcfg);
+    deb = sys.spawn(debouncer, cfg);
     tracker_config tcfg;
     trk = sys.spawn(tracker, -1, std::string{"/nonexistent-root"}, deb, -1,
                     std::shared_ptr<const ignore_rules>{}, tcfg);
