@@ -161,6 +161,9 @@ int run_watcher(livesync::watcher_config& cfg,
   scfg.barriers = std::make_shared<barrier_signal>(barrier_fd);
   tracker_config tcfg;
   tcfg.unwatched_scan_interval = settings.unwatched_scan_interval;
+  // Walks list directories in parallel on the scheduler's threads; twice
+  // as many walkers as threads keeps each busy while another's reply waits.
+  tcfg.max_walkers = 2 * sys.scheduler().num_workers();
   auto deb = sys.spawn(debouncer, dcfg);
   auto trk = sys.spawn(tracker, inotify_fd, root, deb, stop_fd, excludes,
                        std::move(tcfg));

@@ -69,6 +69,9 @@ using tracker_actor = caf::typed_actor<
   // of directories watched once they all are, or an error (already logged)
   // when the root itself cannot be watched.
   caf::replies_to<atom::watch>::with<uint64_t>,
+  // From a walker it spawned: the subdirectories of the directories it
+  // was given (core/watcher/watch_walk).
+  caf::reacts_to<atom::listed, std::vector<walk_listing>>,
   // One read()'s worth of decoded inotify events.
   caf::reacts_to<atom::events, std::vector<inotify_record>>,
   // Resolves IN_MOVED_FROM events still waiting for a partner.

@@ -1,8 +1,16 @@
 // The watcher's tracker: owns the watch table and sets up the watches (the
 // start-up walk, asked for by main). Consumes decoded inotify events from
-// the reader, interprets them (event_interpreter), adds watches
-// for new directories (watching before listing) and removes those of
+// the reader, interprets them (event_interpreter), removes the watches of
 // directories moved out, and emits changes to the debouncer.
+//
+// Directories are walked on demand by short-lived walker actors (walker.hpp),
+// spawned per few directories while a walk has work, at most max_walkers at
+// a time, and gone when it is done: the start-up walk, a new directory, the
+// re-walk after an overflow, an unwatched or unreadable directory tried
+// again. The tracker adds each watch itself before the directory is handed
+// to a walker to list (so a wd is in the table before any of its events is
+// interpreted, and nothing created before the watch is missed), merges the
+// listings (core/watcher/watch_walk) and stays the one writer of the table.
 //
 // Two faults are handled here, each on the tracker's own timer (resync):
 // - IN_Q_OVERFLOW: the tree is walked again for missing watches, then the
@@ -19,10 +27,11 @@
 //   at or beneath an event's path are tried again, and each one that
 //   succeeds is sent as a deep dirty path.
 //
-// DESIGN.md sketches one tracker actor per directory. One actor over a
-// watch_table is used instead: a directory rename must re-point every
-// watch beneath it, which is one table update here but a message to every
-// descendant actor there, and 1.2 KB per idle actor would exceed the
+// DESIGN.md sketches one tracker actor per directory. Here the per-directory
+// actors (walkers) live only while their directory has work; the watch
+// table stays one structure in this actor: a directory rename must re-point
+// every watch beneath it, which is one table update here but a message to
+// every descendant actor there, and 1.2 KB per idle actor would exceed the
 // per-file memory budget on trees with many small directories.
 #pragma once
 
@@ -31,6 +40,7 @@
 #include "core/watcher/rescan_backoff.hpp"
 #include "core/watcher/subtree_set.hpp"
 #include "core/watcher/watch_table.hpp"
+#include "core/watcher/watch_walk.hpp"
 #include "messages/actors.hpp"
 
 #include <memory>
@@ -46,6 +56,8 @@ struct tracker_config {
   caf::timespan unwatched_scan_interval = std::chrono::seconds{2};
   /// Pacing of the re-walks after IN_Q_OVERFLOW.
   rescan_backoff_config rewalk;
+  /// Walkers in flight at most (main: twice the scheduler's threads).
+  size_t max_walkers = 4;
 };
 
 struct tracker_state {
@@ -59,6 +71,24 @@ struct tracker_state {
   /// Excluded directories get no watch (may be null).
   std::shared_ptr<const ignore_rules> excludes;
   caf::timespan unwatched_scan_interval{0};
+
+  // -- walks ----------------------------------------------------------------
+
+  /// The walks in progress and the directories they still have to list.
+  watch_walks walks;
+  /// Walkers in flight, and at most.
+  size_t walkers = 0;
+  size_t max_walkers = 4;
+  /// Main's request for the start-up walk, answered once it is done.
+  caf::typed_response_promise<uint64_t> start_reply;
+  /// Walks of the current unwatched scan not done yet, and the number of
+  /// unwatched directories before it (logged once it is done).
+  size_t scan_open = 0;
+  size_t scan_before = 0;
+  /// A flush barrier held until the walks started before it are done
+  /// (they may send changes it must follow); 0: none.
+  uint64_t held_barrier = 0;
+  uint64_t held_barrier_walks = 0;
 
   // -- faults (read by status) ----------------------------------------------
 

@@ -1,5 +1,6 @@
 #define CAF_SUITE actors.tracker
 #include "fixture.hpp"
+#include "fake_debouncer.hpp"
 
 #include "actors/watcher/tracker.hpp"
 
@@ -12,34 +13,6 @@ using namespace livesync;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Stands in for the debouncer: records every change it gets.
-struct recorder_state {
-  std::shared_ptr<std::vector<change>> got;
-  std::shared_ptr<int> rescans;
-};
-
-debouncer_actor::behavior_type
-recorder(debouncer_actor::stateful_pointer<recorder_state> self,
-         std::shared_ptr<std::vector<change>> got,
-         std::shared_ptr<int> rescans) {
-  self->state.got = got;
-  self->state.rescans = rescans;
-  return {
-    [=](std::vector<change>& xs) {
-      for (auto& x : xs)
-        self->state.got->push_back(std::move(x));
-    },
-    [=](atom::resync) { ++*self->state.rescans; },
-    [=](atom::demand) {},
-    [=](atom::tick) {},
-    [=](atom::barrier, uint64_t n) {
-      self->state.got->push_back(
-        change::make_dirty("<barrier " + std::to_string(n) + ">", 0));
-    },
-    [=](atom::status) -> uint64_t { return 0; },
-  };
-}
 
 inotify_record ev(int32_t wd, uint32_t mask, std::string name,
                   uint32_t cookie = 0) {
@@ -81,7 +54,7 @@ struct fixture : test::fixture_base {
   tracker_actor trk;
 
   fixture() {
-    rec = sys.spawn(recorder, got, rescans);
+    rec = sys.spawn(test::fake_debouncer, got, rescans);
     // No inotify descriptor: the tracker's own watch calls fail harmlessly,
     // which these tests do not exercise (see core.watch_setup).
     trk = sys.spawn(tracker, -1, std::string{"/nonexistent-root"}, rec, -1,
