@@ -12,7 +12,8 @@
 // interpreted, and nothing created before the watch is missed), merges the
 // listings (core/watcher/watch_walk) and stays the one writer of the table.
 //
-// Two faults are handled here, each on the tracker's own timer (resync):
+// Three faults are handled here (the first two on the tracker's own
+// timer, resync):
 // - IN_Q_OVERFLOW: the tree is walked again for missing watches, then the
 //   debouncer is told to have everything compared. Overflows are coalesced
 //   and the walks paced by a rescan_backoff, here only: the debouncer

@@ -82,8 +82,8 @@ void watch_walks::queue(open_walk& w, uint64_t id, int32_t wd,
 std::vector<walk_task> watch_walks::next(size_t max) {
   std::vector<walk_task> out;
   while (!queue_.empty() && out.size() < max) {
-    out.push_back(std::move(queue_.front()));
-    queue_.pop_front();
+    out.push_back(std::move(queue_.back()));
+    queue_.pop_back();
   }
   return out;
 }

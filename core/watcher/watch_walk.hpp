@@ -13,7 +13,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -87,8 +86,10 @@ public:
   /// id; a walk that watched nothing is done at once (take_done()).
   uint64_t start(walk_kind kind, const std::string& rel, watch_table& table);
 
-  /// Up to `max` queued directories to list, oldest first; they count as
-  /// in flight until merged.
+  /// Up to `max` queued directories to list, the most recently queued
+  /// first: depth first, so the queue holds about depth x fan-out
+  /// directories, not the tree's widest level (as the synchronous walk's
+  /// stack did). They count as in flight until merged.
   std::vector<walk_task> next(size_t max);
 
   /// Merges a walker's listing: watches each subdirectory (a new wd is in
@@ -148,7 +149,7 @@ private:
   std::shared_ptr<const ignore_rules> excludes_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, open_walk> walks_;
-  std::deque<walk_task> queue_;
+  std::vector<walk_task> queue_;
   std::vector<walk_result> done_;
   /// wd -> the path under which something vanished during a walk.
   std::unordered_map<int32_t, std::string> suspects_;
