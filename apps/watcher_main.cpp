@@ -12,7 +12,6 @@
 #include "apps/common/app_support.hpp"
 #include "apps/watcher_commands.hpp"
 #include "apps/watcher_options.hpp"
-#include "core/watcher/watch_setup.hpp"
 #include "messages/register.hpp"
 
 #include <caf/io/all.hpp>
@@ -138,6 +137,131 @@ constexpr uint64_t shared_read_budget = uint64_t{64} << 20;
 /// so 16 MiB holds the lists of 4 GiB of files changed at once.
 constexpr uint64_t shared_chunk_budget = uint64_t{16} << 20;
 
+/// Asks the tracker for the start-up walk and waits for it: false when the
+/// root cannot be watched.
+bool watch_tree(caf::actor_system& sys, const livesync::tracker_actor& trk) {
+  bool ok = false;
+  caf::scoped_actor self{sys};
+  self->request(trk, caf::infinite, livesync::atom::watch_v)
+    .receive([&](uint64_t) { ok = true; }, [&](caf::error&) {});
+  return ok;
+}
+
+/// Spawns the watcher's actors and runs until SIGINT/SIGTERM; the exit
+/// code.
+int run_watcher(livesync::watcher_config& cfg,
+                const livesync::watcher_settings& settings, int inotify_fd,
+                int stop_fd, int barrier_fd) {
+  using namespace livesync;
+  auto& root = settings.root;
+  auto& targets = settings.targets;
+  auto& excludes = settings.excludes;
+  int rc = 0;
+  caf::actor_system sys{cfg};
+  auto& dcfg = settings.debounce;
+  auto scfg = settings.sender;
+  scfg.identity = host_name() + ":" + root;
+  scfg.barriers = std::make_shared<barrier_signal>(barrier_fd);
+  tracker_config tcfg;
+  tcfg.unwatched_scan_interval = settings.unwatched_scan_interval;
+  // Walks list directories in parallel on the scheduler's threads; twice
+  // as many walkers as threads keeps each busy while another's reply waits.
+  tcfg.max_walkers = 2 * sys.scheduler().num_workers();
+  auto deb = sys.spawn(debouncer, dcfg);
+  auto trk = sys.spawn(tracker, inotify_fd, root, deb, stop_fd, excludes,
+                       std::move(tcfg));
+  // The watches are in place before the reader and the senders start (the
+  // senders' first comparison relies on them). The tracker logs what went
+  // wrong; an unwatched root is fatal.
+  if (!watch_tree(sys, trk)) {
+    for (auto a : {caf::actor_cast<caf::actor>(trk),
+                   caf::actor_cast<caf::actor>(deb)})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sys.await_all_actors_done();
+    return 1;
+  }
+  auto rd = sys.spawn<caf::detached>(inotify_reader, trk, inotify_fd,
+                                     stop_fd, barrier_fd);
+  // The senders tell the metrics file actor about changes; the control
+  // actor, spawned after them, is where it gets the status from.
+  watcher_metrics_actor metrics;
+  if (!cfg.metrics_file.empty())
+    metrics = sys.spawn(watcher_metrics_file, cfg.metrics_file,
+                        cfg.metrics_interval);
+  // One sender per reference. Several take their batches from a fanout,
+  // which keeps what each still owes; one talks to the debouncer.
+  debouncer_actor source = deb;
+  fanout_actor fan;
+  if (targets.size() > 1) {
+    fan = sys.spawn(fanout, deb, targets.size(), dcfg.max_batch);
+    scfg.shared_reads = std::make_shared<content_cache>(
+      shared_read_budget, targets.size());
+    scfg.shared_chunks = std::make_shared<chunk_list_cache>(
+      shared_chunk_budget, targets.size());
+    source = fan;
+    spdlog::info("fanout references={}", targets.size());
+  }
+  std::vector<sender_actor> senders;
+  std::vector<std::string> names;
+  for (auto& e : targets) {
+    scfg.host = e.host;
+    scfg.port = e.port;
+    senders.push_back(sys.spawn(sender, scfg, source, metrics));
+    names.push_back(e.text());
+  }
+  auto ctl = sys.spawn(control, senders, names, deb, fan, trk);
+  if (metrics)
+    caf::anon_send(metrics, ctl);
+  // With the link's mutual TLS when it is configured (any certificate of
+  // the CA may ask for the status or a flush); bound to loopback by
+  // default. The control actor can only report and flush.
+  auto cport = cfg.tls() ? caf::openssl::publish(ctl, cfg.control_port,
+                                                 cfg.control_bind.c_str(),
+                                                 true)
+                         : sys.middleman().publish(ctl, cfg.control_port,
+                                                   cfg.control_bind.c_str(),
+                                                   true);
+  if (cport)
+    spdlog::info("control-listening bind={} port={} (livesync-watcher "
+                 "status|flush --control-port={})",
+                 cfg.control_bind, *cport, *cport);
+  else
+    spdlog::warn("control-unavailable bind={} port={} reason={} (status "
+                 "and flush will not reach this watcher; set "
+                 "--control-port)",
+                 cfg.control_bind, cfg.control_port,
+                 sys.render(cport.error()));
+  auto sig = wait_for_stop_signal();
+  spdlog::info("stopping signal={}", sig);
+  if (metrics) {
+    // The file's last write says the watcher has stopped, with the
+    // counters as they ended; bounded, so that exiting stays prompt.
+    caf::scoped_actor self{sys};
+    self->request(metrics, std::chrono::milliseconds(600),
+                  atom::final_write_v)
+      .receive([](bool) {},
+               [&](caf::error& err) {
+                 spdlog::warn("metrics-file-failed path={} reason=last "
+                              "write: {}",
+                              cfg.metrics_file, sys.render(err));
+               });
+    caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
+  }
+  std::vector<caf::actor> all{caf::actor_cast<caf::actor>(ctl)};
+  for (auto& x : senders)
+    all.push_back(caf::actor_cast<caf::actor>(x));
+  if (fan)
+    all.push_back(caf::actor_cast<caf::actor>(fan));
+  for (auto a : {caf::actor_cast<caf::actor>(trk),
+                 caf::actor_cast<caf::actor>(deb),
+                 caf::actor_cast<caf::actor>(rd)})
+    all.push_back(a);
+  for (auto& a : all)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sys.await_all_actors_done();
+  return rc;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -174,9 +298,6 @@ int main(int argc, char** argv) {
     std::cerr << "livesync-watcher: error: " << e.what << std::endl;
     return 2;
   }
-  auto& root = settings.root;
-  auto& targets = settings.targets;
-  auto& excludes = settings.excludes;
   block_stop_signals();
   // Descriptors: the walks hold one per directory level (256 at most), the
   // sender a few per file being read, the control port one per client.
@@ -188,117 +309,9 @@ int main(int argc, char** argv) {
     spdlog::error("inotify-init-failed reason={}", std::strerror(errno));
     return 1;
   }
-  watch_table table;
-  auto report = add_watch_tree(inotify_fd, root, "", table, excludes.get());
-  // A reached watch limit is one line naming the sysctl; the directories
-  // it left out are mirrored by the tracker's periodic scan.
-  for (auto& line : report.errors)
-    spdlog::error("watch-failed {}", line);
-  if (!table.wd_of("")) {
-    spdlog::error("watch-failed root={} (cannot watch the root{})", root,
-                  report.unreadable.empty() ? "" : ": permission denied");
-    return 1;
-  }
-  spdlog::info("watching root={} directories={} unwatched={} unreadable={} "
-               "exclude_patterns={}",
-               root, report.added, report.unwatched.size(),
-               report.unreadable.size(), excludes->size());
   if (cfg.insecure)
     warn_insecure("start");
-  int rc = 0;
-  {
-    caf::actor_system sys{cfg};
-    auto& dcfg = settings.debounce;
-    auto scfg = settings.sender;
-    scfg.identity = host_name() + ":" + root;
-    scfg.barriers = std::make_shared<barrier_signal>(barrier_fd);
-    tracker_config tcfg;
-    tcfg.unwatched = std::move(report.unwatched);
-    tcfg.unreadable = std::move(report.unreadable);
-    tcfg.unwatched_scan_interval = settings.unwatched_scan_interval;
-    auto deb = sys.spawn(debouncer, dcfg, rescan_backoff_config{});
-    auto trk = sys.spawn(tracker, inotify_fd, root, std::move(table), deb,
-                         stop_fd, excludes, std::move(tcfg));
-    auto rd = sys.spawn<caf::detached>(inotify_reader, trk, inotify_fd,
-                                       stop_fd, barrier_fd);
-    // The senders tell the metrics file actor about changes; the control
-    // actor, spawned after them, is where it gets the status from.
-    watcher_metrics_actor metrics;
-    if (!cfg.metrics_file.empty())
-      metrics = sys.spawn(watcher_metrics_file, cfg.metrics_file,
-                          cfg.metrics_interval);
-    // One sender per reference. Several take their batches from a fanout,
-    // which keeps what each still owes; one talks to the debouncer.
-    debouncer_actor source = deb;
-    fanout_actor fan;
-    if (targets.size() > 1) {
-      fan = sys.spawn(fanout, deb, targets.size(), dcfg.max_batch);
-      scfg.shared_reads = std::make_shared<content_cache>(
-        shared_read_budget, targets.size());
-      scfg.shared_chunks = std::make_shared<chunk_list_cache>(
-        shared_chunk_budget, targets.size());
-      source = fan;
-      spdlog::info("fanout references={}", targets.size());
-    }
-    std::vector<sender_actor> senders;
-    std::vector<std::string> names;
-    for (auto& e : targets) {
-      scfg.host = e.host;
-      scfg.port = e.port;
-      senders.push_back(sys.spawn(sender, scfg, source, metrics));
-      names.push_back(e.text());
-    }
-    auto ctl = sys.spawn(control, senders, names, deb, fan, trk);
-    if (metrics)
-      caf::anon_send(metrics, ctl);
-    // With the link's mutual TLS when it is configured (any certificate of
-    // the CA may ask for the status or a flush); bound to loopback by
-    // default. The control actor can only report and flush.
-    auto cport = cfg.tls() ? caf::openssl::publish(ctl, cfg.control_port,
-                                                   cfg.control_bind.c_str(),
-                                                   true)
-                           : sys.middleman().publish(ctl, cfg.control_port,
-                                                     cfg.control_bind.c_str(),
-                                                     true);
-    if (cport)
-      spdlog::info("control-listening bind={} port={} (livesync-watcher "
-                   "status|flush --control-port={})",
-                   cfg.control_bind, *cport, *cport);
-    else
-      spdlog::warn("control-unavailable bind={} port={} reason={} (status "
-                   "and flush will not reach this watcher; set "
-                   "--control-port)",
-                   cfg.control_bind, cfg.control_port,
-                   sys.render(cport.error()));
-    auto sig = wait_for_stop_signal();
-    spdlog::info("stopping signal={}", sig);
-    if (metrics) {
-      // The file's last write says the watcher has stopped, with the
-      // counters as they ended; bounded, so that exiting stays prompt.
-      caf::scoped_actor self{sys};
-      self->request(metrics, std::chrono::milliseconds(600),
-                    atom::final_write_v)
-        .receive([](bool) {},
-                 [&](caf::error& err) {
-                   spdlog::warn("metrics-file-failed path={} reason=last "
-                                "write: {}",
-                                cfg.metrics_file, sys.render(err));
-                 });
-      caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
-    }
-    std::vector<caf::actor> all{caf::actor_cast<caf::actor>(ctl)};
-    for (auto& x : senders)
-      all.push_back(caf::actor_cast<caf::actor>(x));
-    if (fan)
-      all.push_back(caf::actor_cast<caf::actor>(fan));
-    for (auto a : {caf::actor_cast<caf::actor>(trk),
-                   caf::actor_cast<caf::actor>(deb),
-                   caf::actor_cast<caf::actor>(rd)})
-      all.push_back(a);
-    for (auto& a : all)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    sys.await_all_actors_done();
-  }
+  auto rc = run_watcher(cfg, settings, inotify_fd, stop_fd, barrier_fd);
   ::close(inotify_fd);
   ::close(stop_fd);
   ::close(barrier_fd);

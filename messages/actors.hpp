@@ -62,8 +62,16 @@ inline constexpr size_t max_listing_dirs = 1024;
 /// entries each would otherwise be one message of about half a GiB.
 inline constexpr uint64_t max_listing_reply_bytes = uint64_t{16} << 20;
 
-/// The watcher's tracker: owns the watch table, interprets raw events.
+/// The watcher's tracker: owns the watch table and the watch setup,
+/// interprets raw events.
 using tracker_actor = caf::typed_actor<
+  // From main, once at start: watch the whole tree; replies with the number
+  // of directories watched once they all are, or an error (already logged)
+  // when the root itself cannot be watched.
+  caf::replies_to<atom::watch>::with<uint64_t>,
+  // From a walker it spawned: the subdirectories of the directories it
+  // was given (core/watcher/watch_walk).
+  caf::reacts_to<atom::listed, std::vector<walk_listing>>,
   // One read()'s worth of decoded inotify events.
   caf::reacts_to<atom::events, std::vector<inotify_record>>,
   // Resolves IN_MOVED_FROM events still waiting for a partner.

@@ -13,6 +13,7 @@
 #include "core/reference/apply_schedule.hpp"
 #include "core/reference/reference_metrics.hpp"
 #include "core/watcher/watcher_status.hpp"
+#include "core/watcher/watch_walk.hpp"
 
 #include <caf/all.hpp>
 
@@ -105,6 +106,17 @@ typename Inspector::result_type inspect(Inspector& f, inotify_record& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, walk_task& x) {
+  return f(caf::meta::type_name("livesync.walk_task"), x.wd, x.path, x.walk);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, walk_listing& x) {
+  return f(caf::meta::type_name("livesync.walk_listing"), x.wd, x.path,
+           x.walk, x.error, x.subdirs);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_counters& x) {
   return f(caf::meta::type_name("livesync.link_counters"), x.ops, x.requests,
            x.bytes, x.files, x.literal_bytes, x.copied_bytes, x.payload_bytes,
@@ -158,6 +170,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(livesync, (livesync::settled))
   CAF_ADD_TYPE_ID(livesync, (livesync::inotify_record))
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::inotify_record>))
+  CAF_ADD_TYPE_ID(livesync, (livesync::walk_task))
+  CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::walk_task>))
+  CAF_ADD_TYPE_ID(livesync, (livesync::walk_listing))
+  CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::walk_listing>))
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::hash128>))
   CAF_ADD_TYPE_ID(livesync, (livesync::watcher_status))
   CAF_ADD_TYPE_ID(livesync, (std::vector<livesync::watcher_status>))
@@ -186,6 +202,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   CAF_ADD_ATOM(livesync, livesync::atom, listings, "listings")
   CAF_ADD_ATOM(livesync, livesync::atom, changed, "changed")
   CAF_ADD_ATOM(livesync, livesync::atom, final_write, "finalwrite")
+  CAF_ADD_ATOM(livesync, livesync::atom, watch, "lswatch")
+  CAF_ADD_ATOM(livesync, livesync::atom, listed, "listed")
   CAF_ADD_ATOM(livesync, livesync::atom, abort, "lsabort")
   // The receiver's task for one of its path writers: in-process only (a
   // shared pointer, so a task bounced by a writer that just retired is

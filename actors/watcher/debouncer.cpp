@@ -18,37 +18,23 @@ void deliver(self_ptr self) {
   if (!st.demand)
     return;
   auto now = self->clock().now();
-  // The rescan starts when it is handed to the sender, with this batch. A
-  // flush does not wait for the pause: it is an explicit request.
-  if (st.backoff.due(now)
-      || (st.barrier > 0 && st.backoff.pending() && !st.backoff.running())) {
-    st.backoff.started(now);
-    st.policy.request_rescan();
-    spdlog::info("rescan-start reason=queue-overflow overflows={} rescans={} "
-                 "next_pause_ms={}",
-                 st.backoff.overflows(), st.backoff.rescans(),
-                 std::chrono::duration_cast<std::chrono::milliseconds>(
-                   st.backoff.pause())
-                   .count());
-  }
   if (!st.policy.empty() || st.barrier > 0) {
-    // A flush barrier takes everything pending now, quiet or not. It rides
-    // on the batch that empties the policy, and never overtakes a rescan
-    // that overflows still owe (the changes they lost are only known once
-    // the rescan ran): it waits for that rescan to start, and travels with
-    // it.
+    // A flush barrier takes everything pending now, quiet or not, and
+    // rides on the batch that empties the policy. A rescan that lost
+    // events owe is pending here already (the tracker sends its resync
+    // before passing the barrier on), so the barrier travels with it.
     auto batch = st.barrier > 0 ? st.policy.pop_all() : st.policy.pop_due(now);
-    if (st.barrier > 0 && st.policy.empty() && !st.backoff.pending())
+    if (st.barrier > 0 && st.policy.empty())
       batch.barrier = std::exchange(st.barrier, 0);
     if (!batch.empty()) {
+      if (batch.rescan)
+        spdlog::info("rescan-start reason=queue-overflow");
       st.demand = false;
       self->send(st.sender, std::move(batch));
       return;
     }
   }
   auto due = st.policy.next_due();
-  if (auto b = st.backoff.next_due(); b && (!due || *b < *due))
-    due = b;
   // One timer for the earliest deadline; a later timer already in flight
   // does not delay an earlier one (it fires harmlessly).
   if (!due || (st.tick_at && *st.tick_at <= *due))
@@ -62,9 +48,8 @@ void deliver(self_ptr self) {
 
 debouncer_actor::behavior_type
 debouncer(debouncer_actor::stateful_pointer<debouncer_state> self,
-          debounce_config cfg, rescan_backoff_config backoff) {
+          debounce_config cfg) {
   self->state.policy = debounce_policy{cfg};
-  self->state.backoff = rescan_backoff{backoff};
   return {
     [=](std::vector<change>& changes) {
       auto now = self->clock().now();
@@ -73,19 +58,13 @@ debouncer(debouncer_actor::stateful_pointer<debouncer_state> self,
       deliver(self);
     },
     [=](atom::resync) {
-      auto& st = self->state;
-      auto now = self->clock().now();
-      if (st.backoff.pending() || st.backoff.running())
-        spdlog::debug("rescan-coalesced overflows={}",
-                      st.backoff.overflows() + 1);
-      st.backoff.overflow(now);
+      // Already paced by the tracker: due at once. Several before the next
+      // batch are one rescan.
+      self->state.policy.request_rescan();
       deliver(self);
     },
     [=](atom::demand) {
       auto& st = self->state;
-      // The sender asks again only once idle and in sync: the rescan it
-      // was handed (if any) is over.
-      st.backoff.finished(self->clock().now());
       st.sender = caf::actor_cast<sender_actor>(self->current_sender());
       st.demand = static_cast<bool>(st.sender);
       deliver(self);

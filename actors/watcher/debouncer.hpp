@@ -4,14 +4,13 @@
 // by the number of paths and not by the number of events, is the only queue
 // while the sender is busy or the reference is unreachable.
 //
-// Rescans after lost events (resync) are paced by a rescan_backoff: a
-// rescan runs from the batch that carries it until the sender's next
-// demand (the sender asks again only when it is idle and in sync); resyncs
-// meanwhile are coalesced into one more, which waits for the pause.
+// A resync (events were lost) is forwarded: the next batch asks the sender
+// for a rescan. Pacing and coalescing them is the tracker's alone (its
+// rescan_backoff), which sends a resync only once the watches are walked
+// again; resyncs that arrive before a batch leaves ride it as one rescan.
 #pragma once
 
 #include "core/watcher/debounce_policy.hpp"
-#include "core/watcher/rescan_backoff.hpp"
 #include "messages/actors.hpp"
 
 #include <optional>
@@ -20,7 +19,6 @@ namespace livesync {
 
 struct debouncer_state {
   debounce_policy policy;
-  rescan_backoff backoff;
   sender_actor sender;
   bool demand = false;
   /// When the earliest timer in flight fires (none when nothing is armed).
@@ -32,6 +30,6 @@ struct debouncer_state {
 
 debouncer_actor::behavior_type
 debouncer(debouncer_actor::stateful_pointer<debouncer_state> self,
-          debounce_config cfg, rescan_backoff_config backoff);
+          debounce_config cfg);
 
 } // namespace livesync

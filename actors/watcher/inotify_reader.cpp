@@ -1,6 +1,6 @@
 #include "actors/watcher/inotify_reader.hpp"
 
-#include "core/watcher/watch_setup.hpp"
+#include "core/watcher/inotify_decode.hpp"
 
 #include <spdlog/spdlog.h>
 

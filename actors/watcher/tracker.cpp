@@ -1,5 +1,6 @@
 #include "actors/watcher/tracker.hpp"
 
+#include "actors/watcher/tracker_walks.hpp"
 #include "core/common/path_rules.hpp"
 #include "core/watcher/watch_setup.hpp"
 
@@ -12,18 +13,22 @@
 
 namespace livesync {
 
-namespace {
+namespace detail {
 
-using self_ptr = tracker_actor::stateful_pointer<tracker_state>;
+namespace {
 
 long long millis(caf::timespan d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
-// Logs the number of unwatched directories whenever it changed, and keeps
-// the scan timer's deadline set exactly while there are any.
-void unwatched_changed(self_ptr self, size_t before) {
+} // namespace
+
+void unwatched_changed(tracker_self self, size_t before) {
   auto& st = self->state;
+  // A scan takes its directories out while it tries them again; it reports
+  // once all of them are back or watched.
+  if (st.scan_open > 0)
+    return;
   auto n = st.unwatched.size();
   if (n == 0) {
     st.next_unwatched_scan.reset();
@@ -47,54 +52,10 @@ void unwatched_changed(self_ptr self, size_t before) {
                dirs.size() > 5 ? ",..." : "");
 }
 
-// Watches `dir` and its subtree; what the limit leaves out is added to
-// `unwatched`. Errors are logged unless `quiet` (the periodic retries would
-// repeat the same line every interval); the limit's line only when it is
-// news (while directories are unwatched, the unwatched-dirs count says it).
-void watch_tree(self_ptr self, const std::string& dir, bool quiet) {
-  auto& st = self->state;
-  auto limit_known = !st.unwatched.empty();
-  auto report = add_watch_tree(st.inotify_fd, st.root, dir, st.table,
-                               st.excludes.get());
-  for (size_t i = 0; i < report.errors.size() && !quiet; ++i) {
-    // The limit's line is the last one (watch_report).
-    auto limit_line = report.limit_reached && i + 1 == report.errors.size();
-    if (!limit_line || !limit_known)
-      spdlog::error("watch-failed {}", report.errors[i]);
-  }
-  for (auto& u : report.unwatched)
-    st.unwatched.add(u);
-  for (auto& u : report.unreadable)
-    if (st.unreadable.add(u))
-      spdlog::debug("watch-skipped path={} reason=permission-denied",
-                    printable(u));
-}
-
-// Tries the watches of the unreadable directories at or beneath the paths
-// of `changes` again (a chmod or chown that makes one readable is an event
-// in a directory above it), and adds a deep dirty path for each one that is
-// watched now: nothing beneath it was ever compared.
-void retry_unreadable(self_ptr self, std::vector<change>& changes) {
-  auto& st = self->state;
-  std::vector<std::string> retry;
-  for (auto& c : changes) {
-    auto dirs = st.unreadable.within(c.kind == change::rename ? c.to : c.path);
-    retry.insert(retry.end(), dirs.begin(), dirs.end());
-  }
-  for (auto& dir : retry) {
-    st.unreadable.remove(dir);
-    watch_tree(self, dir, true);
-    if (!st.unreadable.contains(dir)) {
-      spdlog::debug("watch-added path={} reason=readable-now", printable(dir));
-      changes.push_back(change::make_dirty(dir, change_content | change_deep));
-    }
-  }
-}
-
 // The single resync timer serves both the paced re-walk and the unwatched
 // scan: armed for the earlier deadline, unless a timer for an earlier or
 // equal time is already in flight (a later one fires harmlessly).
-void arm_timer(self_ptr self) {
+void arm_timer(tracker_self self) {
   auto& st = self->state;
   std::optional<caf::actor_clock::time_point> due = st.rewalk.next_due();
   if (st.next_unwatched_scan && (!due || *st.next_unwatched_scan < *due))
@@ -107,54 +68,55 @@ void arm_timer(self_ptr self) {
   self->delayed_send(self, at - now, atom::resync_v);
 }
 
-// Events were lost, among them perhaps the creation of directories that now
-// lack a watch: walk the tree again (an existing watch keeps its wd), then
-// have the sender compare everything (the debouncer paces that too).
-void rewalk(self_ptr self) {
+} // namespace detail
+
+namespace {
+
+using detail::advance_walks;
+using detail::start_walk;
+using self_ptr = detail::tracker_self;
+
+// Tries the watches of the unreadable directories at or beneath the paths
+// of `changes` again (a chmod or chown that makes one readable is an event
+// in a directory above it); each one watched now is compared deep when its
+// walk is done: nothing beneath it was ever compared.
+void retry_unreadable(self_ptr self, const std::vector<change>& changes) {
   auto& st = self->state;
-  auto now = self->clock().now();
-  st.rewalk.started(now);
-  auto before = st.unwatched.size();
-  // The whole tree is walked, so what is still unwatched is exactly what
-  // this walk reports.
-  auto report = add_watch_tree(st.inotify_fd, st.root, "", st.table,
-                               st.excludes.get());
-  for (auto& line : report.errors)
-    spdlog::error("watch-failed {}", line);
-  st.unwatched = subtree_set{};
-  for (auto& u : report.unwatched)
-    st.unwatched.add(u);
-  st.unreadable = subtree_set{};
-  for (auto& u : report.unreadable)
-    st.unreadable.add(u);
-  st.rewalk.finished(self->clock().now());
-  spdlog::warn("queue-overflow action=rescan watches={} overflows={} "
-               "rescans={} next_pause_ms={}",
-               st.table.size(), st.rewalk.overflows(), st.rewalk.rescans(),
-               millis(st.rewalk.pause()));
-  unwatched_changed(self, before);
-  self->send(st.debouncer, atom::resync_v);
+  std::vector<std::string> retry;
+  for (auto& c : changes) {
+    auto dirs = st.unreadable.within(c.kind == change::rename ? c.to : c.path);
+    retry.insert(retry.end(), dirs.begin(), dirs.end());
+  }
+  for (auto& dir : retry) {
+    st.unreadable.remove(dir);
+    start_walk(self, walk_kind::unreadable, dir);
+  }
 }
 
-// Tries the watches of every unwatched directory again and has each one
-// compared (stat only): its changes raise no events.
+// Events were lost, among them perhaps the creation of directories that now
+// lack a watch: walk the tree again (an existing watch keeps its wd); when
+// that walk is done the debouncer is told to have everything compared.
+void rewalk(self_ptr self) {
+  auto& st = self->state;
+  st.rewalk.started(self->clock().now());
+  start_walk(self, walk_kind::rewalk, "");
+}
+
+// Tries the watches of every unwatched directory again; each is compared
+// (stat only) when its walk is done: its changes raise no events.
 void scan_unwatched(self_ptr self) {
   auto& st = self->state;
-  auto before = st.unwatched.size();
-  std::vector<change> again;
-  for (auto& dir : st.unwatched.list()) {
+  auto dirs = st.unwatched.list();
+  st.scan_before = st.unwatched.size();
+  st.scan_open += dirs.size();
+  for (auto& dir : dirs) {
     st.unwatched.remove(dir);
-    // Gone meanwhile: dropped, and the dirty path lets the sender remove it.
-    watch_tree(self, dir, true);
-    again.push_back(change::make_dirty(dir, change_content | change_deep));
+    start_walk(self, walk_kind::unwatched, dir);
   }
   ++st.unwatched_scans;
   st.next_unwatched_scan.reset();
-  unwatched_changed(self, before);
-  spdlog::debug("unwatched-scan dirs={} still_unwatched={} scans={}",
-                again.size(), st.unwatched.size(), st.unwatched_scans);
-  if (!again.empty())
-    self->send(st.debouncer, std::move(again));
+  spdlog::debug("unwatched-scan dirs={} scans={}", dirs.size(),
+                st.unwatched_scans);
 }
 
 void handle(self_ptr self, interpretation&& x) {
@@ -171,9 +133,13 @@ void handle(self_ptr self, interpretation&& x) {
     }
   if (!st.unreadable.empty())
     retry_unreadable(self, x.changes);
+  // Each new directory is watched here, before its dirty path leaves; its
+  // subdirectories are watched as walkers list it.
   for (auto& dir : x.watch)
-    watch_tree(self, dir, false);
-  unwatched_changed(self, before);
+    start_walk(self, walk_kind::created, dir);
+  // A rename that raced a walk: the directories it moved are walked again.
+  st.walks.recheck(st.table);
+  detail::unwatched_changed(self, before);
   if (x.overflow) {
     auto now = self->clock().now();
     st.rewalk.overflow(now);
@@ -189,36 +155,50 @@ void handle(self_ptr self, interpretation&& x) {
     st.tick_armed = true;
     self->delayed_send(self, move_pairing_window, atom::tick_v);
   }
-  arm_timer(self);
+  advance_walks(self);
 }
 
 } // namespace
 
 tracker_actor::behavior_type
 tracker(tracker_actor::stateful_pointer<tracker_state> self, int inotify_fd,
-        std::string root, watch_table table, debouncer_actor debouncer,
-        int stop_fd, std::shared_ptr<const ignore_rules> excludes,
-        tracker_config cfg) {
+        std::string root, debouncer_actor debouncer, int stop_fd,
+        std::shared_ptr<const ignore_rules> excludes, tracker_config cfg) {
   auto& st = self->state;
   st.inotify_fd = inotify_fd;
   st.root = std::move(root);
-  st.table = std::move(table);
   st.debouncer = std::move(debouncer);
   st.excludes = std::move(excludes);
   st.unwatched_scan_interval = cfg.unwatched_scan_interval;
   st.rewalk = rescan_backoff{cfg.rewalk};
-  for (auto& u : cfg.unwatched)
-    st.unwatched.add(u);
-  for (auto& u : cfg.unreadable)
-    st.unreadable.add(u);
-  unwatched_changed(self, 0);
-  arm_timer(self);
+  st.max_walkers = std::max<size_t>(cfg.max_walkers, 1);
+  st.walks = watch_walks{st.root,
+                         [fd = inotify_fd, r = st.root](const std::string& p) {
+                           return add_watch_at(fd, r, p);
+                         },
+                         st.excludes};
   if (stop_fd >= 0)
     self->attach_functor([stop_fd] {
       uint64_t one = 1;
       [[maybe_unused]] auto n = ::write(stop_fd, &one, sizeof(one));
     });
   return {
+    [=](atom::watch) -> caf::result<uint64_t> {
+      // Answered when the walk is done (detail::advance_walks).
+      auto& st = self->state;
+      st.start_reply = self->make_response_promise<uint64_t>();
+      start_walk(self, walk_kind::start, "");
+      auto reply = st.start_reply;
+      advance_walks(self);
+      return reply;
+    },
+    [=](atom::listed, std::vector<walk_listing>& listings) {
+      auto& st = self->state;
+      --st.walkers;
+      for (auto& l : listings)
+        st.walks.merge(l, st.table);
+      advance_walks(self);
+    },
     [=](atom::events, const std::vector<inotify_record>& records) {
       auto& st = self->state;
       handle(self, st.interpreter.feed(records, st.table));
@@ -238,7 +218,7 @@ tracker(tracker_actor::stateful_pointer<tracker_state> self, int inotify_fd,
         rewalk(self);
       if (st.next_unwatched_scan && *st.next_unwatched_scan <= now)
         scan_unwatched(self);
-      arm_timer(self);
+      advance_walks(self);
     },
     [=](atom::barrier, uint64_t n) {
       // The reader drained the queue: an IN_MOVED_FROM still unpaired has
@@ -247,17 +227,18 @@ tracker(tracker_actor::stateful_pointer<tracker_state> self, int inotify_fd,
       if (st.interpreter.has_pending())
         handle(self, st.interpreter.expire(st.table));
       // Events were lost and the re-walk (with the rescan it asks for) waits
-      // for its pause: a flush is an explicit request, so it runs now, and
-      // the debouncer then holds the barrier until that rescan starts.
+      // for its pause: a flush is an explicit request, so it runs now.
       if (st.rewalk.pending() && !st.rewalk.running())
         rewalk(self);
       // Directories without a watch raise no events: compare them now, so
       // the flush covers them too.
-      if (!st.unwatched.empty()) {
+      if (!st.unwatched.empty())
         scan_unwatched(self);
-        arm_timer(self);
-      }
-      self->send(st.debouncer, atom::barrier_v, n);
+      // The barrier follows what the walks started so far will send (their
+      // deep dirty paths, the re-walk's resync): it waits for them.
+      st.held_barrier = std::max(st.held_barrier, n);
+      st.held_barrier_walks = st.walks.next_id();
+      advance_walks(self);
     },
     [=](atom::status) -> uint64_t {
       return self->state.unwatched.size();

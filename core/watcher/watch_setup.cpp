@@ -1,12 +1,12 @@
 #include "core/watcher/watch_setup.hpp"
 
-#include "core/common/path_rules.hpp"
+#include "core/watcher/subdir_listing.hpp"
+#include "core/watcher/watch_walk.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <dirent.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
@@ -18,71 +18,35 @@ uint32_t watch_mask() {
          | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
 }
 
+int32_t add_watch_at(int inotify_fd, const std::string& root,
+                     const std::string& rel) {
+  auto full = rel.empty() ? root : root + "/" + rel;
+  auto wd = ::inotify_add_watch(inotify_fd, full.c_str(), watch_mask());
+  return wd >= 0 ? wd : -errno;
+}
+
 watch_report add_watch_tree(int inotify_fd, const std::string& root,
                             const std::string& rel, watch_table& table,
                             const ignore_rules* excludes) {
-  watch_report report;
-  std::vector<std::string> todo;
-  bool nameable = rel.empty() || !invalid_path_reason(rel);
-  if (nameable
-      && (rel.empty() || excludes == nullptr || !excludes->excluded(rel, true)))
-    todo.push_back(rel);
-  while (!todo.empty()) {
-    auto dir = std::move(todo.back());
-    todo.pop_back();
-    auto full = dir.empty() ? root : root + "/" + dir;
-    auto wd = ::inotify_add_watch(inotify_fd, full.c_str(), watch_mask());
-    if (wd < 0) {
-      auto err = errno;
-      if (err == ENOENT || err == ENOTDIR || err == ELOOP)
-        continue; // Gone or replaced meanwhile: its parent's events tell.
-      // ENOSPC is the watch limit (ENOMEM the kernel's memory): one line
-      // for all of them below, not one per directory.
-      if (err == ENOSPC || err == ENOMEM) {
-        report.limit_reached = true;
-        report.unwatched.push_back(dir);
-      } else if (err == EACCES || err == EPERM) {
-        report.unreadable.push_back(dir);
-      } else {
-        report.errors.push_back("cannot watch " + full + ": "
-                                + std::strerror(err));
-      }
-      continue;
+  // The tracker's walk, driven inline: list each directory as soon as it
+  // is watched, here rather than on a walker actor.
+  std::shared_ptr<const ignore_rules> rules{std::shared_ptr<void>{},
+                                            excludes};
+  watch_walks walks{
+    root,
+    [&](const std::string& p) { return add_watch_at(inotify_fd, root, p); },
+    excludes != nullptr ? rules : nullptr};
+  walks.start(walk_kind::start, rel, table);
+  while (walks.queued() > 0)
+    for (auto& task : walks.next(64)) {
+      walk_listing l{task.wd, task.path, task.walk, 0, {}};
+      l.subdirs = list_subdirs(task.path.empty() ? root
+                                                 : root + "/" + task.path,
+                               l.error);
+      walks.merge(l, table);
     }
-    table.add(wd, dir);
-    ++report.added;
-    auto* d = ::opendir(full.c_str());
-    if (d == nullptr)
-      continue;
-    while (auto* e = ::readdir(d)) {
-      std::string_view name{e->d_name};
-      if (name == "." || name == "..")
-        continue;
-      if (dir.empty() && name == state_folder)
-        continue;
-      bool is_dir = e->d_type == DT_DIR;
-      if (e->d_type == DT_UNKNOWN) {
-        struct stat st;
-        auto child = full + "/" + std::string{name};
-        is_dir = ::lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-      }
-      if (!is_dir)
-        continue;
-      auto child = join_path(dir, name);
-      // Past the depth or length any operation may name: never mirrored
-      // (the planner warns), so not watched either.
-      if (invalid_path_reason(child))
-        continue;
-      if (excludes == nullptr || !excludes->excluded(child, true))
-        todo.push_back(std::move(child));
-    }
-    ::closedir(d);
-  }
-  std::sort(report.unwatched.begin(), report.unwatched.end());
-  std::sort(report.unreadable.begin(), report.unreadable.end());
-  if (report.limit_reached)
-    report.errors.push_back(watch_limit_message(report.unwatched.size()));
-  return report;
+  auto done = walks.take_done();
+  return done.empty() ? watch_report{} : std::move(done.front().report);
 }
 
 std::string watch_limit_message(size_t unwatched) {
@@ -104,30 +68,6 @@ std::string watch_limit_message(size_t unwatched) {
          + std::to_string(suggested)
          + " (persist it in /etc/sysctl.d/), then restart the watcher or "
            "wait for the next scan to add the watches";
-}
-
-std::vector<inotify_record> decode_inotify(const char* buf, size_t len) {
-  std::vector<inotify_record> out;
-  size_t pos = 0;
-  while (pos + sizeof(inotify_event) <= len) {
-    inotify_event ev;
-    std::memcpy(&ev, buf + pos, sizeof(ev));
-    auto total = sizeof(inotify_event) + ev.len;
-    if (pos + total > len)
-      break;
-    inotify_record r;
-    r.wd = ev.wd;
-    r.mask = ev.mask;
-    r.cookie = ev.cookie;
-    if (ev.len > 0) {
-      // The name is NUL-padded to an alignment boundary.
-      const char* name = buf + pos + sizeof(inotify_event);
-      r.name.assign(name, strnlen(name, ev.len));
-    }
-    out.push_back(std::move(r));
-    pos += total;
-  }
-  return out;
 }
 
 } // namespace livesync

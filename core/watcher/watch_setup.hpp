@@ -1,6 +1,6 @@
-// The inotify side of the watcher that touches the kernel: adding watches
-// for a directory tree and decoding the kernel's event buffer. The
-// bookkeeping itself lives in watch_table / event_interpreter.
+// Adding inotify watches for a directory tree (the kernel side of the
+// watcher's watches; decoding events is inotify_decode). The bookkeeping
+// itself lives in watch_table / event_interpreter.
 #pragma once
 
 #include "core/watcher/event_interpreter.hpp"
@@ -42,18 +42,22 @@ struct watch_report {
 /// raises it.
 std::string watch_limit_message(size_t unwatched);
 
+/// Adds (or finds) the watch of root-relative `rel` ("" is the root) with
+/// watch_mask(): the wd, or -errno.
+int32_t add_watch_at(int inotify_fd, const std::string& root,
+                     const std::string& rel);
+
 /// Watches `rel` (root-relative, "" for the root) and every directory
 /// beneath it, recording each in `table`. Each directory is watched before
 /// it is listed, so a subdirectory created meanwhile is either listed or
 /// reported by an event. Never follows symlinks; skips the state folder at
 /// the root, directories `excludes` excludes (saving their watches) and
 /// those deeper or longer than path_rules allows (never mirrored).
-/// Directories that vanish meanwhile are skipped silently.
+/// Directories that vanish meanwhile are skipped silently. The tracker's
+/// walk (watch_walk) driven inline, on the calling thread; the tracker
+/// itself lists on walker actors.
 watch_report add_watch_tree(int inotify_fd, const std::string& root,
                             const std::string& rel, watch_table& table,
                             const ignore_rules* excludes = nullptr);
-
-/// Decodes `len` bytes of struct inotify_event records.
-std::vector<inotify_record> decode_inotify(const char* buf, size_t len);
 
 } // namespace livesync

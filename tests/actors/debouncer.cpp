@@ -22,11 +22,7 @@ struct fixture : test::fixture_base {
     debounce_config cfg;
     cfg.quiet = 5ms;
     cfg.max_delay = 100ms;
-    rescan_backoff_config bcfg;
-    bcfg.first_pause = 200ms;
-    bcfg.max_pause = 1s;
-    bcfg.quiet_reset = 10s;
-    deb = sys.spawn(debouncer, cfg, bcfg);
+    deb = sys.spawn(debouncer, cfg);
     snd = sys.spawn(fake_sender, deb, got);
     sched.run();
   }
@@ -182,122 +178,56 @@ CAF_TEST(status reports the pending paths) {
   CAF_CHECK_EQUAL(n, 3u);
 }
 
-CAF_TEST(a storm of overflows makes one rescan then one more after the pause) {
+// Pacing the rescans is the tracker's (actors.tracker); the debouncer
+// only forwards each resync into the next batch.
+
+CAF_TEST(resyncs before a batch leaves ride it as one rescan) {
   auto rescans = [&] {
     size_t n = 0;
     for (auto& b : *got)
       n += b.rescan ? 1 : 0;
     return n;
   };
-  demand();
-  // A burst of 20 overflows before the debouncer runs: one rescan, at once.
+  // Several resyncs while the sender is busy: one rescan when it asks.
   for (int i = 0; i < 20; ++i)
     self->send(deb, atom::resync_v);
-  sched.run();
+  changes({dirty("a")});
+  CAF_CHECK(got->empty());
+  demand();
   CAF_REQUIRE_EQUAL(got->size(), 1u);
   CAF_CHECK_EQUAL(rescans(), 1u);
-  // 30 more while that rescan runs (the sender has not asked again).
-  for (int i = 0; i < 30; ++i) {
-    self->send(deb, atom::resync_v);
-    sched.run();
-    advance_time(10ms);
-    sched.run();
-  }
-  CAF_CHECK_EQUAL(rescans(), 1u);
-  // The rescan ends (the sender asks again); ordinary changes still flow,
-  // the follow-up rescan waits for the pause (200ms from the end).
+  // The path still waits for its quiet window, as without a rescan.
+  CAF_CHECK(last_paths().empty());
   demand();
-  changes({dirty("a")});
   advance_time(5ms);
   sched.run();
   CAF_REQUIRE_EQUAL(got->size(), 2u);
   CAF_CHECK(!got->back().rescan);
   CAF_CHECK_EQUAL(last_paths(), std::vector<std::string>{"a"});
-  demand();
-  advance_time(190ms);
-  sched.run();
-  CAF_CHECK_EQUAL(got->size(), 2u);
-  advance_time(5ms);
-  sched.run();
-  CAF_REQUIRE_EQUAL(got->size(), 3u);
-  CAF_CHECK(got->back().rescan);
-  CAF_CHECK_EQUAL(rescans(), 2u);
-  // Another overflow right after the second rescan ended waits for the
-  // doubled pause (400ms).
+  // A later resync is not delayed by the debouncer: no pause here.
   demand();
   self->send(deb, atom::resync_v);
   sched.run();
+  CAF_REQUIRE_EQUAL(got->size(), 3u);
   CAF_CHECK_EQUAL(rescans(), 2u);
-  advance_time(395ms);
-  sched.run();
-  CAF_CHECK_EQUAL(rescans(), 2u);
-  advance_time(5ms);
-  sched.run();
-  CAF_CHECK_EQUAL(rescans(), 3u);
-  // Nothing else was pending: no fourth rescan, however long we wait.
+  // Nothing else pending: no more batches, no timer.
   demand();
   advance_time(5s);
   sched.run();
-  CAF_CHECK_EQUAL(rescans(), 3u);
-  auto& st = deref<debouncer_actor::stateful_base<debouncer_state>>(deb).state;
-  CAF_CHECK_EQUAL(st.backoff.overflows(), 51u);
-  CAF_CHECK_EQUAL(st.backoff.rescans(), 3u);
+  CAF_CHECK_EQUAL(rescans(), 2u);
 }
 
-CAF_TEST(after a quiet period an overflow rescans at once) {
-  demand();
-  self->send(deb, atom::resync_v);
-  sched.run();
-  CAF_REQUIRE_EQUAL(got->size(), 1u);
-  demand(); // rescan over; pause 200ms from now
-  self->send(deb, atom::resync_v);
-  sched.run();
-  CAF_CHECK_EQUAL(got->size(), 1u);
-  advance_time(200ms);
-  sched.run();
-  CAF_REQUIRE_EQUAL(got->size(), 2u);
-  demand();
-  advance_time(11s); // longer than quiet_reset
-  sched.run();
-  self->send(deb, atom::resync_v);
-  sched.run();
-  CAF_REQUIRE_EQUAL(got->size(), 3u);
-  CAF_CHECK(got->back().rescan);
-}
-
-CAF_TEST(a flush barrier starts the rescan that overflows still owe) {
-  demand();
-  self->send(deb, atom::resync_v);
-  sched.run();
-  CAF_REQUIRE_EQUAL(got->size(), 1u); // The first rescan, at once.
-  demand();                           // ... is over; a pause follows.
-  self->send(deb, atom::resync_v);    // Events lost again: a rescan is owed.
-  sched.run();
-  CAF_CHECK_EQUAL(got->size(), 1u);   // ... after the pause.
+CAF_TEST(a flush barrier travels with a pending rescan) {
+  self->send(deb, atom::resync_v); // The sender is busy: the rescan waits...
   changes({dirty("a")});
   self->send(deb, atom::barrier_v, uint64_t{4});
   sched.run();
-  // A flush does not wait for the pause: the owed rescan goes now, with the
-  // pending path and the barrier (the lost changes are in the rescan).
-  CAF_REQUIRE_EQUAL(got->size(), 2u);
+  CAF_CHECK(got->empty());
+  demand(); // ... and leaves with the pending path and the barrier.
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
   CAF_CHECK(got->back().rescan);
   CAF_CHECK_EQUAL(last_paths(), std::vector<std::string>{"a"});
   CAF_CHECK_EQUAL(got->back().barrier, 4u);
-}
-
-CAF_TEST(a flush barrier waits while a rescan runs with another owed) {
-  demand();
-  self->send(deb, atom::resync_v);
-  sched.run();
-  CAF_REQUIRE_EQUAL(got->size(), 1u); // The rescan runs (no demand yet)...
-  self->send(deb, atom::resync_v);    // ... and another is owed after it.
-  self->send(deb, atom::barrier_v, uint64_t{5});
-  sched.run();
-  CAF_CHECK_EQUAL(got->size(), 1u);
-  demand(); // The running rescan is over: the owed one goes with the barrier.
-  CAF_REQUIRE_EQUAL(got->size(), 2u);
-  CAF_CHECK(got->back().rescan);
-  CAF_CHECK_EQUAL(got->back().barrier, 5u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

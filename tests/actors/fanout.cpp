@@ -95,7 +95,7 @@ struct fixture : test::fixture_base {
     debounce_config dcfg;
     dcfg.quiet = 5ms;
     dcfg.max_delay = 100ms;
-    deb = sys.spawn(debouncer, dcfg, rescan_backoff_config{});
+    deb = sys.spawn(debouncer, dcfg);
     fan = sys.spawn(fanout, deb, refs, dcfg.max_batch);
     for (size_t i = 0; i < refs; ++i) {
       sender_config cfg;

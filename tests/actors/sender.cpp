@@ -77,8 +77,7 @@ struct fixture : test::fixture_base {
     debounce_config dcfg;
     dcfg.quiet = 5ms;
     dcfg.max_delay = 100ms;
-    rescan_backoff_config bcfg;
-    deb = sys.spawn(debouncer, dcfg, bcfg);
+    deb = sys.spawn(debouncer, dcfg);
     cfg.root = src;
     cfg.identity = "test-host:" + src;
     cfg.retry_min = 100ms;

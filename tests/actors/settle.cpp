@@ -38,15 +38,15 @@ struct fixture : test::fixture_base {
   fixture() {
     debounce_config cfg; // the watcher's defaults: quiet 5ms
     cfg.max_delay = 500ms;
-    rescan_backoff_config bcfg;
-    deb = sys.spawn(debouncer, cfg, bcfg);
-    watch_table table;
-    table.add(root_wd, "");
+    deb = sys.spawn(debouncer, cfg);
     tracker_config tcfg;
-    trk = sys.spawn(tracker, -1, std::string{"/nonexistent-root"}, table, deb,
-                    -1, std::shared_ptr<const ignore_rules>{}, tcfg);
+    trk = sys.spawn(tracker, -1, std::string{"/nonexistent-root"}, deb, -1,
+                    std::shared_ptr<const ignore_rules>{}, tcfg);
     snd = sys.spawn(fake_sender, deb, got);
     sched.run();
+    // As if the start-up walk had watched the root.
+    deref<tracker_actor::stateful_base<tracker_state>>(trk).state.table.add(
+      root_wd, "");
     // The sender is live and waits for a batch.
     self->send(snd, atom::pump_v);
     sched.run();

@@ -1,5 +1,6 @@
 #define CAF_SUITE actors.tracker
 #include "fixture.hpp"
+#include "fake_debouncer.hpp"
 
 #include "actors/watcher/tracker.hpp"
 
@@ -12,34 +13,6 @@ using namespace livesync;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Stands in for the debouncer: records every change it gets.
-struct recorder_state {
-  std::shared_ptr<std::vector<change>> got;
-  std::shared_ptr<int> rescans;
-};
-
-debouncer_actor::behavior_type
-recorder(debouncer_actor::stateful_pointer<recorder_state> self,
-         std::shared_ptr<std::vector<change>> got,
-         std::shared_ptr<int> rescans) {
-  self->state.got = got;
-  self->state.rescans = rescans;
-  return {
-    [=](std::vector<change>& xs) {
-      for (auto& x : xs)
-        self->state.got->push_back(std::move(x));
-    },
-    [=](atom::resync) { ++*self->state.rescans; },
-    [=](atom::demand) {},
-    [=](atom::tick) {},
-    [=](atom::barrier, uint64_t n) {
-      self->state.got->push_back(
-        change::make_dirty("<barrier " + std::to_string(n) + ">", 0));
-    },
-    [=](atom::status) -> uint64_t { return 0; },
-  };
-}
 
 inotify_record ev(int32_t wd, uint32_t mask, std::string name,
                   uint32_t cookie = 0) {
@@ -81,16 +54,21 @@ struct fixture : test::fixture_base {
   tracker_actor trk;
 
   fixture() {
-    watch_table table;
+    rec = sys.spawn(test::fake_debouncer, got, rescans);
+    // No inotify descriptor: the tracker's own watch calls fail harmlessly,
+    // which these tests do not exercise (see core.watch_setup).
+    trk = sys.spawn(tracker, -1, std::string{"/nonexistent-root"}, rec, -1,
+                    std::shared_ptr<const ignore_rules>{}, test_config());
+    sched.run();
+    // As if the start-up walk had watched these.
+    auto& table = state(trk).table;
     table.add(1, "");
     table.add(2, "d");
     table.add(3, "d/e");
-    rec = sys.spawn(recorder, got, rescans);
-    // No inotify descriptor: the tracker's own watch calls fail harmlessly,
-    // which these tests do not exercise (see core.watch_setup).
-    trk = sys.spawn(tracker, -1, std::string{"/nonexistent-root"}, table, rec,
-                    -1, std::shared_ptr<const ignore_rules>{}, test_config());
-    sched.run();
+  }
+
+  tracker_state& state(const tracker_actor& t) {
+    return deref<tracker_actor::stateful_base<tracker_state>>(t).state;
   }
 
   ~fixture() {
@@ -217,7 +195,7 @@ CAF_TEST(a storm of overflows is coalesced and paced) {
   advance_time(1ms);
   sched.run();
   CAF_CHECK_EQUAL(*rescans, 4);
-  auto& st = deref<tracker_actor::stateful_base<tracker_state>>(trk).state;
+  auto& st = state(trk);
   CAF_CHECK_EQUAL(st.rewalk.overflows(), 10u);
   CAF_CHECK_EQUAL(st.rewalk.rescans(), 4u);
 }
@@ -228,23 +206,61 @@ CAF_TEST(the state folder at the root is ignored) {
   CAF_CHECK_EQUAL((*got)[0].path, "d/.livesync");
 }
 
+CAF_TEST(the start up walk watches the tree and replies once done) {
+  temp_tree tree;
+  tree.mkdir("a/b");
+  tree.mkdir("c");
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  CAF_REQUIRE(fd >= 0);
+  auto t2 = sys.spawn(tracker, fd, tree.root, rec, -1,
+                      std::shared_ptr<const ignore_rules>{}, test_config());
+  sched.run();
+  CAF_CHECK_EQUAL(state(t2).table.size(), 0u); // Nothing before it is asked.
+  auto n = request<uint64_t>(t2, atom::watch_v);
+  CAF_CHECK_EQUAL(n, 4u);
+  for (auto dir : {"", "a", "a/b", "c"})
+    CAF_CHECK(state(t2).table.wd_of(dir).has_value());
+  CAF_CHECK(got->empty()); // Watching is not a change.
+  anon_send_exit(t2, caf::exit_reason::user_shutdown);
+  sched.run();
+  ::close(fd);
+}
+
+CAF_TEST(a root that cannot be watched fails the start up walk) {
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  CAF_REQUIRE(fd >= 0);
+  auto t2 = sys.spawn(tracker, fd, std::string{"/nonexistent-root"}, rec, -1,
+                      std::shared_ptr<const ignore_rules>{}, test_config());
+  sched.run();
+  bool failed = false;
+  auto reply = self->request(t2, caf::infinite, atom::watch_v);
+  sched.run();
+  std::move(reply).receive([](uint64_t) {},
+                           [&](caf::error&) { failed = true; });
+  CAF_CHECK(failed);
+  anon_send_exit(t2, caf::exit_reason::user_shutdown);
+  sched.run();
+  ::close(fd);
+}
+
 CAF_TEST(unwatched directories are scanned periodically until watched) {
   temp_tree tree;
   tree.mkdir("w");
   tree.mkdir("u/sub");
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   CAF_REQUIRE(fd >= 0);
-  watch_table table;
-  table.add(::inotify_add_watch(fd, tree.root.c_str(), IN_CREATE), "");
-  table.add(::inotify_add_watch(fd, (tree.root + "/w").c_str(), IN_CREATE),
-            "w");
-  // As if the limit had left "u" and "gone" unwatched at start.
-  auto cfg = test_config();
-  cfg.unwatched = {"u", "gone"};
-  auto t2 = sys.spawn(tracker, fd, tree.root, table, rec, -1,
-                      std::shared_ptr<const ignore_rules>{}, cfg);
+  auto t2 = sys.spawn(tracker, fd, tree.root, rec, -1,
+                      std::shared_ptr<const ignore_rules>{}, test_config());
   sched.run();
-  auto& st = deref<tracker_actor::stateful_base<tracker_state>>(t2).state;
+  auto& st = state(t2);
+  // As if the limit had left "u" and "gone" unwatched at start.
+  st.table.add(::inotify_add_watch(fd, tree.root.c_str(), IN_CREATE), "");
+  st.table.add(::inotify_add_watch(fd, (tree.root + "/w").c_str(), IN_CREATE),
+               "w");
+  st.unwatched.add("u");
+  st.unwatched.add("gone");
+  self->send(t2, atom::events_v, std::vector<inotify_record>{}); // arms the scan
+  sched.run();
   CAF_CHECK_EQUAL(st.unwatched.size(), 2u);
   advance_time(1999ms);
   sched.run();
@@ -274,7 +290,7 @@ CAF_TEST(unwatched directories are scanned periodically until watched) {
 }
 
 CAF_TEST(unwatched directories follow renames) {
-  auto& st = deref<tracker_actor::stateful_base<tracker_state>>(trk).state;
+  auto& st = state(trk);
   st.unwatched.add("d/u");
   feed({ev(1, IN_MOVED_FROM | IN_ISDIR, "d", 7),
         ev(1, IN_MOVED_TO | IN_ISDIR, "x", 7)});

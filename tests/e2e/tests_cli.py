@@ -87,7 +87,7 @@ def test_cli_bad_port(env):
 def test_cli_bad_writers(env):
     """`--writers` outside 1-64, or not a number -> exit code 2, one line."""
     cases = Cases(env)
-    for bad in ("0", "65", "many", "-1"):
+    for bad in ("0", "65", "many", "-1"):  # 0: only the default means auto
         cases.usage_error(reference_argv(env.ref, 0, extra=["--bind=" + SAFE_BIND,
                                                              "--writers=" + bad]),
                           "reference --writers=" + bad)

@@ -24,8 +24,8 @@ SENT_RE = r"file-sent path=locked/big\.bin size=\d+ literal=(\d+) copied=(\d+)"
 STEP_TIMEOUT = 8.0  # each wait; a stalled mirror fails in seconds, not minutes
 
 
-def start_unprivileged_pair(env):
-    env.start_reference(user=NOBODY)
+def start_unprivileged_pair(env, extra=()):
+    env.start_reference(user=NOBODY, extra=extra)
     with open("/proc/%d/status" % env.reference.proc.pid) as f:
         status = dict(l.split(":", 1) for l in f)
     check(status["Uid"].split()[1] == str(NOBODY) and int(status["CapEff"], 16) == 0,
@@ -219,7 +219,7 @@ def test_unprivileged_reference_parallel_writers_share_grants(env):
         for i in range(80):
             write_file(env.S(d, "f%03d" % i), b"%s %d\n" % (d.encode(), i))
         os.chmod(env.S(d), mode)
-    start_unprivileged_pair(env)
+    start_unprivileged_pair(env, extra=["--writers=4"])
     for d, mode in (("ro", 0o500), ("rx", 0o555)):
         got = os.lstat(env.R(d)).st_mode & 0o7777
         check(got == mode, "%s has mode %o on the reference, not %o" % (d, got, mode))
