@@ -48,8 +48,8 @@ public:
 
 /// Path writers when --writers is not given. Measured on 2 cores with the
 /// watcher beside the reference (bench/writers.py): with fsync=file, 4
-/// writers took 0.36-0.76 x the time of 1 (they overlap the waits); without
-/// fsync the work is CPU, and 4 took 0.86-1.33 x, so 1.
+/// writers took 0.43-0.76 x the time of 1 (they overlap the waits); without
+/// fsync the work is CPU, and 4 took 0.87-1.23 x, so 1.
 uint64_t default_writers(livesync::durability sync) {
   return sync == livesync::durability::file ? 4 : 1;
 }
