@@ -8,6 +8,7 @@
 // and come back when needed.
 
 #include "actors/reference/receiver.hpp"
+#include "core/op_builders.hpp"
 #include "core/wire/content_hash.hpp"
 
 #include <cstdlib>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 using namespace livesync;
+using test::write_op;
 
 namespace {
 
@@ -33,18 +35,6 @@ std::string read_file(const std::string& path) {
 bool exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
-}
-
-op write_op(std::string path, std::string content) {
-  op o;
-  o.kind = op_kind::write_file;
-  o.path = std::move(path);
-  o.data.assign(content.begin(), content.end());
-  o.size = o.data.size();
-  o.mode = 0644;
-  o.mtime_ns = 1'600'000'000'000'000'000;
-  o.hash = hash_bytes(o.data.data(), o.data.size());
-  return o;
 }
 
 op dir_op(op_kind kind, std::string path, std::string target = {}) {
