@@ -2,9 +2,9 @@
 // requests from a watcher; validates each batch and routes its operations
 // to the path writers (actors/reference/path_writer) in the order
 // core/reference/apply_schedule allows; replies with the operations that
-// failed once all of a batch's are done. Serves reads itself, after the
-// writes sent before them. Emits its counters to the metrics file actor
-// (if any) after each request that changed them.
+// failed once all of a batch's are done. Has its reads served on a
+// writer's thread, after the writes sent before them. Emits its counters
+// to the metrics file actor (if any) after each request that changed them.
 #pragma once
 
 #include "core/reference/apply_schedule.hpp"

@@ -96,9 +96,6 @@ public:
   size_t in_flight() const noexcept { return in_flight_; }
   /// Ops and reads queued and not yet handed out.
   size_t queued() const noexcept { return queue_.size(); }
-  /// True when writer `w` has tasks in flight.
-  bool busy(size_t w) const { return !running_[w].empty(); }
-  size_t writers() const noexcept { return running_.size(); }
 
   /// The writer ops on `path` go to.
   size_t writer_of(const std::string& path) const;
