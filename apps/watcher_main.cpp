@@ -2,6 +2,7 @@
 // the reference at --host:--port (or to each of --references). Options:
 // apps/watcher_options; commands (status, flush, verify):
 // apps/watcher_commands. See README.md.
+#include "actors/watcher/content_worker.hpp"
 #include "actors/watcher/control.hpp"
 #include "actors/watcher/debouncer.hpp"
 #include "actors/watcher/fanout.hpp"
@@ -201,6 +202,8 @@ int run_watcher(livesync::watcher_config& cfg,
     source = fan;
     spdlog::info("fanout references={}", targets.size());
   }
+  // One pool of content workers for every sender.
+  scfg.content_workers = spawn_content_workers(sys, settings.content_workers);
   std::vector<sender_actor> senders;
   std::vector<std::string> names;
   for (auto& e : targets) {
@@ -256,6 +259,8 @@ int run_watcher(livesync::watcher_config& cfg,
                  caf::actor_cast<caf::actor>(deb),
                  caf::actor_cast<caf::actor>(rd)})
     all.push_back(a);
+  for (auto& w : scfg.content_workers)
+    all.push_back(caf::actor_cast<caf::actor>(w));
   for (auto& a : all)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();

@@ -2,6 +2,7 @@
 
 #include "messages/register.hpp"
 
+#include <algorithm>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 
@@ -36,6 +37,9 @@ watcher_config::watcher_config() {
     .add(zstd_level, "compression-level",
          "zstd level of the link's one compression stream, 0 = off "
          "(default: 3)")
+    .add(content_workers, "content-workers",
+         "threads reading small files ahead of the sender, 0 = the sender "
+         "reads them itself (default: 4)")
     .add(small_file_kib, "small-file-kib",
          "files up to this size travel whole; larger ones as deltas "
          "(default: 64)")
@@ -204,6 +208,10 @@ watcher_settings validate(watcher_config& cfg) {
   if (auto why = invalid_link_chunker_params(
         {cfg.chunk_min, cfg.chunk_avg, cfg.chunk_max}))
     throw usage_error{std::string{"invalid chunk-min/avg/max: "} + why};
+  if (cfg.content_workers > 64)
+    throw usage_error{"invalid value for 'content-workers': "
+                      + std::to_string(cfg.content_workers)
+                      + " (expected 0 to 64)"};
   if (cfg.recipe_cache_mib > 65536)
     throw usage_error{"invalid value for 'recipe-cache-mib': "
                       + std::to_string(cfg.recipe_cache_mib)
@@ -237,6 +245,12 @@ watcher_settings validate(watcher_config& cfg) {
   s.request_timeout = cfg.request_timeout;
   s.excludes = out.excludes;
   s.progress_interval = cfg.progress_interval;
+  // Reads ahead: a few per worker, and at least two of the largest small
+  // files in bytes.
+  s.read_ahead_limits.reads = 16 * size_t{cfg.content_workers};
+  s.read_ahead_limits.bytes = std::max<uint64_t>(4u << 20,
+                                                 2 * s.small_file_bytes);
+  out.content_workers = cfg.content_workers;
   out.unwatched_scan_interval = cfg.unwatched_scan_interval;
   return out;
 }

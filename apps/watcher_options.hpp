@@ -34,6 +34,7 @@ public:
   uint32_t chunk_avg = 4096;
   uint32_t chunk_max = 32768;
   uint32_t recipe_cache_mib = 256;
+  uint32_t content_workers = 4;
   caf::timespan stats_interval = std::chrono::seconds(60);
   caf::timespan progress_interval{-1};
   std::string control_bind = "127.0.0.1";
@@ -60,6 +61,8 @@ struct watcher_settings {
   /// barriers and the shared reads (main sets those).
   sender_config sender;
   caf::timespan unwatched_scan_interval;
+  /// Content workers to spawn (main), shared by every sender; 0: none.
+  size_t content_workers = 0;
 };
 
 /// Checks every option of a watcher run (not a command) and returns its

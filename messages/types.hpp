@@ -14,6 +14,7 @@
 #include "core/reference/reference_metrics.hpp"
 #include "core/watcher/watcher_status.hpp"
 #include "core/watcher/watch_walk.hpp"
+#include "core/watcher/read_ahead.hpp"
 
 #include <caf/all.hpp>
 
@@ -209,6 +210,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   // shared pointer, so a task bounced by a writer that just retired is
   // sent again without a copy).
   CAF_ADD_TYPE_ID(livesync, (std::shared_ptr<const livesync::writer_task>))
+  // A small file read on one of the watcher's content workers: in-process
+  // only (the sender owns it; one worker fills it at a time).
+  CAF_ADD_ATOM(livesync, livesync::atom, read, "lsread")
+  CAF_ADD_TYPE_ID(livesync, (livesync::small_reads))
 CAF_END_TYPE_ID_BLOCK(livesync)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const livesync::writer_task>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(livesync::small_reads)

@@ -205,6 +205,7 @@ sender(sender_actor::stateful_pointer<sender_state> self, sender_config cfg,
   st.planner = std::make_unique<sync_planner>(*st.fs, st.model,
                                               st.cfg.excludes.get());
   st.recipes = recipe_cache{st.cfg.recipe_budget_bytes};
+  st.ahead = read_ahead{st.cfg.read_ahead_limits};
   st.debouncer = std::move(debouncer);
   if (!st.cfg.barriers)
     st.cfg.barriers = std::make_shared<barrier_signal>();

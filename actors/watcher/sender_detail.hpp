@@ -7,6 +7,7 @@
 //   sender_link.cpp    connect, handshake, digest reconcile, link loss
 //   sender_pump.cpp    planner steps into batches, answers, status
 //   sender_upload.cpp  a file's content into operations
+//   sender_read_ahead.cpp  small files read on the content workers
 #pragma once
 
 #include "actors/watcher/sender.hpp"
@@ -67,6 +68,9 @@ void ask(self_ptr self, OnReply on_reply, Ts&&... xs) {
 
 // -- sender_pump.cpp ------------------------------------------------------------
 
+/// Does what the planner asked (an upload, an operation, a warning).
+void execute(self_ptr self, action& a);
+
 /// Sends what the window allows; asks for more work when idle.
 void pump(self_ptr self);
 
@@ -106,10 +110,39 @@ void start_upload(self_ptr self, const action& a);
 /// Sends the next operation of the file being streamed.
 void stream_step(self_ptr self);
 
+/// Sends a small file whole, with its content read ahead by a worker (or,
+/// when `read` is null, read now).
+void send_small_file(self_ptr self, const action& a,
+                     std::shared_ptr<small_read> read);
+
+/// Another sender's read of the small file `a` in the planned version
+/// (several references), or null.
+std::shared_ptr<small_read> take_shared_read(self_ptr self, const action& a);
+
+/// Offers our read of `path` to the other senders (several references).
+void share_read(self_ptr self, const std::string& path, const small_read& r);
+
 /// What to do with a file that could not be read as a consistent version
 /// (looks again, or says why not); true when `r` is ok.
 bool readable(self_ptr self, const std::string& path, read_outcome r,
               const std::string& reason);
+
+// -- sender_read_ahead.cpp -------------------------------------------------------
+
+/// Runs the planner's actions, or queues them behind the reads out;
+/// an upload of a small file goes to a content worker when there are any.
+void plan_or_queue(self_ptr self, action a);
+
+/// Whether the pump may step the planner now (the read-ahead has room and
+/// nothing it holds must be done first).
+bool may_plan(self_ptr self);
+
+/// Runs the actions at the front of the read-ahead whose reads are done;
+/// true when one ran.
+bool run_ready(self_ptr self);
+
+/// Hands the reads queued so far to a worker.
+void dispatch_reads(self_ptr self);
 
 // -- sender_chunking.cpp ----------------------------------------------------------
 

@@ -268,6 +268,9 @@ void link_lost(self_ptr self, const std::string& reason) {
   st.upload.reset();
   st.chunking.reset(); // Abandons a claim: another sender chunks it.
   st.awaiting_recipe = false;
+  st.ahead.clear(); // Reads out are answered into nothing.
+  st.unsent_reads.clear();
+  st.unsent_ids.clear();
   // Everything queued is covered by the full comparison after reconnect.
   st.planner->clear();
   st.held.clear();

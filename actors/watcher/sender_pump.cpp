@@ -64,7 +64,7 @@ void maybe_log_stats(self_ptr self) {
 /// holds in its batch and window).
 bool content_busy(const sender_state& st) {
   return !st.planner->idle() || st.upload || st.chunking
-         || st.awaiting_recipe;
+         || st.awaiting_recipe || !st.ahead.empty();
 }
 
 void retry_later(self_ptr self, std::string path) {
@@ -111,6 +111,8 @@ void on_refusals(self_ptr self,
   }
 }
 
+} // namespace
+
 void execute(self_ptr self, action& a) {
   auto& st = self->state;
   switch (a.kind) {
@@ -143,6 +145,8 @@ void execute(self_ptr self, action& a) {
     }
   }
 }
+
+namespace {
 
 void maybe_in_sync(self_ptr self) {
   auto& st = self->state;
@@ -318,7 +322,9 @@ void pump(self_ptr self) {
         break;
       continue;
     }
-    if (st.planner->idle())
+    if (run_ready(self))
+      continue;
+    if (st.planner->idle() || !may_plan(self))
       break;
     if (++steps > steps_per_pump) {
       if (!st.pump_scheduled) {
@@ -328,7 +334,7 @@ void pump(self_ptr self) {
       break;
     }
     for (auto& a : st.planner->step())
-      execute(self, a);
+      plan_or_queue(self, std::move(a));
     if (st.planner->root_missing() && !st.root_missing_logged) {
       st.root_missing_logged = true;
       spdlog::error("root-missing root={} action=nothing-removed (the watched "
@@ -336,7 +342,11 @@ void pump(self_ptr self) {
                     st.cfg.root);
     }
   }
-  send_batch(self);
+  dispatch_reads(self);
+  // A partial batch waits while reads are out: their files join it as
+  // they come (a batch per read would cost both nodes a request each).
+  if (st.ahead.reads_out() == 0 || !link.window_open())
+    send_batch(self);
   maybe_log_progress(self);
   // Every settled batch received so far is planned: its mark waits for
   // the requests sent so far.

@@ -42,58 +42,68 @@ bool readable(self_ptr self, const std::string& path, read_outcome r,
   return false;
 }
 
-namespace {
-
 /// The content of a small file in the version the planner saw: another
-/// sender's read of it (several references), or our own.
-read_outcome read_small_file(self_ptr self, const action& a,
-                             std::vector<char>& data, hash128& hash,
-                             entry_meta& meta, std::string& reason) {
-  auto& st = self->state;
-  auto* shared = st.cfg.shared_reads.get();
-  if (shared != nullptr)
-    if (auto hit = shared->take(a.path, a.meta)) {
-      data = *hit->data;
-      hash = hit->hash;
-      meta = hit->meta;
-      return read_outcome::ok;
-    }
-  auto r = read_whole_file(st.fs->full_path(a.path), data, hash, meta,
-                           reason);
-  if (r == read_outcome::ok && shared != nullptr)
-    shared->put(a.path, {std::make_shared<const std::vector<char>>(data),
-                         hash, meta});
+/// sender's read of it (several references), else our own (read now).
+std::shared_ptr<small_read> take_shared_read(self_ptr self, const action& a) {
+  auto* shared = self->state.cfg.shared_reads.get();
+  if (shared == nullptr)
+    return nullptr;
+  auto hit = shared->take(a.path, a.meta);
+  if (!hit)
+    return nullptr;
+  auto r = std::make_shared<small_read>();
+  r->outcome = read_outcome::ok;
+  r->data = *hit->data;
+  r->hash = hit->hash;
+  r->meta = hit->meta;
   return r;
 }
 
-void send_small_file(self_ptr self, const action& a) {
+void send_small_file(self_ptr self, const action& a,
+                     std::shared_ptr<small_read> read) {
   auto& st = self->state;
-  std::string reason;
-  std::vector<char> data;
-  op o;
-  o.kind = op_kind::write_file;
-  o.path = a.path;
-  entry_meta meta;
-  auto r = read_small_file(self, a, data, o.hash, meta, reason);
-  if (!readable(self, a.path, r, reason))
+  if (!read) {
+    read = take_shared_read(self, a);
+    if (!read) {
+      read = std::make_shared<small_read>();
+      read->full_path = st.fs->full_path(a.path);
+      read->run();
+      share_read(self, a.path, *read);
+    }
+  }
+  auto& r = *read;
+  if (!readable(self, a.path, r.outcome, r.reason))
     return;
-  if (meta.size > st.cfg.small_file_bytes) {
+  if (r.meta.size > st.cfg.small_file_bytes) {
     // It grew past the threshold meanwhile: stream it instead.
     st.planner->upload_failed(a.path);
     return;
   }
-  o.mode = meta.mode;
-  o.mtime_ns = meta.mtime_ns;
-  o.size = meta.size;
+  op o;
+  o.kind = op_kind::write_file;
+  o.path = a.path;
+  o.hash = r.hash;
+  o.mode = r.meta.mode;
+  o.mtime_ns = r.meta.mtime_ns;
+  o.size = r.meta.size;
   auto& c = st.link->counters();
-  c.literal_bytes += data.size();
+  c.literal_bytes += r.data.size();
   // Raw: the batch is compressed in the link's zstd stream, where this
   // file is coded against every file sent before it.
-  o.data = std::move(data);
+  o.data = std::move(r.data);
   ++c.files;
   append(self, std::move(o));
-  st.planner->uploaded(a.path, meta);
+  st.planner->uploaded(a.path, r.meta);
 }
+
+void share_read(self_ptr self, const std::string& path, const small_read& r) {
+  auto* shared = self->state.cfg.shared_reads.get();
+  if (shared != nullptr && r.outcome == read_outcome::ok)
+    shared->put(path, {std::make_shared<const std::vector<char>>(r.data),
+                       r.hash, r.meta});
+}
+
+namespace {
 
 // Starts streaming `path` against `base` (the recipe of the version the
 // reference holds, or nullptr).
@@ -156,7 +166,7 @@ void fetch_recipe_then_upload(self_ptr self, const std::string& path) {
 void start_upload(self_ptr self, const action& a) {
   auto& st = self->state;
   if (a.meta.size <= st.cfg.small_file_bytes) {
-    send_small_file(self, a);
+    send_small_file(self, a, nullptr);
     return;
   }
   auto* node = st.model.find(a.path);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace livesync {
@@ -75,8 +76,23 @@ read_outcome file_stream::read_at(uint64_t offset, size_t len,
   out.resize(len);
   size_t got = 0;
   while (got < len) {
-    auto n = ::pread(fd_, out.data() + got, len - got,
-                     static_cast<off_t>(offset + got));
+    ssize_t n;
+    if (cached_only_) {
+      iovec v{out.data() + got, len - got};
+      n = ::preadv2(fd_, &v, 1, static_cast<off_t>(offset + got), RWF_NOWAIT);
+      if (n < 0 && errno == EAGAIN) {
+        would_block_ = true;
+        reason = "not in the page cache";
+        return read_outcome::failed;
+      }
+      if (n < 0 && errno == EOPNOTSUPP) {
+        cached_only_ = false; // Cannot tell: read as usual.
+        continue;
+      }
+    } else {
+      n = ::pread(fd_, out.data() + got, len - got,
+                  static_cast<off_t>(offset + got));
+    }
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -101,10 +117,11 @@ read_outcome file_stream::finish() {
   return read_outcome::ok;
 }
 
-read_outcome read_whole_file(const std::string& full_path,
-                             std::vector<char>& data, hash128& hash,
-                             entry_meta& meta, std::string& reason) {
-  file_stream in;
+namespace {
+
+read_outcome read_whole(file_stream& in, const std::string& full_path,
+                        std::vector<char>& data, hash128& hash,
+                        entry_meta& meta, std::string& reason) {
   if (auto r = in.open(full_path, reason); r != read_outcome::ok)
     return r;
   if (auto r = in.next(in.state().meta.size, data, reason);
@@ -115,6 +132,36 @@ read_outcome read_whole_file(const std::string& full_path,
   hash = in.digest();
   meta = in.state().meta;
   return read_outcome::ok;
+}
+
+} // namespace
+
+read_outcome read_whole_file(const std::string& full_path,
+                             std::vector<char>& data, hash128& hash,
+                             entry_meta& meta, std::string& reason) {
+  file_stream in;
+  return read_whole(in, full_path, data, hash, meta, reason);
+}
+
+bool read_whole_file_cached(const std::string& full_path,
+                            std::vector<char>& data, hash128& hash,
+                            entry_meta& meta, std::string& reason,
+                            read_outcome& out) {
+  file_stream in;
+  in.cached_only();
+  std::vector<char> got;
+  hash128 h;
+  entry_meta m;
+  std::string why;
+  auto r = read_whole(in, full_path, got, h, m, why);
+  if (in.would_block())
+    return false;
+  data = std::move(got);
+  hash = h;
+  meta = m;
+  reason = std::move(why);
+  out = r;
+  return true;
 }
 
 } // namespace livesync

@@ -58,8 +58,16 @@ public:
   hash128 digest() const { return hasher_.digest(); }
   void close();
 
+  /// From now on, reads only what the page cache holds (preadv2
+  /// RWF_NOWAIT): a read that would wait for the disk fails with
+  /// would_block() set. A kernel or filesystem without it reads as usual.
+  void cached_only() noexcept { cached_only_ = true; }
+  bool would_block() const noexcept { return would_block_; }
+
 private:
   int fd_ = -1;
+  bool cached_only_ = false;
+  bool would_block_ = false;
   fs_stat state_;
   uint64_t offset_ = 0;
   content_hasher hasher_;
@@ -69,5 +77,12 @@ private:
 read_outcome read_whole_file(const std::string& full_path,
                              std::vector<char>& data, hash128& hash,
                              entry_meta& meta, std::string& reason);
+
+/// As read_whole_file, from the page cache only: false when some of the
+/// file would have to come from the disk (then nothing is filled in).
+bool read_whole_file_cached(const std::string& full_path,
+                            std::vector<char>& data, hash128& hash,
+                            entry_meta& meta, std::string& reason,
+                            read_outcome& out);
 
 } // namespace livesync

@@ -93,6 +93,11 @@ public:
   bool idle() const noexcept { return queue_.empty(); }
   size_t queued() const noexcept { return queue_.size(); }
 
+  /// The change step() takes next (null when idle).
+  const change* next() const noexcept {
+    return queue_.empty() ? nullptr : &queue_.front();
+  }
+
   /// Processes the next queued item; returns what to do, possibly nothing.
   std::vector<action> step();
 

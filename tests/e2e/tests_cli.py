@@ -98,6 +98,23 @@ def test_cli_bad_writers(env):
 
 
 @e2e_test()
+def test_cli_bad_content_workers(env):
+    """`--content-workers` above 64, or not a number -> exit code 2, one
+    line; 0 (the sender reads every file itself) is valid."""
+    cases = Cases(env)
+    nobody = env.dead_port()
+    for bad in ("65", "many", "-1", "2.5"):
+        cases.usage_error(watcher_argv(env.src, nobody, host=UNROUTABLE,
+                                       extra=["--content-workers=" + bad]),
+                          "watcher --content-workers=" + bad)
+    cases.usage_error(watcher_argv(env.src, nobody, host=UNROUTABLE,
+                                   extra=["--content-workers=65"]),
+                      "watcher --content-workers=65 says why",
+                      says="invalid value for 'content-workers': 65 (expected 0 to 64)")
+    cases.done()
+
+
+@e2e_test()
 def test_cli_config_wrong_type(env):
     """A config file value of the wrong type (`port="5000"`, which CAF's INI
     parser drops silently) or out of range (`port=70000`) -> exit code 2."""
@@ -118,6 +135,10 @@ def test_cli_config_wrong_type(env):
          rgood),
         ("reference", "writers=0", lambda cfg: reference_argv(None, None, extra=["--config-file=" + cfg]),
          rgood),
+        ("watcher", 'content-workers="2"', lambda cfg: watcher_argv(None, None, host=None, extra=["--config-file=" + cfg]),
+         wgood),
+        ("watcher", "content-workers=65", lambda cfg: watcher_argv(None, None, host=None, extra=["--config-file=" + cfg]),
+         wgood),
     ]
     for i, (name, bad, make, good) in enumerate(table):
         cfg = os.path.join(env.base, "bad%d.ini" % i)

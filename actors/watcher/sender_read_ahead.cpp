@@ -1,0 +1,121 @@
+// The sender's read-ahead (core/watcher/read_ahead): small files are read on
+// the content workers while the planner goes on, and every action still
+// runs in the planner's order. Without workers, actions run as they come.
+#include "actors/watcher/sender_detail.hpp"
+
+namespace livesync::sender_detail {
+
+namespace {
+
+bool reads_ahead(const sender_state& st, const action& a) {
+  return !st.cfg.content_workers.empty() && a.kind == action::upload
+         && a.meta.size <= st.cfg.small_file_bytes;
+}
+
+// Reads `a`'s file now if the page cache holds it (or another sender has
+// read this version), else queues its read for a worker (dispatch_reads
+// sends them, several to a message).
+void read_soon(self_ptr self, action a) {
+  auto& st = self->state;
+  if (st.link->state() == phase::reconciling)
+    st.progress.add_total(a.meta.size);
+  auto r = take_shared_read(self, a);
+  bool read = r != nullptr;
+  if (!read) {
+    r = std::make_shared<small_read>();
+    r->path = a.path;
+    r->full_path = st.fs->full_path(a.path);
+    read = st.cfg.cached_reads_inline && r->run_cached();
+    if (read)
+      share_read(self, a.path, *r);
+  }
+  if (read) {
+    // At once when nothing waits before it.
+    if (st.ahead.empty())
+      send_small_file(self, a, std::move(r));
+    else
+      st.ahead.push_read(std::move(a), std::move(r), true);
+    return;
+  }
+  st.unsent_ids.push_back(st.ahead.push_read(std::move(a), r));
+  st.unsent_reads.push_back(std::move(r));
+  if (st.unsent_reads.size() >= st.cfg.reads_per_message)
+    dispatch_reads(self);
+}
+
+} // namespace
+
+// The worker's answer (or its failure) marks the reads done and pumps; an
+// answer for a link that is gone finds no read to mark
+// (read_ahead::clear).
+void dispatch_reads(self_ptr self) {
+  auto& st = self->state;
+  if (st.unsent_reads.empty())
+    return;
+  auto& workers = st.cfg.content_workers;
+  auto worker = workers[st.next_worker++ % workers.size()];
+  auto ids = std::move(st.unsent_ids);
+  auto reads = std::move(st.unsent_reads);
+  st.unsent_ids.clear();
+  st.unsent_reads.clear();
+  self->request(worker, caf::infinite, atom::read_v, reads)
+    .then(
+      [=](small_reads& done) {
+        auto& st = self->state;
+        bool any = false;
+        for (size_t i = 0; i < ids.size(); ++i)
+          if (st.ahead.done(ids[i])) {
+            any = true;
+            share_read(self, done[i]->path, *done[i]);
+          }
+        if (any)
+          pump(self);
+      },
+      [=](caf::error& err) {
+        // The worker is gone (the node is stopping): each file is looked
+        // at again, as after any failed read.
+        bool any = false;
+        for (size_t i = 0; i < ids.size(); ++i) {
+          reads[i]->outcome = read_outcome::failed;
+          reads[i]->reason = "content worker: " + self->system().render(err);
+          any |= self->state.ahead.done(ids[i]);
+        }
+        if (any)
+          pump(self);
+      });
+}
+
+void plan_or_queue(self_ptr self, action a) {
+  auto& st = self->state;
+  if (reads_ahead(st, a)) {
+    read_soon(self, std::move(a));
+    return;
+  }
+  if (st.ahead.empty()) {
+    execute(self, a);
+    return;
+  }
+  st.ahead.push(std::move(a));
+}
+
+bool may_plan(self_ptr self) {
+  auto& st = self->state;
+  if (st.ahead.empty())
+    return true;
+  return st.ahead.has_room_for(st.cfg.small_file_bytes)
+         && st.ahead.may_plan_past(st.planner->next());
+}
+
+bool run_ready(self_ptr self) {
+  auto& st = self->state;
+  auto r = st.ahead.pop_ready();
+  if (!r)
+    return false;
+  if (r->read)
+    send_small_file(self, r->a, std::move(r->read));
+  else
+    execute(self, r->a);
+  return true;
+}
+
+} // namespace livesync::sender_detail

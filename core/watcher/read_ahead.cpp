@@ -1,0 +1,90 @@
+#include "core/watcher/read_ahead.hpp"
+
+namespace livesync {
+
+void small_read::run() {
+  outcome = read_whole_file(full_path, data, hash, meta, reason);
+}
+
+bool small_read::run_cached() {
+  return read_whole_file_cached(full_path, data, hash, meta, reason, outcome);
+}
+
+bool read_ahead::has_room_for(uint64_t bytes) const noexcept {
+  if (reads_out_ >= limits_.reads || queue_.size() >= limits_.actions)
+    return false;
+  // One read always fits, however large, so that progress is made.
+  return reads_out_ == 0 || bytes_out_ + bytes <= limits_.bytes;
+}
+
+bool read_ahead::may_plan_past(const change* next) const noexcept {
+  if (next == nullptr || queue_.size() >= limits_.actions)
+    return false;
+  if (queue_.empty())
+    return true;
+  if (next->kind == change::rename)
+    return false;
+  return uploads_.count(next->path) == 0;
+}
+
+void read_ahead::count_upload(const action& a, int delta) {
+  if (a.kind != action::upload)
+    return;
+  if (delta > 0) {
+    ++uploads_[a.path];
+  } else if (auto i = uploads_.find(a.path); i != uploads_.end()) {
+    if (--i->second == 0)
+      uploads_.erase(i);
+  }
+}
+
+void read_ahead::push(action a) {
+  count_upload(a, 1);
+  queue_.push_back(slot{std::move(a), nullptr, front_id_ + queue_.size(),
+                        false});
+}
+
+uint64_t read_ahead::push_read(action a, std::shared_ptr<small_read> r,
+                               bool done_now) {
+  auto id = front_id_ + queue_.size();
+  count_upload(a, 1);
+  if (!done_now) {
+    ++reads_out_;
+    bytes_out_ += a.meta.size;
+  }
+  queue_.push_back(slot{std::move(a), std::move(r), id, !done_now});
+  return id;
+}
+
+bool read_ahead::done(uint64_t id) {
+  if (id < front_id_ || id >= front_id_ + queue_.size())
+    return false;
+  auto& s = queue_[id - front_id_];
+  if (!s.pending)
+    return false;
+  s.pending = false;
+  --reads_out_;
+  bytes_out_ -= s.a.meta.size;
+  return true;
+}
+
+std::optional<read_ahead::ready> read_ahead::pop_ready() {
+  if (queue_.empty() || queue_.front().pending)
+    return std::nullopt;
+  auto& s = queue_.front();
+  count_upload(s.a, -1);
+  ready out{std::move(s.a), std::move(s.read)};
+  queue_.pop_front();
+  ++front_id_;
+  return out;
+}
+
+void read_ahead::clear() {
+  front_id_ += queue_.size();
+  queue_.clear();
+  uploads_.clear();
+  reads_out_ = 0;
+  bytes_out_ = 0;
+}
+
+} // namespace livesync

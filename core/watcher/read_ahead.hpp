@@ -1,0 +1,133 @@
+// The sender's read-ahead: the planner's actions in the order it made them,
+// where each small file to send that is not in the page cache is read on a
+// content worker (actors/watcher/content_worker) while the planner goes on
+// to the next paths. A file the page cache holds is read at once by the
+// sender: handing it to a worker cost more than the read (measured), and
+// only a read that waits for the disk gains from running beside others. Actions leave strictly in the order they came in, each only once
+// everything before it has left, so the operations on the wire are exactly
+// those of a sender that reads every file itself, in turn.
+//
+// What makes going on safe is what the planner may do meanwhile. It plans
+// in order, and each decision changes its model of the reference at once,
+// except an upload's: the model learns of a file once its content is sent
+// (sync_planner::uploaded). So the planner must not decide anything about a
+// file whose upload still waits here, nor move the model beneath it:
+// may_plan_past() stops it at a check of such a path (it would plan the
+// same upload twice, or an operation the model would then see out of
+// order) and at any rename. Every other check goes on, and what it emits
+// waits behind the reads.
+#pragma once
+
+#include "core/watcher/change.hpp"
+#include "core/watcher/file_reader.hpp"
+#include "core/watcher/sync_planner.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace livesync {
+
+/// One small file read whole on a content worker: the path in, the
+/// content, its hash and the state as read out. Owned by the sender, handed
+/// to one worker at a time.
+struct small_read {
+  /// Root-relative (as the planner names it), and as opened.
+  std::string path;
+  std::string full_path;
+  read_outcome outcome = read_outcome::failed;
+  std::vector<char> data;
+  hash128 hash;
+  entry_meta meta;
+  std::string reason;
+
+  /// Reads the file (read_whole_file) into the fields above.
+  void run();
+
+  /// As run(), when the whole file is in the page cache (nothing waits
+  /// for the disk); false otherwise, with nothing filled in.
+  bool run_cached();
+};
+
+/// Reads handed to a worker in one message.
+using small_reads = std::vector<std::shared_ptr<small_read>>;
+
+class read_ahead {
+public:
+  struct limits {
+    /// Reads out at once (the workers' queues hold at most this many).
+    size_t reads = 32;
+    /// Bytes of the files being read (as planned), at most.
+    uint64_t bytes = 4u << 20;
+    /// Actions waiting behind reads, at most (the planner stops here).
+    size_t actions = 4096;
+  };
+
+  /// The front action, ready to run: `read` holds its content for an
+  /// upload that was read ahead (null for the others).
+  struct ready {
+    action a;
+    std::shared_ptr<small_read> read;
+  };
+
+  explicit read_ahead(limits l) : limits_(l) {}
+
+  /// Whether a read of `bytes` more fits now.
+  bool has_room_for(uint64_t bytes) const noexcept;
+
+  /// Whether the planner may take more work: the queue of actions is not
+  /// full, and its next change `next` (null: none) may be planned while
+  /// the actions queued here wait (see the top of this file).
+  bool may_plan_past(const change* next) const noexcept;
+
+  /// Queues an action that needs no read.
+  void push(action a);
+
+  /// Queues an upload whose file `r` is read by a worker; returns the id
+  /// that done() names. `r` may already be done (another sender's read of
+  /// it): then pass `done_now`.
+  uint64_t push_read(action a, std::shared_ptr<small_read> r,
+                     bool done_now = false);
+
+  /// The read `id` is done (false: an id this queue no longer holds,
+  /// after clear()).
+  bool done(uint64_t id);
+
+  /// The front action once it is ready, removing it.
+  std::optional<ready> pop_ready();
+
+  /// Drops everything (the link is lost; its ids are never reused, so late
+  /// answers are told apart).
+  void clear();
+
+  bool empty() const noexcept { return queue_.empty(); }
+  size_t size() const noexcept { return queue_.size(); }
+  size_t reads_out() const noexcept { return reads_out_; }
+  uint64_t bytes_out() const noexcept { return bytes_out_; }
+
+private:
+  struct slot {
+    action a;
+    std::shared_ptr<small_read> read;
+    uint64_t id = 0;
+    bool pending = false;
+  };
+
+  void count_upload(const action& a, int delta);
+
+  limits limits_;
+  std::deque<slot> queue_;
+  /// Paths of the uploads queued (how many each).
+  std::unordered_map<std::string, size_t> uploads_;
+  /// Id of queue_.front() (ids are consecutive along the queue).
+  uint64_t front_id_ = 1;
+  size_t reads_out_ = 0;
+  uint64_t bytes_out_ = 0;
+};
+
+} // namespace livesync

@@ -1,0 +1,178 @@
+#define CAF_SUITE actors.sender_read_ahead
+#include "fixture.hpp"
+
+// The sender with content workers (core/watcher/read_ahead): small files
+// are read on the workers while the planner goes on, and the operations
+// still leave in the planner's order. A "holding" worker keeps its reads
+// until told, to play a slow disk while the other worker is fast.
+
+#include "actors/watcher/content_worker.hpp"
+#include "sender_fixture.hpp"
+
+using sender_test::fixture;
+
+namespace {
+
+using holding_worker_actor
+  = content_worker_actor::extend<caf::reacts_to<atom::tick>>;
+
+struct holding_state {
+  std::vector<std::pair<small_reads, caf::typed_response_promise<small_reads>>>
+    held;
+  static inline const char* name = "holding_worker";
+};
+
+/// Reads only when ticked: every read held so far, in order.
+holding_worker_actor::behavior_type
+holding_worker(holding_worker_actor::stateful_pointer<holding_state> self) {
+  return {
+    [=](atom::read, small_reads& rs) -> caf::result<small_reads> {
+      auto rp = self->make_response_promise<small_reads>();
+      self->state.held.emplace_back(rs, rp);
+      return rp;
+    },
+    [=](atom::tick) {
+      for (auto& [rs, rp] : self->state.held) {
+        for (auto& r : rs)
+          r->run();
+        rp.deliver(rs);
+      }
+      self->state.held.clear();
+    },
+  };
+}
+
+struct read_ahead_fixture : fixture {
+  holding_worker_actor slow;
+
+  /// Worker 0 holds its reads, worker 1 reads at once (reads go to them
+  /// in turn).
+  void slow_and_fast() {
+    slow = sys.spawn(holding_worker);
+    workers = {caf::actor_cast<content_worker_actor>(slow),
+               sys.spawn(content_worker)};
+  }
+
+  size_t held() {
+    return deref<caf::stateful_actor<holding_state, holding_worker_actor::base>>(
+             slow)
+      .state.held.size();
+  }
+
+  void release() {
+    self->send(slow, atom::tick_v);
+    sched.run();
+  }
+
+  /// Every file read on a worker (the test's files are all in the page
+  /// cache), one per message, so that reads alternate between the workers.
+  void start_watcher_read_by_read() {
+    sender_config cfg;
+    cfg.reads_per_message = 1;
+    cfg.cached_reads_inline = false;
+    start_watcher(cfg);
+  }
+
+  bool on_reference(const std::string& rel) {
+    return std::filesystem::exists(ref + "/" + rel);
+  }
+
+  ~read_ahead_fixture() {
+    if (slow)
+      anon_send_exit(slow, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(sender_read_ahead_tests, read_ahead_fixture)
+
+CAF_TEST(later files read fast wait behind an earlier one read slowly) {
+  for (int i = 0; i < 8; ++i)
+    write("d/f" + std::to_string(i), "content " + std::to_string(i));
+  slow_and_fast();
+  start_reference();
+  start_watcher_read_by_read();
+  // d/f0, f2, f4, f6 wait on the slow worker; f1, f3, f5, f7 were read,
+  // but nothing after f0 may leave before it (not even d's mkdir, which
+  // waits in the open batch for the files that follow it).
+  CAF_CHECK_EQUAL(held(), 4u);
+  CAF_CHECK(!on_reference("d/f1"));
+  CAF_CHECK(!on_reference("d/f7"));
+  CAF_CHECK_EQUAL(state().ahead.size(), 8u);
+  CAF_CHECK_EQUAL(state().ahead.reads_out(), 4u);
+  release();
+  CAF_CHECK_EQUAL(held(), 0u);
+  CAF_CHECK_EQUAL(status_now().state, "in-sync");
+  CAF_CHECK_EQUAL(mismatch(), "");
+  CAF_CHECK_EQUAL(status_now().counters.files, 8u);
+  CAF_CHECK(state().ahead.empty());
+}
+
+CAF_TEST(a file removed while its read waits is not sent) {
+  write("a", "stays");
+  write("b", "goes");
+  slow_and_fast();
+  start_reference();
+  start_watcher_read_by_read();
+  CAF_REQUIRE_EQUAL(held(), 1u); // "a" on the slow worker, "b" read.
+  std::filesystem::remove(src + "/a");
+  release(); // "a" vanished: looked at again, gone, nothing to send.
+  CAF_CHECK_EQUAL(status_now().state, "in-sync");
+  CAF_CHECK_EQUAL(mismatch(), "");
+  CAF_CHECK(!on_reference("a"));
+  CAF_CHECK(on_reference("b"));
+  CAF_CHECK_EQUAL(status_now().counters.errors, 0u);
+}
+
+CAF_TEST(reads answered after the link was lost are dropped) {
+  for (int i = 0; i < 4; ++i)
+    write("f" + std::to_string(i), "v1 " + std::to_string(i));
+  slow_and_fast();
+  start_reference();
+  start_watcher_read_by_read();
+  CAF_REQUIRE_EQUAL(held(), 2u);
+  anon_send_exit(rx, caf::exit_reason::kill);
+  *reachable = receiver_actor{};
+  sched.run();
+  CAF_CHECK(state().ahead.empty());
+  // The held reads come back to a sender without that link.
+  write("f0", "v2 changed meanwhile");
+  release();
+  CAF_CHECK(state().ahead.empty());
+  CAF_CHECK(!on_reference("f0"));
+  start_reference();
+  advance_time(100ms);
+  sched.run();
+  release(); // the new link's reads
+  CAF_CHECK_EQUAL(status_now().state, "in-sync");
+  CAF_CHECK_EQUAL(mismatch(), "");
+}
+
+CAF_TEST(live changes and renames through real workers end identical) {
+  workers = {sys.spawn(content_worker), sys.spawn(content_worker)};
+  write("keep/x", "x");
+  start_reference();
+  start_watcher();
+  CAF_REQUIRE_EQUAL(status_now().state, "in-sync");
+  std::vector<std::string> paths;
+  for (int i = 0; i < 30; ++i) {
+    write("d/g" + std::to_string(i), std::string(100 + i, char('a' + i)));
+    paths.push_back("d/g" + std::to_string(i));
+  }
+  changed(paths);
+  CAF_CHECK_EQUAL(mismatch(), "");
+  std::filesystem::rename(src + "/d", src + "/e");
+  write("e/new", "new after the rename");
+  self->send(deb, std::vector<change>{change::make_rename("d", "e"),
+                                      change::make_dirty("e/new",
+                                                         change_content)});
+  sched.run();
+  advance_time(10ms);
+  sched.run();
+  CAF_CHECK_EQUAL(mismatch(), "");
+  CAF_CHECK_EQUAL(status_now().state, "in-sync");
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
