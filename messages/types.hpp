@@ -122,7 +122,7 @@ typename Inspector::result_type inspect(Inspector& f, link_counters& x) {
   return f(caf::meta::type_name("livesync.link_counters"), x.ops, x.requests,
            x.bytes, x.files, x.literal_bytes, x.copied_bytes, x.payload_bytes,
            x.round_trips, x.fallbacks, x.errors, x.unreadable, x.reconnects,
-           x.chunked_files, x.shared_chunk_lists);
+           x.chunked_files, x.shared_chunk_lists, x.worker_reads);
 }
 
 template <class Inspector>

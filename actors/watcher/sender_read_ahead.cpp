@@ -66,6 +66,7 @@ void dispatch_reads(self_ptr self) {
         for (size_t i = 0; i < ids.size(); ++i)
           if (st.ahead.done(ids[i])) {
             any = true;
+            ++st.link->counters().worker_reads;
             share_read(self, done[i]->path, *done[i]);
           }
         if (any)

@@ -32,6 +32,9 @@ struct link_counters {
   /// several), and those it took the chunk list of from another sender.
   uint64_t chunked_files = 0;
   uint64_t shared_chunk_lists = 0;
+  /// Small files read on a content worker (they were not in the page
+  /// cache), of `files`.
+  uint64_t worker_reads = 0;
 };
 
 } // namespace livesync

@@ -118,6 +118,10 @@ void render_one(exposition& out, const watcher_status& s,
           "Large files whose chunk list this sender took from another "
           "reference's sender instead of chunking it again.",
           c.shared_chunk_lists);
+  counter("livesync_watcher_worker_reads_total",
+          "Small files read on a content worker because they were not in "
+          "the page cache.",
+          c.worker_reads);
 
   std::vector<std::string> bounds;
   for (auto us : latency_export_bounds_us)

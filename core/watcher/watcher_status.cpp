@@ -156,6 +156,7 @@ std::string render_json(const watcher_status& s) {
   num("reconnects", s.counters.reconnects);
   num("chunked_files", s.counters.chunked_files);
   num("shared_chunk_lists", s.counters.shared_chunk_lists);
+  num("worker_reads", s.counters.worker_reads);
   num("latency_samples", s.latency_samples);
   num("latency_p50_us", s.latency_p50_us);
   num("latency_p90_us", s.latency_p90_us);

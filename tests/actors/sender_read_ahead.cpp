@@ -107,6 +107,7 @@ CAF_TEST(later files read fast wait behind an earlier one read slowly) {
   CAF_CHECK_EQUAL(status_now().state, "in-sync");
   CAF_CHECK_EQUAL(mismatch(), "");
   CAF_CHECK_EQUAL(status_now().counters.files, 8u);
+  CAF_CHECK_EQUAL(status_now().counters.worker_reads, 8u);
   CAF_CHECK(state().ahead.empty());
 }
 

@@ -40,6 +40,7 @@ watcher_status sample() {
   s.counters.errors = 3;
   s.counters.chunked_files = 6;
   s.counters.shared_chunk_lists = 8;
+  s.counters.worker_reads = 9;
   s.counters.unreadable = 4;
   s.counters.reconnects = 5;
   return s;
@@ -80,6 +81,7 @@ CAF_TEST(every counter and gauge is there with its unit and labels) {
     {"livesync_watcher_reconnects_total", "5"},
     {"livesync_watcher_chunked_files_total", "6"},
     {"livesync_watcher_shared_chunk_lists_total", "8"},
+    {"livesync_watcher_worker_reads_total", "9"},
     {"livesync_watcher_pending_paths", "2"},
     {"livesync_watcher_queued_checks", "5"},
     {"livesync_watcher_in_flight_bytes", "4096"},
