@@ -70,12 +70,14 @@ std::optional<caf::error> refuse_oversized(const char* event,
                                            size_t max, const char* what) {
   if (xs.size() > max)
     return refuse(event, {},
-                  status::fail("more than " + std::to_string(max) + " "
-                               + what));
+                  status::fail(ec::limit_exceeded, "more than "
+                                                     + std::to_string(max)
+                                                     + " " + what));
   std::set<std::string_view> seen;
   for (auto& x : xs)
     if (!seen.insert(x).second)
-      return refuse(event, x, status::fail("named twice in one request"));
+      return refuse(event, x,
+                    status::fail(ec::protocol, "named twice in one request"));
   return std::nullopt;
 }
 
@@ -88,7 +90,8 @@ serve_listings(self_ptr self, const std::vector<std::string>& dirs) {
   for (auto& p : dirs)
     if (!p.empty())
       if (auto bad = invalid_path_reason(p))
-        return refuse("listings-refused", p, status::fail(*bad));
+        return refuse("listings-refused", p,
+                      status::fail(ec::invalid_path, *bad));
   std::vector<dir_listing> out;
   std::string failed;
   if (auto err = self->state.writer->reader().listings(
