@@ -14,6 +14,7 @@
 #include "core/reference/reference_metrics.hpp"
 #include "core/watcher/watcher_status.hpp"
 #include "core/watcher/watch_walk.hpp"
+#include "messages/errors.hpp"
 
 #include <caf/all.hpp>
 
@@ -83,8 +84,8 @@ typename Inspector::result_type inspect(Inspector& f, packed_batch& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, op_error& x) {
-  return f(caf::meta::type_name("livesync.op_error"), x.index, x.path,
-           x.reason);
+  return f(caf::meta::type_name("livesync.op_error"), x.index, x.code,
+           x.path, x.detail);
 }
 
 template <class Inspector>

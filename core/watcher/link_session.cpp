@@ -153,7 +153,7 @@ link_session::acked(uint64_t seq, uint64_t epoch,
     r.kind = e.index < sent.kinds.size() ? to_string(sent.kinds[e.index])
                                          : std::string{"?"};
     r.path = e.path;
-    r.reason = e.reason;
+    r.reason = e.detail;
     r.first_of_path = seen.insert(e.path).second;
     if (!e.path.empty()) {
       if (auto j = sent.second_paths.find(e.index);

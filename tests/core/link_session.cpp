@@ -134,7 +134,7 @@ struct driver {
       while (in >> e) {
         auto colon = e.find(':');
         errors.push_back({static_cast<uint32_t>(std::stoul(e.substr(0, colon))),
-                          e.substr(colon + 1), "no"});
+                          ec::io_error, e.substr(colon + 1), "no"});
       }
       auto r = s->acked(seq, epoch, errors, now);
       return r ? ack_text(*r) : "stale";
