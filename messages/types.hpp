@@ -130,7 +130,8 @@ typename Inspector::result_type inspect(Inspector& f, watcher_status& x) {
   return f(caf::meta::type_name("livesync.watcher_status"), x.state, x.root,
            x.reference, x.tls, x.uptime_s, x.since_in_sync_s,
            x.pending_paths, x.queued_checks, x.in_flight_bytes,
-           x.unwatched_dirs, x.last_error, x.last_error_age_s, x.counters,
+           x.unwatched_dirs, x.last_error, x.last_error_code,
+           x.last_error_age_s, x.counters,
            x.latency_samples, x.latency_p50_us, x.latency_p90_us,
            x.latency_p99_us, x.latency_max_us, x.latency_buckets,
            x.latency_sum_ns, x.progress);
