@@ -11,7 +11,8 @@
 namespace livesync {
 
 /// The protocol version exchanged in the hello; bump on any wire change.
-inline constexpr uint32_t protocol_version = 7;
+/// 8: op_error carries an ec code; errors are of the "livesync" category.
+inline constexpr uint32_t protocol_version = 8;
 
 /// The reference node's one published actor.
 using receiver_actor = caf::typed_actor<

@@ -6,7 +6,8 @@
 
 namespace livesync {
 
-/// Adds the livesync type-ID block to `cfg`.
+/// Adds the livesync type-ID block to `cfg`, and the renderer of the
+/// "livesync" error category (messages/errors.hpp).
 void add_message_types(caf::actor_system_config& cfg);
 
 } // namespace livesync

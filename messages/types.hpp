@@ -15,6 +15,7 @@
 #include "core/watcher/watcher_status.hpp"
 #include "core/watcher/watch_walk.hpp"
 #include "core/watcher/read_ahead.hpp"
+#include "messages/errors.hpp"
 
 #include <caf/all.hpp>
 
@@ -84,8 +85,8 @@ typename Inspector::result_type inspect(Inspector& f, packed_batch& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, op_error& x) {
-  return f(caf::meta::type_name("livesync.op_error"), x.index, x.path,
-           x.reason);
+  return f(caf::meta::type_name("livesync.op_error"), x.index, x.code,
+           x.path, x.detail);
 }
 
 template <class Inspector>
@@ -130,7 +131,8 @@ typename Inspector::result_type inspect(Inspector& f, watcher_status& x) {
   return f(caf::meta::type_name("livesync.watcher_status"), x.state, x.root,
            x.reference, x.tls, x.uptime_s, x.since_in_sync_s,
            x.pending_paths, x.queued_checks, x.in_flight_bytes,
-           x.unwatched_dirs, x.last_error, x.last_error_age_s, x.counters,
+           x.unwatched_dirs, x.last_error, x.last_error_code,
+           x.last_error_age_s, x.counters,
            x.latency_samples, x.latency_p50_us, x.latency_p90_us,
            x.latency_p99_us, x.latency_max_us, x.latency_buckets,
            x.latency_sum_ns, x.progress);

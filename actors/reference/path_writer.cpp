@@ -27,7 +27,7 @@ std::vector<op_error> run(self_ptr self, const writer_task& task) {
                    "not_applied={}",
                    i, task.ops.size() - i);
       for (; i < task.ops.size(); ++i)
-        errors.push_back({static_cast<uint32_t>(i),
+        errors.push_back({static_cast<uint32_t>(i), ec::stopping,
                           echoed(task.ops[i].x.path),
                           "the reference is stopping"});
       break;
@@ -35,7 +35,7 @@ std::vector<op_error> run(self_ptr self, const writer_task& task) {
     if (s.sync) {
       if (auto st = w.end_batch(); !st) {
         spdlog::error("sync-failed reason={}", st.reason());
-        errors.push_back({index, {}, st.reason()});
+        errors.push_back({index, st.code(), {}, st.reason()});
       }
       continue;
     }
@@ -52,7 +52,7 @@ std::vector<op_error> run(self_ptr self, const writer_task& task) {
       else
         spdlog::warn("op-refused kind={} path={} reason={}",
                      to_string(o.kind), printable(o.path), st.reason());
-      errors.push_back({index, echoed(o.path), st.reason()});
+      errors.push_back({index, st.code(), echoed(o.path), st.reason()});
     } else {
       spdlog::debug("op-applied kind={} path={}", to_string(o.kind),
                     printable(o.path));
@@ -86,7 +86,8 @@ path_writer(path_writer_actor::stateful_pointer<path_writer_state> self,
         spdlog::error("task-failed reason={}", printable(e.what(), 1024));
         errors.clear();
         for (size_t i = 0; i < task->ops.size(); ++i)
-          errors.push_back({static_cast<uint32_t>(i), {}, e.what()});
+          errors.push_back({static_cast<uint32_t>(i), ec::internal, {},
+                            e.what()});
       }
       return errors;
     },

@@ -17,8 +17,8 @@ using namespace receiver_detail;
 namespace {
 
 /// Runs one request handler; an exception (std::bad_alloc, in practice)
-/// becomes an error reply instead of the receiver's death, which would
-/// leave a reference that listens but serves nothing.
+/// becomes an ec::internal error reply instead of the receiver's death,
+/// which would leave a reference that listens but serves nothing.
 template <class F>
 auto guarded(const char* request, F&& handler) -> decltype(handler()) {
   try {
@@ -26,13 +26,13 @@ auto guarded(const char* request, F&& handler) -> decltype(handler()) {
   } catch (const std::exception& e) {
     auto reason = printable(e.what(), 1024);
     spdlog::error("request-failed request={} reason={}", request, reason);
-    return caf::make_error(caf::sec::runtime_error,
-                           std::string{request} + ": " + reason);
+    return make_error(ec::internal, std::string{request} + ": " + reason);
   }
 }
 
-/// A refused read request: logged and answered with the same one line.
-/// Reasons name peer-supplied paths, so they are escaped like any path.
+/// A refused read request: logged and answered with the same one line,
+/// under the failure's code. Reasons name peer-supplied paths, so they are
+/// escaped like any path.
 caf::error refuse(const char* event, const std::string& path,
                   const status& why) {
   auto reason = printable(why.reason(), 1024);
@@ -40,7 +40,7 @@ caf::error refuse(const char* event, const std::string& path,
     spdlog::warn("{} reason={}", event, reason);
   else
     spdlog::warn("{} path={} reason={}", event, printable(path), reason);
-  return caf::make_error(caf::sec::runtime_error, reason);
+  return make_error(why.code(), reason);
 }
 
 /// One digest per directory of the whole tree (a reconcile's first step).
@@ -70,12 +70,14 @@ std::optional<caf::error> refuse_oversized(const char* event,
                                            size_t max, const char* what) {
   if (xs.size() > max)
     return refuse(event, {},
-                  status::fail("more than " + std::to_string(max) + " "
-                               + what));
+                  status::fail(ec::limit_exceeded, "more than "
+                                                     + std::to_string(max)
+                                                     + " " + what));
   std::set<std::string_view> seen;
   for (auto& x : xs)
     if (!seen.insert(x).second)
-      return refuse(event, x, status::fail("named twice in one request"));
+      return refuse(event, x,
+                    status::fail(ec::protocol, "named twice in one request"));
   return std::nullopt;
 }
 
@@ -88,7 +90,8 @@ serve_listings(self_ptr self, const std::vector<std::string>& dirs) {
   for (auto& p : dirs)
     if (!p.empty())
       if (auto bad = invalid_path_reason(p))
-        return refuse("listings-refused", p, status::fail(*bad));
+        return refuse("listings-refused", p,
+                      status::fail(ec::invalid_path, *bad));
   std::vector<dir_listing> out;
   std::string failed;
   if (auto err = self->state.writer->reader().listings(
@@ -113,8 +116,7 @@ serve_digest(self_ptr self, const std::vector<std::string>& paths) {
   out.reserve(paths.size());
   for (auto& p : paths) {
     if (self->state.stopping && self->state.stopping->load())
-      return caf::make_error(caf::sec::runtime_error,
-                             "the reference is stopping");
+      return make_error(ec::stopping, "the reference is stopping");
     status err;
     out.push_back(self->state.writer->reader().content_hash(p, err));
     if (!err)
@@ -133,8 +135,9 @@ caf::result<std::vector<op_error>> route_batch(self_ptr self,
     spdlog::warn("batch-refused ops={} max={}", ops.size(),
                  max_ops_per_batch);
     std::vector<op_error> refused{
-      {0, {}, "batch larger than " + std::to_string(max_ops_per_batch)
-                + " operations"}};
+      {0, ec::limit_exceeded, {},
+       "batch larger than " + std::to_string(max_ops_per_batch)
+         + " operations"}};
     return queue_batch(self, {}, std::move(refused));
   }
   return queue_batch(self, std::move(ops));
@@ -181,8 +184,7 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
         report(self);
         spdlog::warn("peer-refused reason=protocol-version theirs={} ours={}",
                      version, protocol_version);
-        return caf::make_error(caf::sec::unexpected_message,
-                               "protocol version mismatch");
+        return make_error(ec::protocol, "protocol version mismatch");
       }
       auto& st = self->state;
       auto peer = caf::actor_cast<caf::actor_addr>(self->current_sender());
@@ -195,8 +197,8 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
                        "connected={}",
                        printable(identity, 300),
                        printable(st.peer_identity, 300));
-          return caf::make_error(
-            caf::sec::runtime_error,
+          return make_error(
+            ec::conflict,
             "another watcher mirrors into this reference ("
               + printable(st.peer_identity, 300)
               + "); stop it, or give each watcher its own reference");
@@ -285,8 +287,7 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
           != st.peer) {
         ++st.counters.refused_batches;
         report(self);
-        return caf::make_error(caf::sec::unexpected_message,
-                               "batch without a hello");
+        return make_error(ec::protocol, "batch without a hello");
       }
       return guarded("apply", [&]() -> caf::result<std::vector<op_error>> {
         return route_batch(self, std::move(ops));
@@ -302,8 +303,7 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
         // The stream belongs to the peer of the last hello.
         ++st.counters.refused_batches;
         report(self);
-        return caf::make_error(caf::sec::unexpected_message,
-                               "packed batch without a hello");
+        return make_error(ec::protocol, "packed batch without a hello");
       }
       return guarded("apply", [&]() -> caf::result<std::vector<op_error>> {
         std::vector<op> ops;
@@ -315,7 +315,7 @@ receiver(receiver_actor::stateful_pointer<receiver_state> self,
                        "reason={}",
                        batch.seq, batch.frame.size(),
                        printable(err.reason(), 1024));
-          return caf::make_error(caf::sec::invalid_argument, err.reason());
+          return make_error(err);
         }
         return route_batch(self, std::move(ops));
       });

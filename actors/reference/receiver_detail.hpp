@@ -36,7 +36,7 @@ caf::result<T> after_writes(self_ptr self, Read read) {
   auto promise = self->make_response_promise<T>();
   auto token = st.next_read++;
   auto result = std::make_shared<caf::expected<T>>(
-    caf::make_error(caf::sec::runtime_error, "read not served"));
+    make_error(ec::internal, "read not served"));
   pending_read job;
   job.run = [result, read]() mutable { *result = read(); };
   job.answer = [promise, result]() mutable {

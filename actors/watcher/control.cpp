@@ -29,9 +29,10 @@ caf::result<flush_report> gather_flush(self_ptr self, const std::string& only) {
     if (only.empty() || st.names[i] == only)
       which.push_back(i);
   if (which.empty())
-    return caf::make_error(caf::sec::runtime_error,
-                           "no reference " + only + " (this watcher mirrors "
-                             "to the ones its status lists)");
+    return make_error(ec::not_found,
+                      "no reference " + only
+                        + " (this watcher mirrors to the ones its status "
+                          "lists)");
   // One reference waits for it however long it is away; of several, each
   // one not connected is reported rather than waited for.
   bool wait = st.senders.size() == 1;

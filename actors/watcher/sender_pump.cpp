@@ -85,23 +85,27 @@ void reset_path(self_ptr self, const std::string& path) {
 void on_refusals(self_ptr self,
                  const std::vector<link_session::refusal>& refusals) {
   for (auto& r : refusals) {
+    auto kind = r.kind_name();
+    auto code = to_string(r.code);
     // One failure of a transfer echoes in its later ops: say it once.
     if (r.first_of_path) {
-      spdlog::warn("op-failed kind={} path={} reason={}", r.kind,
-                   printable(r.path), r.reason);
+      spdlog::warn("op-failed kind={} path={} reason={} code={}", kind,
+                   printable(r.path), r.detail, code);
       self->state.link->note_error(self->clock().now(),
-                                   "op-failed kind=" + r.kind + " path="
+                                   "op-failed kind=" + kind + " path="
                                      + printable(r.path)
-                                     + " reason=" + r.reason);
+                                     + " reason=" + r.detail,
+                                   r.code);
     } else {
-      spdlog::debug("op-failed kind={} path={} reason={}", r.kind,
-                    printable(r.path), r.reason);
+      spdlog::debug("op-failed kind={} path={} reason={} code={}", kind,
+                    printable(r.path), r.detail, code);
     }
     if (r.path.empty())
       continue;
-    if (r.kind == "commit_file" || r.kind == "copy_range")
-      spdlog::debug("delta-fallback path={} reason=refused-by-reference",
-                    printable(r.path));
+    if (r.fallback)
+      spdlog::debug("delta-fallback path={} reason=refused-by-reference "
+                    "code={}",
+                    printable(r.path), code);
     reset_path(self, r.path);
     // A refused rename (one that would nest paths past the limits, say):
     // the model moved the subtree, the reference did not. A refused link:

@@ -44,11 +44,12 @@ void finished_start(tracker_self self, walk_result& r) {
   for (auto& line : r.report.errors)
     spdlog::error("watch-failed {}", line);
   if (!r.root_watched) {
-    std::string why = r.report.unreadable.empty()
-                        ? "cannot watch the root"
-                        : "cannot watch the root: permission denied";
+    bool denied = !r.report.unreadable.empty();
+    std::string why = denied ? "cannot watch the root: permission denied"
+                             : "cannot watch the root";
     spdlog::error("watch-failed root={} ({})", st.root, why);
-    st.start_reply.deliver(caf::make_error(caf::sec::runtime_error, why));
+    st.start_reply.deliver(
+      make_error(denied ? ec::permission_denied : ec::io_error, why));
     return;
   }
   auto before = st.unwatched.size();

@@ -64,20 +64,20 @@ status replace_file(const std::string& path, const std::string& content) {
 
 status check_replaceable(const std::string& path) {
   if (path.empty())
-    return status::fail("empty path");
+    return status::fail(ec::invalid_path, "empty path");
   std::string dir, name;
   split(path, dir, name);
   if (name.empty() || name == "." || name == "..")
-    return status::fail("names a directory, not a file");
+    return status::fail(ec::invalid_path, "names a directory, not a file");
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0)
     return errno_status("directory " + dir, errno);
   if (!S_ISDIR(st.st_mode))
-    return status::fail(dir + " is not a directory");
+    return status::fail(ec::invalid_path, dir + " is not a directory");
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
     return errno_status("directory " + dir, errno);
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    return status::fail("names a directory, not a file");
+    return status::fail(ec::invalid_path, "names a directory, not a file");
   return {};
 }
 

@@ -5,7 +5,7 @@
 namespace livesync {
 
 status errno_status(const std::string& what, int err) {
-  return status::fail(what + ": " + std::strerror(err));
+  return status::fail(ec_from_errno(err), what + ": " + std::strerror(err));
 }
 
 } // namespace livesync

@@ -62,7 +62,8 @@ status tcp_probe(const std::string& host, uint16_t port,
   auto service = std::to_string(port);
   if (auto rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
       rc != 0)
-    return status::fail("cannot resolve " + host + ": " + ::gai_strerror(rc));
+    return status::fail(ec::unreachable,
+                        "cannot resolve " + host + ": " + ::gai_strerror(rc));
   int err = ENOENT;
   for (auto* ai = found; ai != nullptr; ai = ai->ai_next) {
     err = try_address(*ai, deadline);
@@ -73,10 +74,13 @@ status tcp_probe(const std::string& host, uint16_t port,
   if (err == 0)
     return {};
   if (err == ETIMEDOUT)
-    return status::fail("no answer from " + host + ":" + service + " within "
-                        + std::to_string(timeout.count()) + " ms");
-  return status::fail("cannot connect to " + host + ":" + service + ": "
-                      + std::strerror(err));
+    return status::fail(ec::unreachable, "no answer from " + host + ":"
+                                           + service + " within "
+                                           + std::to_string(timeout.count())
+                                           + " ms");
+  return status::fail(ec::unreachable, "cannot connect to " + host + ":"
+                                         + service + ": "
+                                         + std::strerror(err));
 }
 
 } // namespace livesync

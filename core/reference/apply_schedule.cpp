@@ -121,7 +121,7 @@ apply_schedule::step apply_schedule::next() {
   auto hand = [&](size_t w, item& it) {
     if (slot[w] == SIZE_MAX) {
       slot[w] = out.tasks.size();
-      out.tasks.push_back(writer_task{w, {}});
+      out.tasks.push_back(writer_task{w, {}, {}});
     }
     out.tasks[slot[w]].ops.push_back(scheduled_op{std::move(it.x), it.sync});
     origins[w].push_back(origin{it.batch, it.index, it.alone, it.sync});
@@ -173,9 +173,10 @@ void apply_schedule::task_done(size_t writer,
     if (o.sync) {
       // Nothing of the batch is known to be durable: say so for all.
       for (size_t i = 0; i < b->paths.size(); ++i)
-        b->errors.push_back({static_cast<uint32_t>(i), b->paths[i], f.reason});
+        b->errors.push_back(
+          {static_cast<uint32_t>(i), f.code, b->paths[i], f.detail});
     } else {
-      b->errors.push_back({o.index, f.path, f.reason});
+      b->errors.push_back({o.index, f.code, f.path, f.detail});
     }
   }
   for (auto& o : task) {

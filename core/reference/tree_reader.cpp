@@ -51,13 +51,15 @@ status tree_reader::read_file(const std::string& path, const char* what,
   open_for_reading(parent, &access, fd);
   struct stat st;
   if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
-    return status::fail(path + ": no regular file to " + what);
+    return status::fail(ec::not_found,
+                        path + ": no regular file to " + what);
   if (auto s = check(st); !s)
     return s;
   std::vector<char> buf(1u << 20);
   for (;;) {
     if (stopping())
-      return status::fail(path + ": the reference is stopping");
+      return status::fail(ec::stopping,
+                          path + ": the reference is stopping");
     auto n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR)
       continue;
@@ -74,7 +76,8 @@ recipe tree_reader::recipe_of(const std::string& path,
                               status& err) const {
   recipe out;
   if (auto why = invalid_link_chunker_params(params)) {
-    err = status::fail(std::string{"invalid chunker parameters: "} + why);
+    err = status::fail(ec::protocol,
+                       std::string{"invalid chunker parameters: "} + why);
     return out;
   }
   // The reply's bound, whatever the file: the watcher falls back to
@@ -82,8 +85,9 @@ recipe tree_reader::recipe_of(const std::string& path,
   auto bounded = [&](const struct stat& st) {
     if (static_cast<uint64_t>(st.st_size) / params.min_size
         > max_recipe_chunks)
-      return status::fail(path + ": a recipe of more than "
-                          + std::to_string(max_recipe_chunks) + " chunks");
+      return status::fail(ec::limit_exceeded,
+                          path + ": a recipe of more than "
+                            + std::to_string(max_recipe_chunks) + " chunks");
     return status{};
   };
   chunk_stream cs{params, [&](const char*, size_t len, uint64_t hash,

@@ -58,10 +58,10 @@ std::unique_ptr<tree_writer> tree_writer::open(const std::string& root,
                                                writer_limits limits,
                                                status& err) {
   err = {};
-  std::error_code ec;
-  std::filesystem::create_directories(root, ec);
-  if (ec) {
-    err = status::fail(root + ": create root: " + ec.message());
+  std::error_code fs_err;
+  std::filesystem::create_directories(root, fs_err);
+  if (fs_err) {
+    err = errno_status(root + ": create root", fs_err.value());
     return nullptr;
   }
   unique_fd root_fd{::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
@@ -183,7 +183,8 @@ status tree_writer::apply(const op& x) {
     result = apply_impl(x);
   } catch (const std::exception& e) {
     // core/ never throws across its API; bad_alloc is the realistic case.
-    result = status::fail(x.path + ": " + to_string(x.kind) + ": " + e.what());
+    result = status::fail(ec::internal, x.path + ": " + to_string(x.kind)
+                                          + ": " + e.what());
   }
   // The wanted modes are back before the next op (or reader) looks.
   access_.restore();
@@ -208,8 +209,9 @@ status tree_writer::apply_impl(const op& x) {
     case op_kind::copy_range: return do_copy_range(x);
     case op_kind::link: return do_link(x);
   }
-  return status::fail("unknown op kind "
-                      + std::to_string(static_cast<int>(x.kind)));
+  return status::fail(ec::protocol,
+                      "unknown op kind "
+                        + std::to_string(static_cast<int>(x.kind)));
 }
 
 // -- namespace ops ----------------------------------------------------------------
@@ -255,12 +257,14 @@ status tree_writer::do_symlink(const op& x) {
   if (auto s = check_path(x.path); !s)
     return s;
   if (x.target.empty())
-    return status::fail(x.path + ": empty symlink target");
+    return status::fail(ec::protocol, x.path + ": empty symlink target");
   if (x.target.size() > max_symlink_target)
-    return status::fail(x.path + ": symlink target longer than "
-                        + std::to_string(max_symlink_target) + " bytes");
+    return status::fail(ec::limit_exceeded,
+                        x.path + ": symlink target longer than "
+                          + std::to_string(max_symlink_target) + " bytes");
   if (x.target.find('\0') != std::string::npos)
-    return status::fail(x.path + ": symlink target contains NUL");
+    return status::fail(ec::protocol,
+                        x.path + ": symlink target contains NUL");
   parent_handle parent;
   if (auto s = open_parent(root_fd_, x.path, parent, &access_); !s)
     return s;
@@ -317,14 +321,15 @@ status tree_writer::do_rename(const op& x) {
   int walk_err = 0;
   if (auto s = open_parent(root_fd_, x.path, from, &access_, &walk_err); !s)
     return walk_err == ENOENT
-             ? status::fail(x.path + ": rename source missing")
+             ? status::fail(ec::not_found, x.path + ": rename source missing")
              : s;
   struct stat st;
   int err = with_owner_access(&access_, from.fd.get(), owner_search, [&] {
     return stat_at(from.fd.get(), from.leaf, st);
   });
   if (err != 0)
-    return err == ENOENT ? status::fail(x.path + ": rename source missing")
+    return err == ENOENT ? status::fail(ec::not_found,
+                                        x.path + ": rename source missing")
                          : errno_status(x.path + ": stat", err);
   parent_handle to;
   if (auto s = open_parent(root_fd_, x.target, to, &access_); !s)
@@ -338,10 +343,11 @@ status tree_writer::do_rename(const op& x) {
                              max_path_depth - depth_of(x.target),
                              max_path_bytes - x.target.size());
     if (err == E2BIG)
-      return status::fail(x.path + ": a rename that would nest paths past "
-                          + std::to_string(max_path_depth)
-                          + " components or " + std::to_string(max_path_bytes)
-                          + " bytes (to " + x.target + ")");
+      return status::fail(ec::limit_exceeded,
+                          x.path + ": a rename that would nest paths past "
+                            + std::to_string(max_path_depth) + " components or "
+                            + std::to_string(max_path_bytes) + " bytes (to "
+                            + x.target + ")");
     if (err != 0)
       return errno_status(x.path + ": walk", err);
   }
@@ -386,7 +392,8 @@ status tree_writer::do_set_attr(const op& x) {
     return stat_at(dir, parent.leaf, st);
   });
   if (err != 0)
-    return err == ENOENT ? status::fail(x.path + ": set_attr on missing path")
+    return err == ENOENT ? status::fail(ec::not_found,
+                                        x.path + ": set_attr on missing path")
                          : errno_status(x.path + ": stat", err);
   if (status result; unshare_for_attr(x, parent, st, result))
     return result;
@@ -395,7 +402,8 @@ status tree_writer::do_set_attr(const op& x) {
                                     x.mode & limits_.mode_mask))
       return errno_status(x.path + ": chmod", err);
   } else if (!S_ISLNK(st.st_mode)) {
-    return status::fail(x.path + ": not a file, directory or symlink");
+    return status::fail(ec::not_supported,
+                        x.path + ": not a file, directory or symlink");
   }
   // A symlink has no mode of its own to set; its mtime is its own.
   if (int err = set_mtime_at_nofollow(dir, parent.leaf, x.mtime_ns))

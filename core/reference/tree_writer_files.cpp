@@ -145,18 +145,20 @@ status tree_writer::do_write_file(const op& x) {
   if (auto s = check_path(x.path); !s)
     return s;
   if (x.size > limits_.max_data_bytes || x.data.size() > limits_.max_data_bytes)
-    return status::fail(x.path + ": data larger than "
-                        + std::to_string(limits_.max_data_bytes) + " bytes");
+    return status::fail(ec::limit_exceeded,
+                        x.path + ": data larger than "
+                          + std::to_string(limits_.max_data_bytes) + " bytes");
   std::vector<char> decoded;
   if (auto s = decode(x, decoded); !s)
-    return status::fail(x.path + ": " + s.reason());
+    return s.prefixed(x.path + ": ");
   const auto& data = x.encoding == data_encoding::raw ? x.data : decoded;
   if (data.size() != x.size)
-    return status::fail(x.path + ": data has " + std::to_string(data.size())
-                        + " bytes, size says " + std::to_string(x.size));
+    return status::fail(ec::hash_mismatch,
+                        x.path + ": data has " + std::to_string(data.size())
+                          + " bytes, size says " + std::to_string(x.size));
   // Checked before any byte touches the disk: a bad op creates nothing.
   if (hash_bytes(data.data(), data.size()) != x.hash)
-    return status::fail(x.path + ": hash mismatch");
+    return status::fail(ec::hash_mismatch, x.path + ": hash mismatch");
   // Walked first: a bad parent costs no staging write. The same handle is
   // used for the commit, which follows without a gap.
   parent_handle parent;
@@ -164,7 +166,7 @@ status tree_writer::do_write_file(const op& x) {
     return s;
   staged_entry file{staging_fd_, {}};
   if (auto s = create_content_file(parent.fd.get(), file); !s)
-    return status::fail(x.path + ": " + s.reason());
+    return s.prefixed(x.path + ": ");
   if (int err = write_all(file.fd(), data.data(), data.size()))
     return errno_status(x.path + ": write", err);
   shared_->bytes_written += data.size();
@@ -183,8 +185,9 @@ status tree_writer::decode(const op& x, std::vector<char>& out) {
     case data_encoding::zstd:
       return decompress_exact(x.data.data(), x.data.size(), x.size, out);
   }
-  return status::fail("unknown data encoding "
-                      + std::to_string(static_cast<int>(x.encoding)));
+  return status::fail(ec::protocol,
+                      "unknown data encoding "
+                        + std::to_string(static_cast<int>(x.encoding)));
 }
 
 } // namespace livesync

@@ -30,7 +30,7 @@ status tree_writer::do_link(const op& x) {
   if (auto s = check_path(x.target); !s)
     return s;
   if (x.path == x.target)
-    return status::fail(x.path + ": a link to itself");
+    return status::fail(ec::protocol, x.path + ": a link to itself");
   parent_handle src;
   if (auto s = open_parent(root_fd_, x.target, src, &access_); !s)
     return s;
@@ -39,19 +39,21 @@ status tree_writer::do_link(const op& x) {
     return stat_at(src.fd.get(), src.leaf, from);
   });
   if (err == ENOENT)
-    return status::fail(x.path + ": link source " + x.target + " missing");
+    return status::fail(ec::not_found,
+                        x.path + ": link source " + x.target + " missing");
   if (err != 0)
     return errno_status(x.target + ": stat", err);
   // The watcher links what it believes it sent: anything else at the
   // source would give `path` the wrong content, so refuse, and the watcher
   // sends both again.
   if (!S_ISREG(from.st_mode))
-    return status::fail(x.path + ": link source " + x.target
-                        + " is not a regular file");
+    return status::fail(ec::stale, x.path + ": link source " + x.target
+                                     + " is not a regular file");
   if (static_cast<uint64_t>(from.st_size) != x.size
       || mtime_ns_of(from) != x.mtime_ns)
-    return status::fail(x.path + ": link source " + x.target
-                        + " differs from what the watcher sent there");
+    return status::fail(ec::stale,
+                        x.path + ": link source " + x.target
+                          + " differs from what the watcher sent there");
   parent_handle dst;
   if (auto s = open_parent(root_fd_, x.path, dst, &access_); !s)
     return s;
@@ -88,8 +90,8 @@ status tree_writer::do_link(const op& x) {
     struct stat made;
     if (stat_at(staging_fd_, name, made) != 0 || made.st_ino != from.st_ino
         || made.st_dev != from.st_dev)
-      return status::fail(x.path + ": link source " + x.target
-                          + " changed while linking");
+      return status::fail(ec::stale, x.path + ": link source " + x.target
+                                       + " changed while linking");
     if (auto s = place(staging_fd_, name, dst, x.path, &access_); !s)
       return s;
     staged.committed();
@@ -112,14 +114,14 @@ status tree_writer::copy_file(const parent_handle& src, uint64_t size,
   struct stat st;
   if (::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode)
       || static_cast<uint64_t>(st.st_size) != size)
-    return status::fail(path + ": copy source changed");
+    return status::fail(ec::stale, path + ": copy source changed");
   staged_entry file{staging_fd_, {}};
   if (auto s = create_content_file(dst.fd.get(), file); !s)
-    return status::fail(path + ": " + s.reason());
+    return s.prefixed(path + ": ");
   if (auto s = copy_bytes(in.get(), 0, file.fd(), 0, size, copy_buf_,
                           stopping_.get(), nullptr);
       !s)
-    return status::fail(path + ": copy: " + s.reason());
+    return s.prefixed(path + ": copy: ");
   shared_->bytes_written += size;
   if (auto s = finish_file(file, dst, path, mode, mtime_ns); !s)
     return s;

@@ -22,8 +22,9 @@ status tree_writer::do_begin_file(const op& x) {
   if (auto s = check_path(x.path); !s)
     return s;
   if (transfers_.count(x.xfer) != 0)
-    return status::fail(x.path + ": transfer " + std::to_string(x.xfer)
-                        + " already open");
+    return status::fail(ec::protocol, x.path + ": transfer "
+                                        + std::to_string(x.xfer)
+                                        + " already open");
   // Allocate first, so nothing can fail between creating the staging file
   // and handing it to its guard.
   auto t = std::make_unique<transfer>(staging_fd_);
@@ -31,15 +32,17 @@ status tree_writer::do_begin_file(const op& x) {
   // The limits count the transfers of every writer of this tree; the
   // transfer gives back what it took when it goes.
   if (!take_within(shared_->open_transfers, 1, limits_.max_open_transfers))
-    return status::fail(x.path + ": too many open transfers ("
-                        + std::to_string(limits_.max_open_transfers) + ")");
+    return status::fail(ec::limit_exceeded,
+                        x.path + ": too many open transfers ("
+                          + std::to_string(limits_.max_open_transfers) + ")");
   if (!take_within(shared_->staging_bytes, x.size,
                    limits_.max_staging_bytes)) {
     shared_->open_transfers -= 1;
-    return status::fail(x.path + ": " + std::to_string(x.size)
-                        + " bytes would exceed the staging limit of "
-                        + std::to_string(limits_.max_staging_bytes)
-                        + " bytes");
+    return status::fail(ec::limit_exceeded,
+                        x.path + ": " + std::to_string(x.size)
+                          + " bytes would exceed the staging limit of "
+                          + std::to_string(limits_.max_staging_bytes)
+                          + " bytes");
   }
   t->taken = shared_.get();
   {
@@ -52,7 +55,7 @@ status tree_writer::do_begin_file(const op& x) {
   std::string name;
   int fd = -1;
   if (auto s = create_staging_file(name, fd); !s)
-    return status::fail(x.path + ": " + s.reason());
+    return s.prefixed(x.path + ": ");
   t->file.adopt(std::move(name), fd);
   t->path = x.path;
   t->mode = x.mode & limits_.mode_mask;
@@ -64,8 +67,9 @@ status tree_writer::do_begin_file(const op& x) {
 status tree_writer::do_chunk(const op& x) {
   auto i = transfers_.find(x.xfer);
   if (i == transfers_.end())
-    return status::fail("chunk for unknown transfer "
-                        + std::to_string(x.xfer));
+    return status::fail(ec::unknown_transfer,
+                        "chunk for unknown transfer "
+                          + std::to_string(x.xfer));
   auto& t = *i->second;
   // Any refusal drops the transfer: its stream is broken and could only
   // fail at commit; dropping it also frees its slot and staging file now.
@@ -75,20 +79,23 @@ status tree_writer::do_chunk(const op& x) {
   };
   if (x.data.size() > limits_.max_data_bytes
       || (x.encoding != data_encoding::raw && x.size > limits_.max_data_bytes))
-    return drop(status::fail(t.path + ": chunk larger than "
-                             + std::to_string(limits_.max_data_bytes)
-                             + " bytes"));
+    return drop(status::fail(ec::limit_exceeded,
+                             t.path + ": chunk larger than "
+                               + std::to_string(limits_.max_data_bytes)
+                               + " bytes"));
   std::vector<char> decoded;
   if (auto s = decode(x, decoded); !s)
-    return drop(status::fail(t.path + ": " + s.reason()));
+    return drop(s.prefixed(t.path + ": "));
   const auto& data = x.encoding == data_encoding::raw ? x.data : decoded;
   if (x.offset != t.written)
-    return drop(status::fail(t.path + ": chunk at offset "
-                             + std::to_string(x.offset) + ", expected "
-                             + std::to_string(t.written)));
+    return drop(status::fail(ec::protocol,
+                             t.path + ": chunk at offset "
+                               + std::to_string(x.offset) + ", expected "
+                               + std::to_string(t.written)));
   if (data.size() > t.size - t.written)
-    return drop(status::fail(t.path + ": chunk past the announced size "
-                             + std::to_string(t.size)));
+    return drop(status::fail(ec::protocol,
+                             t.path + ": chunk past the announced size "
+                               + std::to_string(t.size)));
   if (int err = write_all(t.file.fd(), data.data(), data.size()))
     return drop(errno_status(t.path + ": write", err));
   t.hasher.update(data.data(), data.size());
@@ -107,22 +114,25 @@ status tree_writer::copy_into(int src_fd, uint64_t offset, uint64_t len,
 status tree_writer::do_copy_range(const op& x) {
   auto i = transfers_.find(x.xfer);
   if (i == transfers_.end())
-    return status::fail("copy for unknown transfer " + std::to_string(x.xfer));
+    return status::fail(ec::unknown_transfer,
+                        "copy for unknown transfer " + std::to_string(x.xfer));
   auto& t = *i->second;
   auto drop = [&](status s) {
     forget_transfer(i);
     return s;
   };
   if (x.size > t.size - t.written)
-    return drop(status::fail(t.path + ": copy past the announced size "
-                             + std::to_string(t.size)));
+    return drop(status::fail(ec::protocol,
+                             t.path + ": copy past the announced size "
+                               + std::to_string(t.size)));
   const auto& source = x.target.empty() ? t.path : x.target;
   auto j = t.sources.find(source);
   if (j == t.sources.end()) {
     if (t.sources.size() >= limits_.max_copy_sources)
-      return drop(status::fail(t.path + ": more than "
-                               + std::to_string(limits_.max_copy_sources)
-                               + " copy sources"));
+      return drop(status::fail(ec::limit_exceeded,
+                               t.path + ": more than "
+                                 + std::to_string(limits_.max_copy_sources)
+                                 + " copy sources"));
     if (auto s = check_path(source); !s)
       return drop(s);
     parent_handle parent;
@@ -133,11 +143,13 @@ status tree_writer::do_copy_range(const op& x) {
       return drop(errno_status(source + ": open copy source", err));
     struct stat st;
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
-      return drop(status::fail(source + ": copy source is not a regular file"));
+      return drop(status::fail(ec::stale,
+                               source + ": copy source is not a regular file"));
     if (!take_within(shared_->open_sources, 1, limits_.max_source_fds))
-      return drop(status::fail(t.path + ": "
-                               + std::to_string(limits_.max_source_fds)
-                               + " copy sources open in all transfers"));
+      return drop(status::fail(ec::limit_exceeded,
+                               t.path + ": "
+                                 + std::to_string(limits_.max_source_fds)
+                                 + " copy sources open in all transfers"));
     j = t.sources
           .emplace(source, std::make_pair(std::move(fd),
                                           static_cast<uint64_t>(st.st_size)))
@@ -145,12 +157,13 @@ status tree_writer::do_copy_range(const op& x) {
   }
   auto& [fd, size] = j->second;
   if (x.offset > size || x.size > size - x.offset)
-    return drop(status::fail(t.path + ": copy range " + std::to_string(x.offset)
-                             + "+" + std::to_string(x.size) + " past the end of "
-                             + source + " (" + std::to_string(size)
-                             + " bytes)"));
+    return drop(status::fail(ec::stale,
+                             t.path + ": copy range " + std::to_string(x.offset)
+                               + "+" + std::to_string(x.size)
+                               + " past the end of " + source + " ("
+                               + std::to_string(size) + " bytes)"));
   if (auto s = copy_into(fd.get(), x.offset, x.size, t); !s)
-    return drop(status::fail(source + ": " + s.reason()));
+    return drop(s.prefixed(source + ": "));
   t.written += x.size;
   shared_->bytes_written += x.size;
   return {};
@@ -159,16 +172,18 @@ status tree_writer::do_copy_range(const op& x) {
 status tree_writer::do_commit_file(const op& x) {
   auto i = transfers_.find(x.xfer);
   if (i == transfers_.end())
-    return status::fail("commit of unknown transfer "
-                        + std::to_string(x.xfer));
+    return status::fail(ec::unknown_transfer,
+                        "commit of unknown transfer "
+                          + std::to_string(x.xfer));
   // Closed whatever happens next; the guard unlinks staging on failure.
   auto t = std::move(i->second);
   forget_transfer(i);
   if (t->written != t->size)
-    return status::fail(t->path + ": received " + std::to_string(t->written)
-                        + " of " + std::to_string(t->size) + " bytes");
+    return status::fail(ec::hash_mismatch,
+                        t->path + ": received " + std::to_string(t->written)
+                          + " of " + std::to_string(t->size) + " bytes");
   if (t->hasher.digest() != x.hash)
-    return status::fail(t->path + ": hash mismatch");
+    return status::fail(ec::hash_mismatch, t->path + ": hash mismatch");
   parent_handle parent;
   if (auto s = open_parent(root_fd_, t->path, parent, &access_); !s)
     return s;

@@ -33,23 +33,24 @@ status open_parent(int root_fd, const std::string& path, parent_handle& out,
     return {};
   switch (err) {
     case ENOENT:
-      return status::fail(path + ": parent directory missing");
+      return status::fail(ec::not_found, path + ": parent directory missing");
     case ELOOP:
     case ENOTDIR:
-      return status::fail(path + ": a parent is not a directory "
-                                 "(symlink or file in the way)");
+      return status::fail(ec::stale, path + ": a parent is not a directory "
+                                            "(symlink or file in the way)");
     default:
       return errno_status(path + ": open parent", err);
   }
 }
 
 status one_line(const status& s) {
-  return status::fail(printable(s.reason(), 1024));
+  return status::fail(s.code(), printable(s.reason(), 1024));
 }
 
 status check_path(const std::string& path) {
   if (auto why = invalid_path_reason(path))
-    return status::fail("invalid path '" + path + "': " + *why);
+    return status::fail(ec::invalid_path,
+                        "invalid path '" + path + "': " + *why);
   return {};
 }
 
@@ -107,7 +108,7 @@ status copy_bytes(int src_fd, uint64_t offset, int dst_fd, uint64_t dst_pos,
   bool kernel_copy = true;
   while (done < len) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed))
-      return status::fail("the reference is stopping");
+      return status::fail(ec::stopping, "the reference is stopping");
     auto want = std::min<uint64_t>(buf.size(), len - done);
     auto in_off = static_cast<off_t>(offset + done);
     auto out_off = static_cast<off_t>(dst_pos + done);
@@ -133,7 +134,7 @@ status copy_bytes(int src_fd, uint64_t offset, int dst_fd, uint64_t dst_pos,
     if (n < 0)
       return errno_status("copy", errno);
     if (n == 0)
-      return status::fail("copy source shrank");
+      return status::fail(ec::stale, "copy source shrank");
     if (hasher != nullptr)
       hasher->update(buf.data(), static_cast<size_t>(n));
     done += static_cast<uint64_t>(n);

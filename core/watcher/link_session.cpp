@@ -15,6 +15,16 @@ const char* to_string(link_session::phase p) {
   return "?";
 }
 
+bool delta_fallback(ec code, std::optional<op_kind> kind) {
+  if (code != ec::hash_mismatch && code != ec::stale)
+    return false;
+  return kind == op_kind::copy_range || kind == op_kind::commit_file;
+}
+
+std::string link_session::refusal::kind_name() const {
+  return kind ? to_string(*kind) : std::string{"?"};
+}
+
 link_session::link_session(link_settings s, time_point start)
   : settings_(s), started_at_(start) {
 }
@@ -150,19 +160,20 @@ link_session::acked(uint64_t seq, uint64_t epoch,
     if (phase_ == phase::reconciling)
       ++round_errors_;
     refusal r;
-    r.kind = e.index < sent.kinds.size() ? to_string(sent.kinds[e.index])
-                                         : std::string{"?"};
+    if (e.index < sent.kinds.size())
+      r.kind = sent.kinds[e.index];
+    r.code = e.code;
     r.path = e.path;
-    r.reason = e.reason;
+    r.detail = e.detail;
     r.first_of_path = seen.insert(e.path).second;
     if (!e.path.empty()) {
       if (auto j = sent.second_paths.find(e.index);
           j != sent.second_paths.end())
         r.second_path = j->second;
-      // A delta the reference could not build: its content goes again,
-      // whole.
-      if (r.kind == "commit_file" || r.kind == "copy_range")
+      if (delta_fallback(r.code, r.kind)) {
+        r.fallback = true;
         ++stats_.fallbacks;
+      }
     }
     out.refusals.push_back(std::move(r));
   }
@@ -276,8 +287,9 @@ link_session::sync_result link_session::comparison_done(time_point now) {
 
 // -- what status shows ----------------------------------------------------------
 
-void link_session::note_error(time_point now, std::string what) {
+void link_session::note_error(time_point now, std::string what, ec code) {
   last_error_ = std::move(what);
+  last_error_code_ = code;
   last_error_at_ = now;
 }
 
@@ -300,6 +312,9 @@ void link_session::fill_status(watcher_status& out, time_point now,
   out.since_in_sync_s = ever_in_sync_ ? secs(last_in_sync_) : -1;
   out.in_flight_bytes = in_flight_bytes_;
   out.last_error = last_error_;
+  out.last_error_code = last_error_code_ == ec::none
+                          ? std::string{}
+                          : to_string(last_error_code_);
   out.last_error_age_s = last_error_.empty() ? -1 : secs(last_error_at_);
   out.counters = stats_;
   // Connections after the first.

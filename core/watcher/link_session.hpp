@@ -71,15 +71,26 @@ public:
 
   /// An operation the reference refused, as the sender must act on it.
   struct refusal {
-    std::string kind;   // op kind, "?" when the index is unknown
+    /// The refused op's kind; nothing when the error's index names no op
+    /// of the batch (a batch refused whole).
+    std::optional<op_kind> kind;
+    /// The class of the failure, as the reference said it.
+    ec code = ec::internal;
     std::string path;   // empty: the error names no path
     /// The second path of a refused rename (its target) or link (its
     /// source): the model is wrong about it too.
     std::string second_path;
-    std::string reason;
+    /// The reference's human-readable detail, for the logs.
+    std::string detail;
     /// The first refusal of this path in the reply: warn once, not once
     /// per echoing op of a failed transfer.
     bool first_of_path = true;
+    /// A delta the reference could not build from what it holds: the
+    /// file's content goes again whole (see delta_fallback).
+    bool fallback = false;
+
+    /// The op kind's name, "?" when unknown (for the logs).
+    std::string kind_name() const;
   };
 
   /// A flush whose barrier is done, and the refusals and unreadable files
@@ -233,7 +244,9 @@ public:
   latency_histogram& latency() noexcept { return latency_; }
   const latency_histogram& latency() const noexcept { return latency_; }
 
-  void note_error(time_point now, std::string what);
+  /// The last error status shows: `what` happened now, of class `code`
+  /// (ec::none: not one the reference classed, e.g. a lost link).
+  void note_error(time_point now, std::string what, ec code = ec::none);
 
   /// Fills the link's part of `out`: state ("syncing" for a live link with
   /// work queued here or `busy` in the caller), ages, in-flight bytes, the last error, the counters and
@@ -293,9 +306,18 @@ private:
   time_point last_in_sync_{};
   bool ever_in_sync_ = false;
   std::string last_error_;
+  ec last_error_code_ = ec::none;
   time_point last_error_at_{};
 };
 
 const char* to_string(link_session::phase p);
+
+/// Whether the refusal of an op of `kind` with `code` means a delta could
+/// not be built from what the reference holds, so the file's content goes
+/// again whole: a copy source was not what the watcher believed (stale) or
+/// the assembled file did not hash right (hash_mismatch), on an op that
+/// builds a streamed file (copy_range, commit_file). Other failures of
+/// those ops (a full disk, a limit) are not the delta's doing.
+bool delta_fallback(ec code, std::optional<op_kind> kind);
 
 } // namespace livesync

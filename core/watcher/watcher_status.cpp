@@ -141,6 +141,7 @@ std::string render_json(const watcher_status& s) {
   num("in_flight_bytes", s.in_flight_bytes);
   num("unwatched_dirs", s.unwatched_dirs);
   str("last_error", s.last_error);
+  str("last_error_code", s.last_error_code);
   num("last_error_age_s", s.last_error_age_s);
   num("ops", s.counters.ops);
   num("requests", s.counters.requests);

@@ -32,6 +32,9 @@ struct watcher_status {
   /// them (the watch limit was reached).
   uint64_t unwatched_dirs = 0;
   std::string last_error; // empty: none since start
+  /// The ec code of the last error when the reference classed it (a
+  /// refused op: "stale", "no_space", ...); empty otherwise.
+  std::string last_error_code;
   int64_t last_error_age_s = -1;
   /// Counters since start (reconnects: connections after the first).
   link_counters counters;

@@ -164,14 +164,16 @@ status decode_ops(const char* data, size_t len, const char* stored,
   reader side{stored, stored_len};
   uint64_t count = 0;
   if (!in.varint(count))
-    return status::fail("batch encoding: no op count");
+    return status::fail(ec::protocol, "batch encoding: no op count");
   if (count > max_ops)
-    return status::fail("batch of " + std::to_string(count)
-                        + " operations, at most " + std::to_string(max_ops));
+    return status::fail(ec::limit_exceeded,
+                        "batch of " + std::to_string(count)
+                          + " operations, at most " + std::to_string(max_ops));
   if (count > in.left() / min_op_bytes)
-    return status::fail("batch encoding: " + std::to_string(count)
-                        + " operations cannot fit in "
-                        + std::to_string(in.left()) + " bytes");
+    return status::fail(ec::protocol,
+                        "batch encoding: " + std::to_string(count)
+                          + " operations cannot fit in "
+                          + std::to_string(in.left()) + " bytes");
   ops.reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
     op o;
@@ -193,13 +195,15 @@ status decode_ops(const char* data, size_t len, const char* stored,
     ok = ok && in.u8(encoding) && in.u64(o.hash.lo) && in.u64(o.hash.hi);
     if (!ok) {
       ops.clear();
-      return status::fail("batch encoding: operation " + std::to_string(i)
-                          + " truncated or malformed");
+      return status::fail(ec::protocol,
+                          "batch encoding: operation " + std::to_string(i)
+                            + " truncated or malformed");
     }
     if (kind > last_kind || encoding > last_encoding || mode > UINT32_MAX) {
       ops.clear();
-      return status::fail("batch encoding: operation " + std::to_string(i)
-                          + " has an unknown kind, encoding or mode");
+      return status::fail(ec::protocol,
+                          "batch encoding: operation " + std::to_string(i)
+                            + " has an unknown kind, encoding or mode");
     }
     o.kind = static_cast<op_kind>(kind);
     o.encoding = static_cast<data_encoding>(encoding);
@@ -209,13 +213,15 @@ status decode_ops(const char* data, size_t len, const char* stored,
   }
   if (in.left() != 0) {
     ops.clear();
-    return status::fail("batch encoding: " + std::to_string(in.left())
-                        + " bytes after the last operation");
+    return status::fail(ec::protocol,
+                        "batch encoding: " + std::to_string(in.left())
+                          + " bytes after the last operation");
   }
   if (side.left() != 0) {
     ops.clear();
-    return status::fail("batch encoding: " + std::to_string(side.left())
-                        + " stored bytes no operation names");
+    return status::fail(ec::protocol,
+                        "batch encoding: " + std::to_string(side.left())
+                          + " stored bytes no operation names");
   }
   return {};
 }
@@ -278,40 +284,51 @@ status batch_unpacker::unpack(const packed_batch& in, size_t max_ops,
                               std::vector<op>& ops) {
   ops.clear();
   if (!usable())
-    return status::fail("compression stream broken by an earlier batch; "
+    return status::fail(ec::protocol,
+                        "compression stream broken by an earlier batch; "
                         "a new hello starts a new one");
-  auto refuse = [&](std::string reason) {
+  // Any refusal breaks the stream: the next batch needs a new hello.
+  auto refuse = [&](status why) {
     usable_ = false;
     ops.clear();
-    return status::fail(std::move(reason));
+    return why;
   };
   if (in.seq != next_seq_)
-    return refuse("batch " + std::to_string(in.seq) + " out of sequence, "
-                  "expected " + std::to_string(next_seq_));
+    return refuse(status::fail(ec::protocol,
+                               "batch " + std::to_string(in.seq)
+                                 + " out of sequence, expected "
+                                 + std::to_string(next_seq_)));
   if (in.raw_size > max_packed_raw_bytes)
-    return refuse("packed batch of " + std::to_string(in.raw_size)
-                  + " bytes, at most " + std::to_string(max_packed_raw_bytes));
+    return refuse(status::fail(ec::limit_exceeded,
+                               "packed batch of "
+                                 + std::to_string(in.raw_size)
+                                 + " bytes, at most "
+                                 + std::to_string(max_packed_raw_bytes)));
   if (in.stored_size > in.frame.size()
       || in.stored_size > max_packed_raw_bytes)
-    return refuse("packed batch says " + std::to_string(in.stored_size)
-                  + " stored bytes in a frame of "
-                  + std::to_string(in.frame.size()));
+    return refuse(status::fail(ec::protocol,
+                               "packed batch says "
+                                 + std::to_string(in.stored_size)
+                                 + " stored bytes in a frame of "
+                                 + std::to_string(in.frame.size())));
   auto stored = static_cast<size_t>(in.stored_size);
   auto zlen = in.frame.size() - stored;
   const char* side = in.frame.data() + zlen;
   auto st = z_.decompress(in.frame.data(), zlen,
                           static_cast<size_t>(in.raw_size), raw_);
   if (!st)
-    return refuse(st.reason());
+    return refuse(st);
   auto checksum = XXH3_64bits(raw_.data(), raw_.size());
   if (stored > 0)
     checksum = XXH3_64bits_withSeed(side, stored, checksum);
+  // The stream out of step (not a file's content): a protocol failure.
   if (checksum != in.checksum)
-    return refuse("packed batch checksum mismatch");
+    return refuse(
+      status::fail(ec::protocol, "packed batch checksum mismatch"));
   if (auto dst = decode_ops(raw_.data(), raw_.size(), side, stored, max_ops,
                             ops);
       !dst)
-    return refuse(dst.reason());
+    return refuse(dst);
   ++next_seq_;
   return {};
 }

@@ -62,17 +62,20 @@ status decompress_exact(const char* data, size_t len, size_t expected,
                         std::vector<char>& out) {
   auto declared = ZSTD_getFrameContentSize(data, len);
   if (declared == ZSTD_CONTENTSIZE_ERROR)
-    return status::fail("not a zstd frame");
+    return status::fail(ec::protocol, "not a zstd frame");
   if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != expected)
-    return status::fail("zstd frame declares " + std::to_string(declared)
-                        + " bytes, expected " + std::to_string(expected));
+    return status::fail(ec::protocol,
+                        "zstd frame declares " + std::to_string(declared)
+                          + " bytes, expected " + std::to_string(expected));
   out.resize(expected);
   auto n = ZSTD_decompressDCtx(dctx(), out.data(), out.size(), data, len);
   if (ZSTD_isError(n))
-    return status::fail(std::string{"zstd: "} + ZSTD_getErrorName(n));
+    return status::fail(ec::protocol,
+                        std::string{"zstd: "} + ZSTD_getErrorName(n));
   if (n != expected)
-    return status::fail("zstd frame expands to " + std::to_string(n)
-                        + " bytes, expected " + std::to_string(expected));
+    return status::fail(ec::protocol,
+                        "zstd frame expands to " + std::to_string(n)
+                          + " bytes, expected " + std::to_string(expected));
   return {};
 }
 
@@ -106,7 +109,7 @@ status stream_compressor::compress(const char* data, size_t len,
                                    std::vector<char>& out) {
   out.clear();
   if (!usable_)
-    return status::fail("compression stream failed earlier");
+    return status::fail(ec::internal, "compression stream failed earlier");
   // buf_ only grows (its size is its usable room), so only new room is
   // ever zero-filled.
   if (auto need = ZSTD_compressBound(len) + 64; buf_.size() < need)
@@ -117,7 +120,8 @@ status stream_compressor::compress(const char* data, size_t len,
     auto left = ZSTD_compressStream2(ctx_.get(), &dst, &in, ZSTD_e_flush);
     if (ZSTD_isError(left)) {
       usable_ = false;
-      return status::fail(std::string{"zstd: "} + ZSTD_getErrorName(left));
+      return status::fail(ec::internal,
+                          std::string{"zstd: "} + ZSTD_getErrorName(left));
     }
     if (left == 0 && in.pos == in.size)
       break;
@@ -157,13 +161,14 @@ status stream_decompressor::decompress(const char* data, size_t len,
                                        std::vector<char>& out) {
   if (!usable_) {
     out.clear();
-    return status::fail("decompression stream failed earlier");
+    return status::fail(ec::protocol, "decompression stream failed earlier");
   }
   if (expected > max_) {
     out.clear();
-    return fail(status::fail("message of " + std::to_string(expected)
-                             + " bytes, at most "
-                             + std::to_string(max_) + " allowed"));
+    return fail(status::fail(ec::limit_exceeded,
+                             "message of " + std::to_string(expected)
+                               + " bytes, at most " + std::to_string(max_)
+                               + " allowed"));
   }
   // Not cleared first: the bytes kept from an earlier message are all
   // overwritten (or the message is refused), so only room beyond the last
@@ -179,7 +184,8 @@ status stream_decompressor::decompress(const char* data, size_t len,
     auto r = ZSTD_decompressStream(ctx_.get(), &dst, &in);
     if (ZSTD_isError(r)) {
       out.clear();
-      return fail(status::fail(std::string{"zstd: "} + ZSTD_getErrorName(r)));
+      return fail(status::fail(ec::protocol, std::string{"zstd: "}
+                                               + ZSTD_getErrorName(r)));
     }
     if (in.pos == in_before && dst.pos == out_before)
       break;
@@ -191,19 +197,22 @@ status stream_decompressor::decompress(const char* data, size_t len,
   auto r = ZSTD_decompressStream(ctx_.get(), &probe, &in);
   if (ZSTD_isError(r)) {
     out.clear();
-    return fail(status::fail(std::string{"zstd: "} + ZSTD_getErrorName(r)));
+    return fail(status::fail(ec::protocol, std::string{"zstd: "}
+                                             + ZSTD_getErrorName(r)));
   }
   if (in.pos < in.size || probe.pos > 0) {
     out.clear();
-    return fail(status::fail("message expands to more than "
-                             + std::to_string(expected) + " bytes"));
+    return fail(status::fail(ec::protocol,
+                             "message expands to more than "
+                               + std::to_string(expected) + " bytes"));
   }
   if (dst.pos != expected) {
     auto got = dst.pos;
     out.clear();
-    return fail(status::fail("message expands to " + std::to_string(got)
-                             + " bytes, expected "
-                             + std::to_string(expected)));
+    return fail(status::fail(ec::protocol,
+                             "message expands to " + std::to_string(got)
+                               + " bytes, expected "
+                               + std::to_string(expected)));
   }
   return {};
 }

@@ -3,6 +3,8 @@
 // CAF dependency so core/ stays testable without an actor system.
 #pragma once
 
+#include "core/common/error_code.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -85,11 +87,14 @@ struct op {
   hash128 hash;
 };
 
-/// A refused or failed operation: its index in the batch, its path and why.
+/// A refused or failed operation: its index in the batch, the class of the
+/// failure (what the watcher acts on), its path (empty: the error names
+/// none, or a path too long to echo) and the human-readable detail.
 struct op_error {
   uint32_t index = 0;
+  ec code = ec::internal;
   std::string path;
-  std::string reason;
+  std::string detail;
 };
 
 /// A batch of ops as one message of a link's compression stream: the ops

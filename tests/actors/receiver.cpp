@@ -75,6 +75,9 @@ struct fixture : test::fixture_base {
     [[maybe_unused]] auto rc = std::system(cmd.c_str());
   }
 
+  /// The last error reply of apply_packed, hello or apply_from.
+  caf::error last_error;
+
   std::vector<op_error> apply(std::vector<op> ops) {
     return request<std::vector<op_error>>(rx, atom::apply_v, std::move(ops));
   }
@@ -91,7 +94,10 @@ struct fixture : test::fixture_base {
         errors = std::move(es);
         ok = true;
       },
-      [&](caf::error&) { ok = false; });
+      [&](caf::error& err) {
+        last_error = std::move(err);
+        ok = false;
+      });
     return ok;
   }
 
@@ -228,7 +234,10 @@ CAF_TEST(a chunked transfer commits only when complete and verified) {
   begin.xfer = commit.xfer = c1.xfer = c2.xfer = 8;
   commit.hash.lo ^= 1;
   c2.data[0] = 'X';
-  CAF_CHECK_EQUAL(apply({begin, c1, c2, commit}).size(), 1u);
+  auto errs = apply({begin, c1, c2, commit});
+  CAF_REQUIRE_EQUAL(errs.size(), 1u);
+  CAF_CHECK_EQUAL(errs[0].index, 3u);
+  CAF_CHECK_EQUAL(to_string(errs[0].code), "hash_mismatch");
   CAF_CHECK_EQUAL(read_file(root + "/big"), content);
 }
 
@@ -240,7 +249,9 @@ CAF_TEST(a stopping reference applies nothing more and says so) {
   CAF_REQUIRE_EQUAL(errs.size(), 2u);
   CAF_CHECK_EQUAL(errs[0].index, 0u);
   CAF_CHECK_EQUAL(errs[1].path, "b");
-  CAF_CHECK_EQUAL(errs[1].reason, "the reference is stopping");
+  CAF_CHECK_EQUAL(errs[1].detail, "the reference is stopping");
+  CAF_CHECK(errs[0].code == ec::stopping);
+  CAF_CHECK(errs[1].code == ec::stopping);
   struct stat st;
   CAF_CHECK_EQUAL(::lstat((root + "/before").c_str(), &st), 0);
   CAF_CHECK_NOT_EQUAL(::lstat((root + "/a").c_str(), &st), 0);
@@ -295,6 +306,11 @@ CAF_TEST(only the actor that said hello may send packed batches) {
   CAF_REQUIRE(tx.pack({write_op("s", "s")}, b));
   std::vector<op_error> errs;
   CAF_CHECK(!apply_packed(stranger, b, errs));
+  // An error of livesync's category, rendered with its code and detail.
+  CAF_CHECK(ec_of(last_error) == ec::protocol);
+  CAF_CHECK_EQUAL(detail_of(last_error), "packed batch without a hello");
+  CAF_CHECK_EQUAL(sys.render(last_error),
+                  "livesync.protocol(\"packed batch without a hello\")");
   CAF_CHECK_NOT_EQUAL(::access((root + "/s").c_str(), F_OK), 0);
   // The peer's own stream is untouched by the stranger's attempt.
   CAF_CHECK(apply_packed(b));
@@ -309,7 +325,11 @@ bool hello(fixture& fx, caf::scoped_actor& from, std::string identity) {
                            protocol_version, std::move(identity));
   fx.run();
   bool ok = false;
-  res.receive([&](uint32_t) { ok = true; }, [&](caf::error&) { ok = false; });
+  res.receive([&](uint32_t) { ok = true; },
+              [&](caf::error& err) {
+                fx.last_error = std::move(err);
+                ok = false;
+              });
   return ok;
 }
 
@@ -331,6 +351,7 @@ bool apply_from(fixture& fx, caf::scoped_actor& from, std::vector<op> ops) {
 CAF_TEST(a second watcher is refused and the same one takes over) {
   caf::scoped_actor other{sys};
   CAF_CHECK(!hello(*this, other, "host-b:/elsewhere"));
+  CAF_CHECK(last_error == ec::conflict);
   CAF_CHECK(!apply_from(*this, other, {write_op("b", "b")}));
   CAF_CHECK_NOT_EQUAL(::access((root + "/b").c_str(), F_OK), 0);
   CAF_CHECK(apply_from(*this, self, {write_op("a", "a")}));
@@ -385,8 +406,10 @@ CAF_TEST(escapes by path are refused) {
   ops.push_back(write_op(std::string("nul\0byte", 8), "evil"));
   auto errs = apply(ops);
   CAF_CHECK_EQUAL(errs.size(), ops.size());
-  for (auto& e : errs)
-    CAF_CHECK(!e.reason.empty());
+  for (auto& e : errs) {
+    CAF_CHECK(!e.detail.empty());
+    CAF_CHECK_EQUAL(to_string(e.code), "invalid_path");
+  }
   CAF_CHECK(!exists(outside + "/x"));
   CAF_CHECK(!exists(root + "/.livesync/staging/evil"));
   still_serving();

@@ -105,4 +105,49 @@ CAF_TEST(bytes in flight stay within the window) {
   CAF_CHECK_EQUAL(mismatch(), "");
 }
 
+// The reference's copy drifted behind the watcher's back: the delta built
+// against the cached recipe copies a range the reference no longer has.
+// The refusal reaches the sender with its code (stale, not a string to
+// parse), which makes it a delta fallback: the file goes again without the
+// recipe, and status shows the code of the last error.
+CAF_TEST(a refused delta arrives with its code and falls back) {
+  std::string content;
+  uint64_t x = 88172645463325252ull;
+  for (size_t i = 0; i < (300u << 10); ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17; // xorshift: varied chunks
+    content.push_back(static_cast<char>('a' + x % 26));
+  }
+  write("big.bin", content);
+  start_reference();
+  start_watcher();
+  CAF_REQUIRE_EQUAL(status_now().state, "in-sync");
+  CAF_REQUIRE_EQUAL(status_now().counters.fallbacks, 0u);
+  // Behind the watcher's back: the reference keeps only 1000 bytes.
+  CAF_REQUIRE_EQUAL(::truncate((ref + "/big.bin").c_str(), 1000), 0);
+  // A small edit in the middle: a delta of copies and one literal.
+  content[150u << 10] ^= 1;
+  write("big.bin", content);
+  changed({"big.bin"});
+  // The refusal is in; the retry timer has not fired yet.
+  auto& link = *state().link;
+  CAF_CHECK_EQUAL(link.counters().fallbacks, 1u);
+  CAF_CHECK_GREATER_OR_EQUAL(link.counters().errors, 1u);
+  watcher_status st;
+  link.fill_status(st, sched.clock().now(), false);
+  CAF_CHECK_EQUAL(st.last_error_code, "stale");
+  CAF_CHECK(st.last_error.find("op-failed kind=copy_range path=big.bin ")
+            == 0);
+  CAF_CHECK(st.last_error.find("past the end of big.bin")
+            != std::string::npos);
+  // The retry sends it again, against what the reference holds now.
+  advance_time(1s);
+  sched.run();
+  advance_time(10ms);
+  sched.run();
+  CAF_CHECK_EQUAL(mismatch(), "");
+  auto after = status_now();
+  CAF_CHECK_EQUAL(after.state, "in-sync");
+  CAF_CHECK_EQUAL(after.last_error_code, "stale");
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -199,18 +199,20 @@ CAF_TEST(failures map back to batch indexes and batches answer in order) {
   auto wa = q.writer_of(p.a);
   auto wb = q.writer_of(p.b);
   // The writer of a has a (batch 0) then a2 (batch 1): fail a2.
-  q.task_done(wa, {{1, p.a2, "disk full"}});
+  q.task_done(wa, {{1, ec::no_space, p.a2, "disk full"}});
   // Batch 1 is done, but batch 0 still waits for b: nothing answers.
   CAF_CHECK(q.take_done().empty());
-  q.task_done(wb, {{0, p.b, "no room"}});
+  q.task_done(wb, {{0, ec::permission_denied, p.b, "no room"}});
   auto done = q.take_done();
   CAF_REQUIRE_EQUAL(done.size(), 2u);
   CAF_REQUIRE_EQUAL(done[0].errors.size(), 1u);
   CAF_CHECK_EQUAL(done[0].errors[0].index, 1u);
   CAF_CHECK_EQUAL(done[0].errors[0].path, p.b);
+  CAF_CHECK(done[0].errors[0].code == ec::permission_denied);
   CAF_REQUIRE_EQUAL(done[1].errors.size(), 1u);
   CAF_CHECK_EQUAL(done[1].errors[0].index, 0u);
-  CAF_CHECK_EQUAL(done[1].errors[0].reason, "disk full");
+  CAF_CHECK_EQUAL(done[1].errors[0].detail, "disk full");
+  CAF_CHECK(done[1].errors[0].code == ec::no_space);
 }
 
 CAF_TEST(a read sees every write queued before it and none after) {
@@ -255,12 +257,13 @@ CAF_TEST(with fsync batch each batch ends with a syncfs that runs alone) {
   CAF_CHECK_EQUAL(shape(s2), std::vector<std::string>{"0:<sync>,"});
   CAF_CHECK(q.take_done().empty());
   // A failed syncfs fails every op of the batch.
-  q.task_done(0, {{0, {}, "syncfs: EIO"}});
+  q.task_done(0, {{0, ec::io_error, {}, "syncfs: EIO"}});
   auto done = q.take_done();
   CAF_REQUIRE_EQUAL(done.size(), 1u);
   CAF_REQUIRE_EQUAL(done[0].errors.size(), 2u);
   CAF_CHECK_EQUAL(done[0].errors[1].path, p.b);
-  CAF_CHECK_EQUAL(done[0].errors[1].reason, "syncfs: EIO");
+  CAF_CHECK_EQUAL(done[0].errors[1].detail, "syncfs: EIO");
+  CAF_CHECK(done[0].errors[1].code == ec::io_error);
 }
 
 CAF_TEST(one writer applies everything in the order sent) {

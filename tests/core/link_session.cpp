@@ -61,10 +61,14 @@ struct driver {
 
   std::string ack_text(const session::ack_result& r) {
     std::string out;
+    // A code other than the driver's default (io_error) is shown after a
+    // slash; a delta fallback is marked.
     for (auto& x : r.refusals) {
-      out = join(out, "refused " + x.kind + ":" + x.path
+      out = join(out, "refused " + x.kind_name() + ":" + x.path
                         + (x.second_path.empty() ? "" : ">" + x.second_path)
-                        + (x.first_of_path ? "" : "(echo)"));
+                        + (x.code == ec::io_error ? "" : "/" + to_string(x.code))
+                        + (x.first_of_path ? "" : "(echo)")
+                        + (x.fallback ? "(fallback)" : ""));
     }
     return join(out, flushes(r.flushes));
   }
@@ -101,7 +105,7 @@ struct driver {
       return to_string(s->state());
     }
     if (cmd == "append") {
-      // append PATH DATA_BYTES [rename|link TARGET | commit]
+      // append PATH DATA_BYTES [rename|link TARGET | commit | copy]
       op o;
       size_t n = 0;
       std::string kind;
@@ -112,6 +116,8 @@ struct driver {
         in >> o.target;
       } else if (kind == "commit") {
         o.kind = op_kind::commit_file;
+      } else if (kind == "copy") {
+        o.kind = op_kind::copy_range;
       }
       o.data.assign(n, 'x');
       return s->append(std::move(o)) ? "full" : "";
@@ -126,15 +132,23 @@ struct driver {
              + std::to_string(s->in_flight_bytes());
     }
     if (cmd == "ack") {
-      // ack SEQ EPOCH [INDEX:PATH ...]
+      // ack SEQ EPOCH [INDEX:PATH[:CODE] ...] (CODE: io_error if not given)
       uint64_t seq, epoch;
       in >> seq >> epoch;
       std::vector<op_error> errors;
       std::string e;
       while (in >> e) {
         auto colon = e.find(':');
+        auto second = e.find(':', colon + 1);
+        auto code = ec::io_error;
+        if (second != std::string::npos) {
+          auto named = ec_from_string(e.substr(second + 1));
+          CAF_REQUIRE(named);
+          code = *named;
+        }
         errors.push_back({static_cast<uint32_t>(std::stoul(e.substr(0, colon))),
-                          e.substr(colon + 1), "no"});
+                          code, e.substr(colon + 1, second - colon - 1),
+                          "no"});
       }
       auto r = s->acked(seq, epoch, errors, now);
       return r ? ack_text(*r) : "stale";
@@ -182,6 +196,22 @@ struct driver {
     }
     if (cmd == "window")
       return s->window_open() ? "open" : "shut";
+    if (cmd == "note") {
+      // note CODE: the sender reports a refusal of class CODE.
+      std::string name;
+      in >> name;
+      auto code = ec_from_string(name);
+      CAF_REQUIRE(code);
+      s->note_error(now, "op-failed " + name, *code);
+      return "";
+    }
+    if (cmd == "last_error") {
+      // The code status shows for the last error, and the fallbacks.
+      watcher_status st;
+      s->fill_status(st, now, false);
+      return (st.last_error_code.empty() ? "none" : st.last_error_code)
+             + " fallbacks " + std::to_string(st.counters.fallbacks);
+    }
     if (cmd == "status") {
       watcher_status st;
       s->fill_status(st, now, false);
@@ -302,6 +332,32 @@ CAF_TEST(refusals name the op kind and the second path once per path) {
     status               -> syncing errors 3 samples 0 p50 0ms
     retry_fired          -> full
     done                 -> in-sync
+  )");
+}
+
+// The delta fallback follows the code: a copy source that was not what the
+// watcher believed (stale), or an assembled file with the wrong hash; not
+// the echo of a dropped transfer, nor a full disk, whatever the op kind.
+CAF_TEST(a refused delta falls back by its code) {
+  driver{}.replay(R"(
+    connect -> connecting
+    reconcile -> reconciling
+    append a 0 copy
+    append a 0 commit
+    append b 0 commit    -> full
+    take                 -> seq 1 ops 3 in_flight 195
+    ack 1 0 0:a:stale 1:a:unknown_transfer 2:b:no_space -> refused copy_range:a/stale(fallback) refused commit_file:a/unknown_transfer(echo) refused commit_file:b/no_space
+    last_error           -> none fallbacks 1
+    note no_space
+    last_error           -> no_space fallbacks 1
+    append c 0 commit
+    append d 0 rename e
+    append f 0           -> full
+    take                 -> seq 2 ops 3 in_flight 196
+    ack 2 0 0:c:hash_mismatch 1:d:stale 2:f:hash_mismatch -> refused commit_file:c/hash_mismatch(fallback) refused rename:d>e/stale refused write_file:f/hash_mismatch
+    last_error           -> no_space fallbacks 2
+    lose                 -> retry 100ms epoch 1
+    last_error           -> none fallbacks 2
   )");
 }
 

@@ -151,6 +151,13 @@ struct fixture {
     return st.reason();
   }
 
+  /// Applies `x`, which must fail; returns the class of the failure.
+  ec refused_code(const op& x) {
+    auto st = w->apply(x);
+    CAF_CHECK(!st);
+    return st.code();
+  }
+
   bool outside_untouched() const {
     return count_entries(outside) == 1
            && read_text(outside + "/keep") == "outside data"
@@ -751,6 +758,69 @@ CAF_TEST(open creates a missing root and reports failures) {
   auto w3 = tree_writer::open(tmp + "/plain/root", {}, err);
   CAF_CHECK(w3 == nullptr);
   CAF_CHECK(!err.ok());
+}
+
+// Each refusal says what class of failure it is: the watcher acts on the
+// code (a delta falls back on stale or hash_mismatch), the detail is for
+// people. One case per class the writer reports.
+CAF_TEST(refusals carry the class of their failure) {
+  writer_limits limits;
+  limits.max_data_bytes = 64;
+  limits.max_open_transfers = 2;
+  reopen(limits);
+  ok(write_op("src", "source"));
+  ok(mkdir_op("full", 0755));
+  ok(write_op("full/x", "x"));
+  auto bad_hash = write_op("f", "new");
+  bad_hash.hash = hash_of("other");
+  auto bad_size = write_op("f", "abc");
+  bad_size.size = 4;
+  struct row {
+    const char* what;
+    op x;
+    ec want;
+  };
+  std::vector<row> rows{
+    {"absolute path", write_op("/etc/x", "x"), ec::invalid_path},
+    {"dot-dot", mkdir_op("a/../../x"), ec::invalid_path},
+    {"state folder", remove_op(".livesync/staging"), ec::invalid_path},
+    {"data over the limit", write_op("big", std::string(65, 'b')),
+     ec::limit_exceeded},
+    {"hash", bad_hash, ec::hash_mismatch},
+    {"size", bad_size, ec::hash_mismatch},
+    {"parent missing", write_op("no/such/f", "x"), ec::not_found},
+    {"rename source missing", rename_op("nope", "b"), ec::not_found},
+    {"set_attr on nothing", set_attr_op("nope", 0644, 0), ec::not_found},
+    {"parent is a file", write_op("src/x", "x"), ec::stale},
+    {"rename over a non-empty directory", rename_op("src", "full"),
+     ec::stale},
+    {"empty symlink target", symlink_op("l", ""), ec::protocol},
+    {"chunk of no transfer", chunk_op(99, 0, "x"), ec::unknown_transfer},
+    {"commit of no transfer", commit_op(99, hash_of("x")),
+     ec::unknown_transfer},
+    {"link source missing", link_op("l2", "nope", 1, 0), ec::not_found},
+  };
+  for (auto& r : rows) {
+    CAF_MESSAGE(r.what);
+    CAF_CHECK_EQUAL(to_string(refused_code(r.x)), to_string(r.want));
+  }
+  // Transfers: out of order is a protocol failure; a copy source shorter
+  // than the watcher believed is stale; a bad assembled hash is
+  // hash_mismatch; a third open transfer passes the limit.
+  ok(begin_op(1, "t1", 6));
+  CAF_CHECK_EQUAL(to_string(refused_code(chunk_op(1, 3, "def"))),
+                  to_string(ec::protocol));
+  ok(begin_op(2, "t2", 12));
+  CAF_CHECK_EQUAL(to_string(refused_code(copy_op(2, "src", 0, 12))),
+                  to_string(ec::stale));
+  ok(begin_op(3, "t3", 3));
+  ok(chunk_op(3, 0, "abc"));
+  CAF_CHECK_EQUAL(to_string(refused_code(commit_op(3, hash_of("abd")))),
+                  to_string(ec::hash_mismatch));
+  ok(begin_op(4, "t4", 1));
+  ok(begin_op(5, "t5", 1));
+  CAF_CHECK_EQUAL(to_string(refused_code(begin_op(6, "t6", 1))),
+                  to_string(ec::limit_exceeded));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

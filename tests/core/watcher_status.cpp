@@ -47,6 +47,7 @@ CAF_TEST(json escapes quotes and backslashes and control bytes) {
 CAF_TEST(json has every field once) {
   auto s = sample();
   s.last_error = "op-failed path=\"x\"";
+  s.last_error_code = "stale";
   auto j = render_json(s);
   CAF_CHECK(has(j, "\"state\":\"in-sync\""));
   CAF_CHECK(has(j, "\"tls\":true"));
@@ -54,13 +55,14 @@ CAF_TEST(json has every field once) {
   CAF_CHECK(has(j, "\"since_in_sync_s\":3"));
   CAF_CHECK(has(j, "\"latency_p99_us\":9100"));
   CAF_CHECK(has(j, "\"last_error\":\"op-failed path=\\\"x\\\"\""));
+  CAF_CHECK(has(j, "\"last_error_code\":\"stale\""));
   CAF_CHECK_EQUAL(j.front(), '{');
   CAF_CHECK_EQUAL(j.substr(j.size() - 2), "}\n");
-  // 33 keys, each once.
+  // 34 keys, each once.
   size_t keys = 0;
   for (size_t i = 0; (i = j.find("\":", i)) != std::string::npos; ++i)
     ++keys;
-  CAF_CHECK_EQUAL(keys, 33u);
+  CAF_CHECK_EQUAL(keys, 34u);
 }
 
 CAF_TEST(text names the state and the link and the latency) {

@@ -449,6 +449,9 @@ def test_security_disk_full(env):
         line = w.wait_line(ENOSPC_RE, since=wmark, timeout=30,
                            what="op-failed ... No space left on device")
         log("watcher: %s" % line)
+        # The refusal arrives classed, not only as text.
+        check(line.rstrip().endswith(" code=no_space"),
+              "the watcher's op-failed line lacks code=no_space: %s" % line)
         check(ref.count(r"\bwarn\w*\b.*\bop-refused .*No space left on device", since=rmark) >= 1,
               "the reference logged no op-refused warning naming ENOSPC")
 

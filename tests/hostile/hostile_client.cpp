@@ -344,7 +344,7 @@ public:
          << " refusals=[";
     for (size_t i = 0; i < errors.size(); ++i)
       line << (i ? "|" : "") << errors[i].index << ":"
-           << short_text(errors[i].reason);
+           << short_text(errors[i].detail);
     line << "]";
     report(line, problems);
   }
@@ -461,7 +461,7 @@ public:
          << " ms=" << ms_since(t0) << " refusals=[";
     for (size_t i = 0; i < errors.size(); ++i)
       line << (i ? "|" : "") << errors[i].index << ":"
-           << short_text(errors[i].reason);
+           << short_text(errors[i].detail);
     line << "]";
     report(line, problems);
   }
@@ -570,7 +570,7 @@ public:
       return;
     }
     bool whole = errors.size() == 1 && errors[0].index == 0
-                 && errors[0].reason.find("batch") != std::string::npos;
+                 && errors[0].detail.find("batch") != std::string::npos;
     if (whole)
       ++batch_refusals_;
     else
@@ -582,7 +582,7 @@ public:
               << " refusals=["
               << (errors.empty() ? std::string{}
                                  : std::to_string(errors[0].index) + ":"
-                                     + short_text(errors[0].reason))
+                                     + short_text(errors[0].detail))
               << (errors.size() > 1 ? "|..." : "") << "]" << std::endl;
   }
 
@@ -618,7 +618,7 @@ public:
       if (!errors.empty() && refused == errors.size())
         std::cout << "flood-first-refusal batch=" << batches
                   << " index=" << errors[0].index
-                  << " reason=" << short_text(errors[0].reason) << std::endl;
+                  << " reason=" << short_text(errors[0].detail) << std::endl;
     }
     auto ms = ms_since(t0);
     ++attacks_;
