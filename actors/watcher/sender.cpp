@@ -55,18 +55,17 @@ auto on_flush(self_ptr self) {
   return [=](atom::flush, bool wait) -> caf::result<uint64_t> {
     auto& st = self->state;
     if (!wait && !st.link->linked())
-      return caf::make_error(caf::sec::runtime_error,
-                             reference_name(st.cfg) + " is not connected");
+      return make_error(ec::unreachable,
+                        reference_name(st.cfg) + " is not connected");
     // Each waits for the reference, however long it is away: a local
     // client looping on flush must not grow the watcher without bound.
     if (st.link->flushes_waiting() >= max_pending_flushes) {
       spdlog::warn("flush-refused pending={} max={}",
                    st.link->flushes_waiting(), max_pending_flushes);
-      return caf::make_error(caf::sec::runtime_error,
-                             "too many flushes pending ("
-                               + std::to_string(max_pending_flushes)
-                               + "); try again when the reference is "
-                                 "reachable");
+      return make_error(ec::limit_exceeded,
+                        "too many flushes pending ("
+                          + std::to_string(max_pending_flushes)
+                          + "); try again when the reference is reachable");
     }
     // Paths waiting to be retried after a refusal are changes made before
     // this flush: they go to the debouncer ahead of the barrier.
@@ -75,7 +74,7 @@ auto on_flush(self_ptr self) {
     auto id = st.cfg.barriers->next(why);
     if (id == 0) {
       spdlog::error("flush-failed reason={}", why);
-      return caf::make_error(caf::sec::runtime_error, why);
+      return make_error(ec::io_error, why);
     }
     auto rp = self->make_response_promise<uint64_t>();
     st.link->add_flush(id);

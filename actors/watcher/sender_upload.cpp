@@ -145,12 +145,14 @@ void fetch_recipe_then_upload(self_ptr self, const std::string& path) {
     },
     [=](caf::error& err) {
       auto& st = self->state;
-      if (err == caf::sec::request_timeout) {
+      if (!ec_of(err)) {
+        // Not the reference's answer (a timeout, the link gone): the link
+        // is lost, and the reconnect compares again.
         link_lost(self, self->system().render(err));
         return;
       }
-      // The reference could not give it (the file changed there, say):
-      // send the whole content.
+      // The reference refused it (the file changed there, say): send the
+      // whole content.
       st.awaiting_recipe = false;
       ++st.link->counters().fallbacks;
       spdlog::debug("delta-fallback path={} reason=no-recipe detail={}",

@@ -150,4 +150,19 @@ CAF_TEST(a refused delta arrives with its code and falls back) {
   CAF_CHECK_EQUAL(after.last_error_code, "stale");
 }
 
+// A flush that must not wait (several references) is refused at once
+// while the link is down, with a code the control actor can tell apart.
+CAF_TEST(a flush that does not wait is refused as unreachable while down) {
+  write("a", "1");
+  start_watcher(); // no reference: every connect fails
+  auto answer = self->request(snd, caf::infinite, atom::flush_v, false);
+  sched.run();
+  caf::error got;
+  answer.receive([&](uint64_t) { CAF_FAIL("a flush answered while down"); },
+                 [&](caf::error& err) { got = err; });
+  CAF_CHECK(ec_of(got) == ec::unreachable);
+  CAF_CHECK_NOT_EQUAL(detail_of(got).find("is not connected"),
+                      std::string::npos);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
