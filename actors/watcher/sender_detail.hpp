@@ -115,9 +115,12 @@ void stream_step(self_ptr self);
 void send_small_file(self_ptr self, const action& a,
                      std::shared_ptr<small_read> read);
 
-/// Another sender's read of the small file `a` in the planned version
-/// (several references), or null.
-std::shared_ptr<small_read> take_shared_read(self_ptr self, const action& a);
+/// The small file `a` in the version the planner saw: another sender's
+/// read of it (several references), else our own, read now. With
+/// `cached_only`, null when some of it would wait for the disk (a read
+/// for a worker).
+std::shared_ptr<small_read> read_small_file(self_ptr self, const action& a,
+                                            bool cached_only);
 
 /// Offers our read of `path` to the other senders (several references).
 void share_read(self_ptr self, const std::string& path, const small_read& r);

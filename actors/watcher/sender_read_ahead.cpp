@@ -19,24 +19,18 @@ void read_soon(self_ptr self, action a) {
   auto& st = self->state;
   if (st.link->state() == phase::reconciling)
     st.progress.add_total(a.meta.size);
-  auto r = take_shared_read(self, a);
-  bool read = r != nullptr;
-  if (!read) {
-    r = std::make_shared<small_read>();
-    r->path = a.path;
-    r->full_path = st.fs->full_path(a.path);
-    read = st.cfg.cached_reads_inline && r->run_cached();
-    if (read)
-      share_read(self, a.path, *r);
-  }
-  if (read) {
-    // At once when nothing waits before it.
-    if (st.ahead.empty())
-      send_small_file(self, a, std::move(r));
-    else
-      st.ahead.push_read(std::move(a), std::move(r), true);
-    return;
-  }
+  if (st.cfg.cached_reads_inline)
+    if (auto r = read_small_file(self, a, true)) {
+      // At once when nothing waits before it.
+      if (st.ahead.empty())
+        send_small_file(self, a, std::move(r));
+      else
+        st.ahead.push_read(std::move(a), std::move(r), true);
+      return;
+    }
+  auto r = std::make_shared<small_read>();
+  r->path = a.path;
+  r->full_path = st.fs->full_path(a.path);
   st.unsent_ids.push_back(st.ahead.push_read(std::move(a), r));
   st.unsent_reads.push_back(std::move(r));
   if (st.unsent_reads.size() >= st.cfg.reads_per_message)

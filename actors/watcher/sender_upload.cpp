@@ -42,8 +42,10 @@ bool readable(self_ptr self, const std::string& path, read_outcome r,
   return false;
 }
 
-/// The content of a small file in the version the planner saw: another
-/// sender's read of it (several references), else our own (read now).
+namespace {
+
+/// Another sender's read of the small file `a` in the planned version
+/// (several references), or null.
 std::shared_ptr<small_read> take_shared_read(self_ptr self, const action& a) {
   auto* shared = self->state.cfg.shared_reads.get();
   if (shared == nullptr)
@@ -52,6 +54,7 @@ std::shared_ptr<small_read> take_shared_read(self_ptr self, const action& a) {
   if (!hit)
     return nullptr;
   auto r = std::make_shared<small_read>();
+  r->path = a.path;
   r->outcome = read_outcome::ok;
   r->data = *hit->data;
   r->hash = hit->hash;
@@ -59,18 +62,28 @@ std::shared_ptr<small_read> take_shared_read(self_ptr self, const action& a) {
   return r;
 }
 
+} // namespace
+
+std::shared_ptr<small_read> read_small_file(self_ptr self, const action& a,
+                                            bool cached_only) {
+  if (auto r = take_shared_read(self, a))
+    return r;
+  auto r = std::make_shared<small_read>();
+  r->path = a.path;
+  r->full_path = self->state.fs->full_path(a.path);
+  if (!cached_only)
+    r->run();
+  else if (!r->run_cached())
+    return nullptr;
+  share_read(self, a.path, *r);
+  return r;
+}
+
 void send_small_file(self_ptr self, const action& a,
                      std::shared_ptr<small_read> read) {
   auto& st = self->state;
-  if (!read) {
-    read = take_shared_read(self, a);
-    if (!read) {
-      read = std::make_shared<small_read>();
-      read->full_path = st.fs->full_path(a.path);
-      read->run();
-      share_read(self, a.path, *read);
-    }
-  }
+  if (!read)
+    read = read_small_file(self, a, false);
   auto& r = *read;
   if (!readable(self, a.path, r.outcome, r.reason))
     return;

@@ -67,9 +67,7 @@ struct fixture : test::fixture_base {
       all.push_back(caf::actor_cast<caf::actor>(snd[i]));
       all.push_back(caf::actor_cast<caf::actor>(rx[i]));
     }
-    for (auto& h : all)
-      if (h)
-        anon_send_exit(h, caf::exit_reason::user_shutdown);
+    test::exit_all(all);
     sched.run();
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);

@@ -8,6 +8,8 @@
 #include "actors/reference/receiver.hpp"
 #include "messages/register.hpp"
 
+#include <vector>
+
 namespace livesync::test {
 
 struct test_config : caf::actor_system_config {
@@ -17,6 +19,14 @@ struct test_config : caf::actor_system_config {
 };
 
 using fixture_base = test_coordinator_fixture<test_config>;
+
+/// Asks every actor of `all` that is set to exit (the caller runs the
+/// scheduler after).
+inline void exit_all(const std::vector<caf::actor>& all) {
+  for (auto& h : all)
+    if (h)
+      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+}
 
 /// Path writers for a receiver under the test coordinator: not detached
 /// (the coordinator runs every actor), retiring after 5 s of simulated

@@ -54,9 +54,7 @@ struct fixture : test::fixture_base {
                                 caf::actor_cast<caf::actor>(rx)};
     for (auto& w : workers)
       all.push_back(caf::actor_cast<caf::actor>(w));
-    for (auto& h : all)
-      if (h)
-        anon_send_exit(h, caf::exit_reason::user_shutdown);
+    test::exit_all(all);
     sched.run();
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
