@@ -250,6 +250,9 @@ watcher_settings validate(watcher_config& cfg) {
   s.read_ahead_limits.reads = 16 * size_t{cfg.content_workers};
   s.read_ahead_limits.bytes = std::max<uint64_t>(4u << 20,
                                                  2 * s.small_file_bytes);
+  // Chunkings ahead: on half the workers at most, so that small reads
+  // still find a free one.
+  s.read_ahead_limits.scans = std::max<size_t>(1, cfg.content_workers / 2);
   out.content_workers = cfg.content_workers;
   out.unwatched_scan_interval = cfg.unwatched_scan_interval;
   return out;

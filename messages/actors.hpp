@@ -145,11 +145,13 @@ using path_writer_actor = caf::typed_actor<
   caf::reacts_to<atom::tick>>;
 
 /// One of the watcher's content workers (actors/watcher/content_worker):
-/// reads small files whole for a sender, off the sender's thread.
+/// reads small files whole, or chunks larger ones, for a sender, off the
+/// sender's thread.
 using content_worker_actor = caf::typed_actor<
-  // Fills in the reads, in order, and hands them back (several per
-  // message: a message per file cost more than the read).
-  caf::replies_to<atom::read, small_reads>::with<small_reads>>;
+  // Fills in the reads (core/watcher/content_read), in order, and hands
+  // them back (several small reads per message: a message per file cost
+  // more than the read).
+  caf::replies_to<atom::read, content_reads>::with<content_reads>>;
 
 using reference_metrics_actor = caf::typed_actor<
   // The receiver's counters after a request that changed them.

@@ -14,7 +14,7 @@
 #include "core/reference/reference_metrics.hpp"
 #include "core/watcher/watcher_status.hpp"
 #include "core/watcher/watch_walk.hpp"
-#include "core/watcher/read_ahead.hpp"
+#include "core/watcher/content_read.hpp"
 #include "messages/errors.hpp"
 
 #include <caf/all.hpp>
@@ -215,8 +215,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(livesync, caf::first_custom_type_id)
   // A small file read on one of the watcher's content workers: in-process
   // only (the sender owns it; one worker fills it at a time).
   CAF_ADD_ATOM(livesync, livesync::atom, read, "lsread")
-  CAF_ADD_TYPE_ID(livesync, (livesync::small_reads))
+  CAF_ADD_TYPE_ID(livesync, (livesync::content_reads))
 CAF_END_TYPE_ID_BLOCK(livesync)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const livesync::writer_task>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(livesync::small_reads)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(livesync::content_reads)

@@ -4,7 +4,7 @@ namespace livesync {
 
 content_worker_actor::behavior_type content_worker() {
   return {
-    [](atom::read, small_reads& rs) {
+    [](atom::read, content_reads& rs) {
       for (auto& r : rs)
         r->run();
       return rs;

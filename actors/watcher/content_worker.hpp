@@ -1,6 +1,7 @@
 // One of the watcher's content workers: reads small files whole (content,
-// hash, state as read) for the senders, so that a sender plans, packs and
-// compresses while its next files are read (core/watcher/read_ahead).
+// hash, state as read) and chunks larger ones (their chunk lists) for the
+// senders, so that a sender plans, packs and compresses while its next
+// files are read (core/watcher/read_ahead, core/watcher/content_read).
 // A fixed pool, spawned by main and shared by every sender; detached, so a
 // slow disk blocks a worker's own thread, not the scheduler's. Stateless:
 // an idle worker waits on its mailbox and wakes no thread.

@@ -19,7 +19,7 @@
 // Files: sender.cpp (the behaviors), sender_link.cpp (connecting and the
 // reconcile's requests), sender_pump.cpp (planning into batches, answers,
 // status), sender_upload.cpp (file content into operations),
-// sender_read_ahead.cpp (small files read on the content workers).
+// sender_read_ahead.cpp (files read or chunked on the content workers).
 #pragma once
 
 #include "core/wire/batch_codec.hpp"
@@ -96,12 +96,17 @@ struct sender_config {
   std::shared_ptr<chunk_list_cache> shared_chunks;
   /// Bytes a sender chunks for the others per pump message.
   uint64_t chunk_slice_bytes = 16u << 20;
-  /// The content workers that read small files ahead of the planner
+  /// The content workers that read small files, and chunk larger ones
+  /// queued behind other work, ahead of the planner
   /// (core/watcher/read_ahead; empty: the sender reads each file itself,
   /// when it comes to it). Shared by the senders of several references.
   std::vector<content_worker_actor> content_workers;
   /// How far the reads may run ahead of the link.
   read_ahead::limits read_ahead_limits;
+  /// Largest file chunked on a worker ahead of its turn (0: none). A
+  /// larger one is chunked by the sender as it streams it: chunking it
+  /// first would delay its first byte by a whole read of it.
+  uint64_t scan_ahead_max_bytes = 16u << 20;
   /// Reads handed to a worker in one message, at most.
   size_t reads_per_message = 8;
   /// A file the page cache holds is read by the sender at once, not by a
@@ -170,13 +175,13 @@ struct sender_state {
   bool awaiting_recipe = false;
   uint64_t next_xfer = 1;
   recipe_cache recipes;
-  /// Planned actions waiting behind small files read on the content
+  /// Planned actions waiting behind files read or chunked on the content
   /// workers; the next worker to hand a read to.
   read_ahead ahead{read_ahead::limits{}};
   size_t next_worker = 0;
   /// Reads not handed to a worker yet, and their ids in `ahead`: they go
   /// several to a message (dispatch_reads).
-  small_reads unsent_reads;
+  content_reads unsent_reads;
   std::vector<uint64_t> unsent_ids;
 
   // The pump: a demand is out at the debouncer; a pump message is queued.

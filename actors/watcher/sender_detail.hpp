@@ -7,7 +7,7 @@
 //   sender_link.cpp    connect, handshake, digest reconcile, link loss
 //   sender_pump.cpp    planner steps into batches, answers, status
 //   sender_upload.cpp  a file's content into operations
-//   sender_read_ahead.cpp  small files read on the content workers
+//   sender_read_ahead.cpp  files read or chunked on the content workers
 #pragma once
 
 #include "actors/watcher/sender.hpp"
@@ -104,8 +104,10 @@ std::string reference_name(const sender_config& cfg);
 // -- sender_upload.cpp ----------------------------------------------------------
 
 /// Starts sending a file the planner asked for: whole if small, else as a
-/// delta (after fetching the reference's recipe when none is cached).
-void start_upload(self_ptr self, const action& a);
+/// delta (after fetching the reference's recipe when none is cached),
+/// from `list` when a content worker chunked it ahead.
+void start_upload(self_ptr self, const action& a,
+                  std::shared_ptr<const chunk_list> list = nullptr);
 
 /// Sends the next operation of the file being streamed.
 void stream_step(self_ptr self);
@@ -113,17 +115,17 @@ void stream_step(self_ptr self);
 /// Sends a small file whole, with its content read ahead by a worker (or,
 /// when `read` is null, read now).
 void send_small_file(self_ptr self, const action& a,
-                     std::shared_ptr<small_read> read);
+                     std::shared_ptr<content_read> read);
 
 /// The small file `a` in the version the planner saw: another sender's
 /// read of it (several references), else our own, read now. With
 /// `cached_only`, null when some of it would wait for the disk (a read
 /// for a worker).
-std::shared_ptr<small_read> read_small_file(self_ptr self, const action& a,
+std::shared_ptr<content_read> read_small_file(self_ptr self, const action& a,
                                             bool cached_only);
 
 /// Offers our read of `path` to the other senders (several references).
-void share_read(self_ptr self, const std::string& path, const small_read& r);
+void share_read(self_ptr self, const std::string& path, const content_read& r);
 
 /// What to do with a file that could not be read as a consistent version
 /// (looks again, or says why not); true when `r` is ok.

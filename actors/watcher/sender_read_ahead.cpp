@@ -1,6 +1,7 @@
-// The sender's read-ahead (core/watcher/read_ahead): small files are read on
-// the content workers while the planner goes on, and every action still
-// runs in the planner's order. Without workers, actions run as they come.
+// The sender's read-ahead (core/watcher/read_ahead): small files are read,
+// and larger ones queued behind other work are chunked, on the content
+// workers while the planner goes on, and every action still runs in the
+// planner's order. Without workers, actions run as they come.
 #include "actors/watcher/sender_detail.hpp"
 
 namespace livesync::sender_detail {
@@ -10,6 +11,33 @@ namespace {
 bool reads_ahead(const sender_state& st, const action& a) {
   return !st.cfg.content_workers.empty() && a.kind == action::upload
          && a.meta.size <= st.cfg.small_file_bytes;
+}
+
+// A larger file that would wait behind other work anyway: a worker chunks
+// it meanwhile (not one at the front: the sender streams that at once,
+// chunking as it goes). With several references the senders share one
+// chunking of each file instead (core/watcher/chunk_list_cache).
+bool chunks_ahead(const sender_state& st, const action& a) {
+  return !st.cfg.content_workers.empty() && !st.cfg.shared_chunks
+         && a.kind == action::upload && a.meta.size > st.cfg.small_file_bytes
+         && a.meta.size <= st.cfg.scan_ahead_max_bytes && !st.ahead.empty()
+         && st.ahead.has_room_for_scan(a.meta.size);
+}
+
+// Queues `a` behind the reads out, with its file chunked on a worker, in a
+// message of its own (small reads batched with it would wait for it).
+void chunk_soon(self_ptr self, action a) {
+  auto& st = self->state;
+  if (st.link->state() == phase::reconciling)
+    st.progress.add_total(a.meta.size);
+  auto r = std::make_shared<content_read>();
+  r->path = a.path;
+  r->full_path = st.fs->full_path(a.path);
+  r->chunking = st.cfg.upload.chunking;
+  dispatch_reads(self);
+  st.unsent_ids.push_back(st.ahead.push_read(std::move(a), r));
+  st.unsent_reads.push_back(std::move(r));
+  dispatch_reads(self);
 }
 
 // Reads `a`'s file now if the page cache holds it (or another sender has
@@ -28,7 +56,7 @@ void read_soon(self_ptr self, action a) {
         st.ahead.push_read(std::move(a), std::move(r), true);
       return;
     }
-  auto r = std::make_shared<small_read>();
+  auto r = std::make_shared<content_read>();
   r->path = a.path;
   r->full_path = st.fs->full_path(a.path);
   st.unsent_ids.push_back(st.ahead.push_read(std::move(a), r));
@@ -54,14 +82,15 @@ void dispatch_reads(self_ptr self) {
   st.unsent_reads.clear();
   self->request(worker, caf::infinite, atom::read_v, reads)
     .then(
-      [=](small_reads& done) {
+      [=](content_reads& done) {
         auto& st = self->state;
         bool any = false;
         for (size_t i = 0; i < ids.size(); ++i)
           if (st.ahead.done(ids[i])) {
             any = true;
             ++st.link->counters().worker_reads;
-            share_read(self, done[i]->path, *done[i]);
+            if (!done[i]->chunks())
+              share_read(self, done[i]->path, *done[i]);
           }
         if (any)
           pump(self);
@@ -86,6 +115,10 @@ void plan_or_queue(self_ptr self, action a) {
     read_soon(self, std::move(a));
     return;
   }
+  if (chunks_ahead(st, a)) {
+    chunk_soon(self, std::move(a));
+    return;
+  }
   if (st.ahead.empty()) {
     execute(self, a);
     return;
@@ -106,10 +139,15 @@ bool run_ready(self_ptr self) {
   auto r = st.ahead.pop_ready();
   if (!r)
     return false;
-  if (r->read)
+  if (!r->read)
+    execute(self, r->a);
+  else if (!r->read->chunks())
     send_small_file(self, r->a, std::move(r->read));
   else
-    execute(self, r->a);
+    // A chunking that failed (the file changed, vanished or could not be
+    // read) leaves no list: the sender reads the file itself, and its
+    // read decides what to do.
+    start_upload(self, r->a, r->read->list);
   return true;
 }
 

@@ -46,14 +46,14 @@ namespace {
 
 /// Another sender's read of the small file `a` in the planned version
 /// (several references), or null.
-std::shared_ptr<small_read> take_shared_read(self_ptr self, const action& a) {
+std::shared_ptr<content_read> take_shared_read(self_ptr self, const action& a) {
   auto* shared = self->state.cfg.shared_reads.get();
   if (shared == nullptr)
     return nullptr;
   auto hit = shared->take(a.path, a.meta);
   if (!hit)
     return nullptr;
-  auto r = std::make_shared<small_read>();
+  auto r = std::make_shared<content_read>();
   r->path = a.path;
   r->outcome = read_outcome::ok;
   r->data = *hit->data;
@@ -64,11 +64,11 @@ std::shared_ptr<small_read> take_shared_read(self_ptr self, const action& a) {
 
 } // namespace
 
-std::shared_ptr<small_read> read_small_file(self_ptr self, const action& a,
+std::shared_ptr<content_read> read_small_file(self_ptr self, const action& a,
                                             bool cached_only) {
   if (auto r = take_shared_read(self, a))
     return r;
-  auto r = std::make_shared<small_read>();
+  auto r = std::make_shared<content_read>();
   r->path = a.path;
   r->full_path = self->state.fs->full_path(a.path);
   if (!cached_only)
@@ -80,7 +80,7 @@ std::shared_ptr<small_read> read_small_file(self_ptr self, const action& a,
 }
 
 void send_small_file(self_ptr self, const action& a,
-                     std::shared_ptr<small_read> read) {
+                     std::shared_ptr<content_read> read) {
   auto& st = self->state;
   if (!read)
     read = read_small_file(self, a, false);
@@ -109,7 +109,7 @@ void send_small_file(self_ptr self, const action& a,
   st.planner->uploaded(a.path, r.meta);
 }
 
-void share_read(self_ptr self, const std::string& path, const small_read& r) {
+void share_read(self_ptr self, const std::string& path, const content_read& r) {
   auto* shared = self->state.cfg.shared_reads.get();
   if (shared != nullptr && r.outcome == read_outcome::ok)
     shared->put(path, {std::make_shared<const std::vector<char>>(r.data),
@@ -119,8 +119,10 @@ void share_read(self_ptr self, const std::string& path, const small_read& r) {
 namespace {
 
 // Starts streaming `path` against `base` (the recipe of the version the
-// reference holds, or nullptr).
-void begin_upload(self_ptr self, const std::string& path, const recipe* base) {
+// reference holds, or nullptr), from `list` when a content worker chunked
+// it ahead (null: chunked here as it streams).
+void begin_upload(self_ptr self, const std::string& path, const recipe* base,
+                  std::shared_ptr<const chunk_list> list) {
   auto& st = self->state;
   if (st.cfg.shared_chunks) {
     begin_shared_upload(self, path, base);
@@ -128,7 +130,8 @@ void begin_upload(self_ptr self, const std::string& path, const recipe* base) {
   }
   ++st.link->counters().chunked_files;
   auto up = std::make_unique<file_upload>(path, st.next_xfer++, base,
-                                          st.cfg.upload, &st.recipes);
+                                          st.cfg.upload, &st.recipes,
+                                          std::move(list));
   op begin;
   std::string reason;
   if (!readable(self, path, up->open(st.fs->full_path(path), begin, reason),
@@ -141,7 +144,8 @@ void begin_upload(self_ptr self, const std::string& path, const recipe* base) {
 // No recipe cached for a file the reference holds: ask for it (the one
 // round trip of the delta path), then stream against it. Nothing else is
 // sent meanwhile, so the order of operations stays that of the planner.
-void fetch_recipe_then_upload(self_ptr self, const std::string& path) {
+void fetch_recipe_then_upload(self_ptr self, const std::string& path,
+                              std::shared_ptr<const chunk_list> list) {
   auto& st = self->state;
   st.awaiting_recipe = true;
   ++st.link->counters().round_trips;
@@ -153,7 +157,7 @@ void fetch_recipe_then_upload(self_ptr self, const std::string& path) {
       spdlog::debug("recipe-received path={} chunks={}", printable(path),
                     r.size());
       st.recipes.put(path, r);
-      begin_upload(self, path, &r);
+      begin_upload(self, path, &r, list);
       pump(self);
     },
     [=](caf::error& err) {
@@ -170,7 +174,7 @@ void fetch_recipe_then_upload(self_ptr self, const std::string& path) {
       ++st.link->counters().fallbacks;
       spdlog::debug("delta-fallback path={} reason=no-recipe detail={}",
                     printable(path), self->system().render(err));
-      begin_upload(self, path, nullptr);
+      begin_upload(self, path, nullptr, list);
       pump(self);
     },
     atom::recipe_v, path, st.cfg.upload.chunking);
@@ -178,16 +182,17 @@ void fetch_recipe_then_upload(self_ptr self, const std::string& path) {
 
 } // namespace
 
-void start_upload(self_ptr self, const action& a) {
+void start_upload(self_ptr self, const action& a,
+                  std::shared_ptr<const chunk_list> list) {
   auto& st = self->state;
-  if (a.meta.size <= st.cfg.small_file_bytes) {
+  if (a.meta.size <= st.cfg.small_file_bytes && !list) {
     send_small_file(self, a, nullptr);
     return;
   }
   auto* node = st.model.find(a.path);
   if (node == nullptr || node->meta.kind != entry_kind::file
       || node->meta.size == 0) {
-    begin_upload(self, a.path, nullptr); // Nothing to build on.
+    begin_upload(self, a.path, nullptr, list); // Nothing to build on.
     return;
   }
   auto* base = st.recipes.find(a.path);
@@ -196,10 +201,10 @@ void start_upload(self_ptr self, const action& a) {
     base = nullptr;
   }
   if (base == nullptr) {
-    fetch_recipe_then_upload(self, a.path);
+    fetch_recipe_then_upload(self, a.path, list);
     return;
   }
-  begin_upload(self, a.path, base);
+  begin_upload(self, a.path, base, list);
 }
 
 void stream_step(self_ptr self) {

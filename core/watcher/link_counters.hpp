@@ -28,12 +28,13 @@ struct link_counters {
   uint64_t unreadable = 0;
   /// Connections made (the first one included).
   uint64_t reconnects = 0;
-  /// Large files this sender read and chunked (for every reference, with
-  /// several), and those it took the chunk list of from another sender.
+  /// Large files chunked for this sender (by it, for every reference with
+  /// several, or ahead by a content worker), and those it took the chunk
+  /// list of from another sender.
   uint64_t chunked_files = 0;
   uint64_t shared_chunk_lists = 0;
-  /// Small files read on a content worker (they were not in the page
-  /// cache), of `files`.
+  /// Files read on a content worker (small ones not in the page cache) or
+  /// chunked on one (larger ones queued behind other work), of `files`.
   uint64_t worker_reads = 0;
 };
 

@@ -2,19 +2,16 @@
 
 namespace livesync {
 
-void small_read::run() {
-  outcome = read_whole_file(full_path, data, hash, meta, reason);
-}
-
-bool small_read::run_cached() {
-  return read_whole_file_cached(full_path, data, hash, meta, reason, outcome);
-}
-
 bool read_ahead::has_room_for(uint64_t bytes) const noexcept {
   if (reads_out_ >= limits_.reads || queue_.size() >= limits_.actions)
     return false;
   // One read always fits, however large, so that progress is made.
   return reads_out_ == 0 || bytes_out_ + bytes <= limits_.bytes;
+}
+
+bool read_ahead::has_room_for_scan(uint64_t bytes) const noexcept {
+  return scans_out_ < limits_.scans && queue_.size() < limits_.actions
+         && scan_bytes_out_ + bytes <= limits_.scan_bytes;
 }
 
 bool read_ahead::may_plan_past(const change* next) const noexcept {
@@ -44,15 +41,26 @@ void read_ahead::push(action a) {
                         false});
 }
 
-uint64_t read_ahead::push_read(action a, std::shared_ptr<small_read> r,
+void read_ahead::count_out(const slot& s, int delta) {
+  auto bytes = s.a.meta.size;
+  auto& n = s.read->chunks() ? scans_out_ : reads_out_;
+  auto& b = s.read->chunks() ? scan_bytes_out_ : bytes_out_;
+  if (delta > 0) {
+    ++n;
+    b += bytes;
+  } else {
+    --n;
+    b -= bytes;
+  }
+}
+
+uint64_t read_ahead::push_read(action a, std::shared_ptr<content_read> r,
                                bool done_now) {
   auto id = front_id_ + queue_.size();
   count_upload(a, 1);
-  if (!done_now) {
-    ++reads_out_;
-    bytes_out_ += a.meta.size;
-  }
   queue_.push_back(slot{std::move(a), std::move(r), id, !done_now});
+  if (!done_now)
+    count_out(queue_.back(), 1);
   return id;
 }
 
@@ -63,8 +71,7 @@ bool read_ahead::done(uint64_t id) {
   if (!s.pending)
     return false;
   s.pending = false;
-  --reads_out_;
-  bytes_out_ -= s.a.meta.size;
+  count_out(s, -1);
   return true;
 }
 
@@ -85,6 +92,8 @@ void read_ahead::clear() {
   uploads_.clear();
   reads_out_ = 0;
   bytes_out_ = 0;
+  scans_out_ = 0;
+  scan_bytes_out_ = 0;
 }
 
 } // namespace livesync

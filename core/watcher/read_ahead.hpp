@@ -1,9 +1,12 @@
 // The sender's read-ahead: the planner's actions in the order it made them,
-// where each small file to send that is not in the page cache is read on a
-// content worker (actors/watcher/content_worker) while the planner goes on
-// to the next paths. A file the page cache holds is read at once by the
-// sender: handing it to a worker cost more than the read (measured), and
-// only a read that waits for the disk gains from running beside others. Actions leave strictly in the order they came in, each only once
+// where the content of a file to send is made ready on a content worker
+// (core/watcher/content_read) while the planner goes on to the next paths:
+// a small file that is not in the page cache is read whole, a larger one
+// queued behind other work is chunked. A small file the page cache holds
+// is read at once by the sender: handing it to a worker cost more than the
+// read (measured), and only a read that waits for the disk, or a chunking
+// that runs beside the sender's packing and sending, gains from a worker.
+// Actions leave strictly in the order they came in, each only once
 // everything before it has left, so the operations on the wire are exactly
 // those of a sender that reads every file itself, in turn.
 //
@@ -19,7 +22,7 @@
 #pragma once
 
 #include "core/watcher/change.hpp"
-#include "core/watcher/file_reader.hpp"
+#include "core/watcher/content_read.hpp"
 #include "core/watcher/sync_planner.hpp"
 
 #include <cstddef>
@@ -33,30 +36,6 @@
 
 namespace livesync {
 
-/// One small file read whole on a content worker: the path in, the
-/// content, its hash and the state as read out. Owned by the sender, handed
-/// to one worker at a time.
-struct small_read {
-  /// Root-relative (as the planner names it), and as opened.
-  std::string path;
-  std::string full_path;
-  read_outcome outcome = read_outcome::failed;
-  std::vector<char> data;
-  hash128 hash;
-  entry_meta meta;
-  std::string reason;
-
-  /// Reads the file (read_whole_file) into the fields above.
-  void run();
-
-  /// As run(), when the whole file is in the page cache (nothing waits
-  /// for the disk); false otherwise, with nothing filled in.
-  bool run_cached();
-};
-
-/// Reads handed to a worker in one message.
-using small_reads = std::vector<std::shared_ptr<small_read>>;
-
 class read_ahead {
 public:
   struct limits {
@@ -66,19 +45,28 @@ public:
     uint64_t bytes = 4u << 20;
     /// Actions waiting behind reads, at most (the planner stops here).
     size_t actions = 4096;
+    /// Files being chunked at once (counted apart from the reads: a
+    /// chunking takes far longer than a small read).
+    size_t scans = 2;
+    /// Bytes of the files being chunked (as planned), at most: they stay
+    /// in the page cache until the sender streams them.
+    uint64_t scan_bytes = 64u << 20;
   };
 
-  /// The front action, ready to run: `read` holds its content for an
-  /// upload that was read ahead (null for the others).
+  /// The front action, ready to run: `read` holds its content (or chunk
+  /// list) for an upload that was read ahead (null for the others).
   struct ready {
     action a;
-    std::shared_ptr<small_read> read;
+    std::shared_ptr<content_read> read;
   };
 
   explicit read_ahead(limits l) : limits_(l) {}
 
   /// Whether a read of `bytes` more fits now.
   bool has_room_for(uint64_t bytes) const noexcept;
+
+  /// Whether a file of `bytes` may be chunked ahead now.
+  bool has_room_for_scan(uint64_t bytes) const noexcept;
 
   /// Whether the planner may take more work: the queue of actions is not
   /// full, and its next change `next` (null: none) may be planned while
@@ -88,10 +76,10 @@ public:
   /// Queues an action that needs no read.
   void push(action a);
 
-  /// Queues an upload whose file `r` is read by a worker; returns the id
-  /// that done() names. `r` may already be done (another sender's read of
-  /// it): then pass `done_now`.
-  uint64_t push_read(action a, std::shared_ptr<small_read> r,
+  /// Queues an upload whose file `r` is read or chunked by a worker;
+  /// returns the id that done() names. `r` may already be done (another
+  /// sender's read of it): then pass `done_now`.
+  uint64_t push_read(action a, std::shared_ptr<content_read> r,
                      bool done_now = false);
 
   /// The read `id` is done (false: an id this queue no longer holds,
@@ -109,16 +97,20 @@ public:
   size_t size() const noexcept { return queue_.size(); }
   size_t reads_out() const noexcept { return reads_out_; }
   uint64_t bytes_out() const noexcept { return bytes_out_; }
+  size_t scans_out() const noexcept { return scans_out_; }
+  uint64_t scan_bytes_out() const noexcept { return scan_bytes_out_; }
 
 private:
   struct slot {
     action a;
-    std::shared_ptr<small_read> read;
+    std::shared_ptr<content_read> read;
     uint64_t id = 0;
     bool pending = false;
   };
 
   void count_upload(const action& a, int delta);
+  /// Counts a read or chunking out (+1) or done (-1).
+  void count_out(const slot& s, int delta);
 
   limits limits_;
   std::deque<slot> queue_;
@@ -128,6 +120,8 @@ private:
   uint64_t front_id_ = 1;
   size_t reads_out_ = 0;
   uint64_t bytes_out_ = 0;
+  size_t scans_out_ = 0;
+  uint64_t scan_bytes_out_ = 0;
 };
 
 } // namespace livesync

@@ -2,9 +2,10 @@
 #include "fixture.hpp"
 
 // The sender with content workers (core/watcher/read_ahead): small files
-// are read on the workers while the planner goes on, and the operations
-// still leave in the planner's order. A "holding" worker keeps its reads
-// until told, to play a slow disk while the other worker is fast.
+// are read, and larger ones queued behind them chunked, on the workers
+// while the planner goes on, and the operations still leave in the
+// planner's order. A "holding" worker keeps its reads until told, to play
+// a slow disk while the other worker is fast.
 
 #include "actors/watcher/content_worker.hpp"
 #include "sender_fixture.hpp"
@@ -19,7 +20,7 @@ using holding_worker_actor
   = content_worker_actor::extend<caf::reacts_to<atom::tick>>;
 
 struct holding_state {
-  std::vector<std::pair<small_reads, caf::typed_response_promise<small_reads>>>
+  std::vector<std::pair<content_reads, caf::typed_response_promise<content_reads>>>
     held;
   static inline const char* name = "holding_worker";
 };
@@ -28,8 +29,8 @@ struct holding_state {
 holding_worker_actor::behavior_type
 holding_worker(holding_worker_actor::stateful_pointer<holding_state> self) {
   return {
-    [=](atom::read, small_reads& rs) -> caf::result<small_reads> {
-      auto rp = self->make_response_promise<small_reads>();
+    [=](atom::read, content_reads& rs) -> caf::result<content_reads> {
+      auto rp = self->make_response_promise<content_reads>();
       self->state.held.emplace_back(rs, rp);
       return rp;
     },
@@ -42,6 +43,37 @@ holding_worker(holding_worker_actor::stateful_pointer<holding_state> self) {
       self->state.held.clear();
     },
   };
+}
+
+/// Chunks as a worker does, then spoils the first chunk's hash: a list
+/// that does not describe the file's bytes although its version matches.
+content_worker_actor::behavior_type lying_worker() {
+  return {
+    [](atom::read, content_reads& rs) {
+      for (auto& r : rs) {
+        r->run();
+        if (r->list && !r->list->chunks.empty()) {
+          auto bad = std::make_shared<chunk_list>(*r->list);
+          bad->chunks.front().hash ^= 1;
+          r->list = std::move(bad);
+        }
+      }
+      return rs;
+    },
+  };
+}
+
+/// Bytes that chunk into many chunks (no long runs).
+std::string varied(size_t n, unsigned seed) {
+  std::string out(n, '\0');
+  uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
+  for (auto& c : out) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  return out;
 }
 
 struct read_ahead_fixture : fixture {
@@ -153,6 +185,75 @@ CAF_TEST(reads answered after the link was lost are dropped) {
   CAF_CHECK_EQUAL(mismatch(), "");
 }
 
+CAF_TEST(a larger file behind a slow read is chunked on a worker meanwhile) {
+  write("a", "small, read slowly");
+  auto big = varied(300u << 10, 1); // Above the 64 KiB of a small file.
+  write("b", big);
+  slow_and_fast();
+  start_reference();
+  start_watcher_read_by_read();
+  // "a" waits on the slow worker; "b", behind it, was chunked on the
+  // fast one, and waits its turn.
+  CAF_CHECK_EQUAL(held(), 1u);
+  CAF_CHECK_EQUAL(state().ahead.size(), 2u);
+  CAF_CHECK_EQUAL(state().ahead.reads_out(), 1u);
+  CAF_CHECK_EQUAL(state().ahead.scans_out(), 0u);
+  CAF_CHECK(!on_reference("b"));
+  release();
+  CAF_CHECK_EQUAL(status_now().state, "in-sync");
+  CAF_CHECK_EQUAL(mismatch(), "");
+  auto c = status_now().counters;
+  CAF_CHECK_EQUAL(c.files, 2u);
+  CAF_CHECK_EQUAL(c.worker_reads, 2u);
+  CAF_CHECK_EQUAL(c.chunked_files, 1u);
+  CAF_CHECK_EQUAL(c.literal_bytes, big.size() + 18);
+  // Its recipe came from the worker's list: an edit now goes as a delta.
+  auto edited = big;
+  edited[150u << 10] ^= 0x55;
+  write("b", edited);
+  changed({"b"});
+  CAF_CHECK_EQUAL(mismatch(), "");
+  CAF_CHECK_LESS(status_now().counters.literal_bytes - c.literal_bytes,
+                 64u << 10);
+  CAF_CHECK_EQUAL(status_now().counters.round_trips, 0u);
+}
+
+CAF_TEST(a larger file chunked on a worker and changed since goes as it is now) {
+  write("a", "small, read slowly");
+  write("b", varied(200u << 10, 2));
+  slow_and_fast();
+  start_reference();
+  start_watcher_read_by_read();
+  CAF_REQUIRE_EQUAL(held(), 1u);
+  CAF_REQUIRE_EQUAL(state().ahead.scans_out(), 0u); // "b" chunked.
+  write("b", varied(250u << 10, 3)); // Another version: not the list's.
+  release();
+  advance_time(10ms);
+  sched.run();
+  CAF_CHECK_EQUAL(status_now().state, "in-sync");
+  CAF_CHECK_EQUAL(mismatch(), "");
+  CAF_CHECK_EQUAL(status_now().counters.errors, 0u);
+}
+
+CAF_TEST(a chunk list that does not match the bytes is never sent) {
+  write("a", "small, read slowly");
+  write("b", varied(200u << 10, 4));
+  slow = sys.spawn(holding_worker);
+  workers = {caf::actor_cast<content_worker_actor>(slow),
+             sys.spawn(lying_worker)};
+  start_reference();
+  start_watcher_read_by_read();
+  CAF_REQUIRE_EQUAL(held(), 1u);
+  release();
+  advance_time(10ms);
+  sched.run();
+  // The upload from the spoilt list stopped at its first chunk (abort),
+  // and the file was looked at again and chunked by the sender.
+  CAF_CHECK_EQUAL(status_now().state, "in-sync");
+  CAF_CHECK_EQUAL(mismatch(), "");
+  CAF_CHECK_EQUAL(status_now().counters.chunked_files, 2u);
+}
+
 CAF_TEST(live changes and renames through real workers end identical) {
   workers = {sys.spawn(content_worker), sys.spawn(content_worker)};
   write("keep/x", "x");
@@ -181,7 +282,8 @@ CAF_TEST(live changes and renames through real workers end identical) {
 
 // The order and model rules under pressure: random changes (files written
 // and removed, files and directories renamed) reported as the tracker
-// reports them, every read on a worker, one of the two workers holding
+// reports them, every read (and, for files above 150 bytes, every
+// chunking behind other work) on a worker, one of the two workers holding
 // its reads until a random later round. Whenever all is released and the
 // sender is in sync, the reference equals the source; and at the end.
 CAF_TEST(random changes with reads held at random end identical) {
@@ -196,6 +298,9 @@ CAF_TEST(random changes with reads held at random end identical) {
   sender_config cfg;
   cfg.reads_per_message = 2;
   cfg.cached_reads_inline = false;
+  // Files above 150 bytes go as chunked transfers: those queued behind a
+  // read are chunked on a worker.
+  cfg.small_file_bytes = 150;
   start_watcher(cfg);
   release();
   CAF_REQUIRE_EQUAL(status_now().state, "in-sync");

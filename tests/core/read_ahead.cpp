@@ -33,8 +33,14 @@ action send(std::string path) {
   return a;
 }
 
-std::shared_ptr<small_read> pending_read() {
-  return std::make_shared<small_read>();
+std::shared_ptr<content_read> pending_read() {
+  return std::make_shared<content_read>();
+}
+
+std::shared_ptr<content_read> pending_scan() {
+  auto r = std::make_shared<content_read>();
+  r->chunking = chunker_params{};
+  return r;
 }
 
 /// Paths of the actions ready now, in the order they leave.
@@ -184,60 +190,53 @@ CAF_TEST(the queue of actions is bounded) {
   CAF_CHECK(!q.has_room_for(1));
 }
 
-CAF_TEST(a small read reads the version it saw or says why not) {
-  char tmpl[] = "/tmp/livesync-read-ahead-XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
-  std::ofstream{dir + "/f"} << "hello";
-  small_read r;
-  r.full_path = dir + "/f";
-  r.run();
-  CAF_CHECK(r.outcome == read_outcome::ok);
-  CAF_CHECK_EQUAL(std::string(r.data.begin(), r.data.end()), "hello");
-  CAF_CHECK_EQUAL(r.meta.size, 5u);
-  CAF_CHECK(r.hash == hash_bytes("hello", 5));
-  small_read gone;
-  gone.full_path = dir + "/missing";
-  gone.run();
-  CAF_CHECK(gone.outcome == read_outcome::vanished);
-  std::filesystem::remove_all(dir);
+CAF_TEST(chunkings are bounded apart from the reads) {
+  read_ahead::limits l;
+  l.reads = 1;
+  l.bytes = 1000;
+  l.scans = 2;
+  l.scan_bytes = 100000;
+  read_ahead q{l};
+  auto read = q.push_read(upload("small", 500), pending_read());
+  CAF_CHECK(!q.has_room_for(1)); // The one read is out.
+  CAF_CHECK(q.has_room_for_scan(60000));
+  auto scan1 = q.push_read(upload("large1", 60000), pending_scan());
+  CAF_CHECK_EQUAL(q.reads_out(), 1u); // Counted apart.
+  CAF_CHECK_EQUAL(q.bytes_out(), 500u);
+  CAF_CHECK_EQUAL(q.scans_out(), 1u);
+  CAF_CHECK_EQUAL(q.scan_bytes_out(), 60000u);
+  CAF_CHECK(!q.has_room_for_scan(40001)); // Bytes.
+  CAF_CHECK(q.has_room_for_scan(40000));
+  auto scan2 = q.push_read(upload("large2", 40000), pending_scan());
+  CAF_CHECK(!q.has_room_for_scan(1)); // Count.
+  // The queue's order holds across both kinds.
+  CAF_CHECK(q.done(scan2));
+  CAF_CHECK_EQUAL(q.scans_out(), 1u);
+  CAF_CHECK_EQUAL(q.scan_bytes_out(), 60000u);
+  CAF_CHECK(drain(q).empty());
+  CAF_CHECK(q.done(read));
+  CAF_CHECK_EQUAL(drain(q), paths{"small+read"});
+  CAF_CHECK(q.done(scan1));
+  CAF_CHECK_EQUAL(drain(q), (paths{"large1+read", "large2+read"}));
+  CAF_CHECK_EQUAL(q.scans_out(), 0u);
+  CAF_CHECK_EQUAL(q.scan_bytes_out(), 0u);
+  CAF_CHECK_EQUAL(q.reads_out(), 0u);
+  // A clear forgets the chunkings out too.
+  q.push_read(upload("large3", 1000), pending_scan());
+  q.clear();
+  CAF_CHECK_EQUAL(q.scans_out(), 0u);
+  CAF_CHECK_EQUAL(q.scan_bytes_out(), 0u);
+  CAF_CHECK(q.has_room_for_scan(100000));
 }
 
-CAF_TEST(a cached read takes only what the page cache holds) {
-  char tmpl[] = "/tmp/livesync-read-ahead-XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
-  auto path = dir + "/f";
-  std::string text(20000, 'z');
-  std::ofstream{path} << text;
-  small_read warm;
-  warm.full_path = path;
-  CAF_REQUIRE(warm.run_cached()); // Just written: in the cache.
-  CAF_CHECK(warm.outcome == read_outcome::ok);
-  CAF_CHECK_EQUAL(warm.data.size(), text.size());
-  CAF_CHECK(warm.hash == hash_bytes(text.data(), text.size()));
-  // Written back and dropped from the cache: it would wait for the disk.
-  int fd = ::open(path.c_str(), O_RDONLY);
-  CAF_REQUIRE(fd >= 0);
-  ::fdatasync(fd);
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  ::close(fd);
-  small_read cold;
-  cold.full_path = path;
-  if (cold.run_cached()) {
-    // A filesystem without RWF_NOWAIT (or the page came back): read as
-    // usual, and right.
-    CAF_MESSAGE("read anyway: no RWF_NOWAIT here, or cached again");
-    CAF_CHECK(cold.outcome == read_outcome::ok);
-    CAF_CHECK(cold.hash == warm.hash);
-  } else {
-    CAF_CHECK(cold.data.empty());
-    CAF_CHECK(cold.outcome == read_outcome::failed); // Untouched.
-    cold.run();
-    CAF_CHECK(cold.outcome == read_outcome::ok);
-    CAF_CHECK(cold.hash == warm.hash);
-  }
-  small_read gone;
-  gone.full_path = dir + "/missing";
-  CAF_CHECK(gone.run_cached()); // An answer, from no disk read.
-  CAF_CHECK(gone.outcome == read_outcome::vanished);
-  std::filesystem::remove_all(dir);
+CAF_TEST(a chunked upload holds its path like a read one) {
+  read_ahead q{read_ahead::limits{}};
+  auto id = q.push_read(upload("big", 1u << 20), pending_scan());
+  auto same = change::make_dirty("big", change_content);
+  auto other = change::make_dirty("small", change_content);
+  CAF_CHECK(!q.may_plan_past(&same));
+  CAF_CHECK(q.may_plan_past(&other));
+  CAF_CHECK(q.done(id));
+  CAF_CHECK_EQUAL(drain(q), paths{"big+read"});
+  CAF_CHECK(q.may_plan_past(&same));
 }
