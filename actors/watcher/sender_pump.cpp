@@ -199,13 +199,15 @@ void log_stats(self_ptr self) {
   spdlog::info("sender-stats ops={} requests={} request_bytes={} files={} "
                "literal_bytes={} copied_bytes={} payload_bytes={} "
                "round_trips={} fallbacks={} errors={} connects={} "
+               "chunked_files={} worker_reads={} "
                "recipes={} recipe_bytes={} queued_checks={} "
                "in_flight_bytes={} latency_samples={} "
                "latency_p50_us={} latency_p99_us={} latency_max_us={} "
                "reference={}",
                s.ops, s.requests, s.bytes, s.files, s.literal_bytes,
                s.copied_bytes, s.payload_bytes, s.round_trips, s.fallbacks,
-               s.errors, s.reconnects, st.recipes.size(), st.recipes.bytes(),
+               s.errors, s.reconnects, s.chunked_files, s.worker_reads,
+               st.recipes.size(), st.recipes.bytes(),
                st.planner->queued(), st.link->in_flight_bytes(), lat.count(),
                lat.quantile(0.5).count() / 1000,
                lat.quantile(0.99).count() / 1000, lat.max().count() / 1000,

@@ -4,6 +4,10 @@
 // planner's order. Without workers, actions run as they come.
 #include "actors/watcher/sender_detail.hpp"
 
+#include "core/common/path_rules.hpp"
+
+#include <spdlog/spdlog.h>
+
 namespace livesync::sender_detail {
 
 namespace {
@@ -91,6 +95,10 @@ void dispatch_reads(self_ptr self) {
             ++st.link->counters().worker_reads;
             if (!done[i]->chunks())
               share_read(self, done[i]->path, *done[i]);
+            else
+              spdlog::debug("chunked-ahead path={} chunks={}",
+                            printable(done[i]->path),
+                            done[i]->list ? done[i]->list->chunks.size() : 0);
           }
         if (any)
           pump(self);
