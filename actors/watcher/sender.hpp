@@ -107,6 +107,11 @@ struct sender_config {
   /// larger one is chunked by the sender as it streams it: chunking it
   /// first would delay its first byte by a whole read of it.
   uint64_t scan_ahead_max_bytes = 16u << 20;
+  /// Actions planned behind a larger file before the sender streams it
+  /// (0: none), so that the workers read and chunk the next files
+  /// meanwhile. A few suffice: they keep the workers busy for as long as
+  /// the file streams, and the file's first byte waits only for planning.
+  size_t stream_look_ahead = 32;
   /// Reads handed to a worker in one message, at most.
   size_t reads_per_message = 8;
   /// A file the page cache holds is read by the sender at once, not by a

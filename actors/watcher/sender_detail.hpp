@@ -142,6 +142,12 @@ void plan_or_queue(self_ptr self, action a);
 /// nothing it holds must be done first).
 bool may_plan(self_ptr self);
 
+/// Whether the pump should plan further before it runs the front action:
+/// a larger file the sender streams itself, with the planner's next
+/// actions still to be handed to the workers (a few, see
+/// sender_config::stream_look_ahead).
+bool look_ahead(self_ptr self);
+
 /// Runs the actions at the front of the read-ahead whose reads are done;
 /// true when one ran.
 bool run_ready(self_ptr self);

@@ -328,9 +328,10 @@ void pump(self_ptr self) {
         break;
       continue;
     }
-    if (run_ready(self))
+    bool ahead_first = look_ahead(self);
+    if (!ahead_first && run_ready(self))
       continue;
-    if (st.planner->idle() || !may_plan(self))
+    if (!ahead_first && (st.planner->idle() || !may_plan(self)))
       break;
     if (++steps > steps_per_pump) {
       if (!st.pump_scheduled) {

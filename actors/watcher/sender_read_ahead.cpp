@@ -28,6 +28,15 @@ bool chunks_ahead(const sender_state& st, const action& a) {
          && st.ahead.has_room_for_scan(a.meta.size);
 }
 
+// A larger file the sender chunks itself as it streams it: before it
+// starts, it plans a little further (look_ahead), so that the workers read
+// and chunk the next files while it streams this one.
+bool streams_itself(const sender_state& st, const action& a) {
+  return !st.cfg.content_workers.empty() && !st.cfg.shared_chunks
+         && st.cfg.stream_look_ahead > 0 && a.kind == action::upload
+         && a.meta.size > st.cfg.small_file_bytes;
+}
+
 // Queues `a` behind the reads out, with its file chunked on a worker, in a
 // message of its own (small reads batched with it would wait for it).
 void chunk_soon(self_ptr self, action a) {
@@ -127,11 +136,19 @@ void plan_or_queue(self_ptr self, action a) {
     chunk_soon(self, std::move(a));
     return;
   }
-  if (st.ahead.empty()) {
+  if (st.ahead.empty() && !streams_itself(st, a)) {
     execute(self, a);
     return;
   }
   st.ahead.push(std::move(a));
+}
+
+bool look_ahead(self_ptr self) {
+  auto& st = self->state;
+  auto* front = st.ahead.peek_plain();
+  return front != nullptr && streams_itself(st, *front)
+         && st.ahead.size() <= st.cfg.stream_look_ahead
+         && !st.planner->idle() && may_plan(self);
 }
 
 bool may_plan(self_ptr self) {
@@ -147,15 +164,20 @@ bool run_ready(self_ptr self) {
   auto r = st.ahead.pop_ready();
   if (!r)
     return false;
-  if (!r->read)
+  if (!r->read) {
+    // The workers get what the look-ahead planned before this file
+    // streams (possibly for the rest of this pump).
+    if (r->a.kind == action::upload)
+      dispatch_reads(self);
     execute(self, r->a);
-  else if (!r->read->chunks())
+  } else if (!r->read->chunks()) {
     send_small_file(self, r->a, std::move(r->read));
-  else
+  } else {
     // A chunking that failed (the file changed, vanished or could not be
     // read) leaves no list: the sender reads the file itself, and its
     // read decides what to do.
     start_upload(self, r->a, r->read->list);
+  }
   return true;
 }
 

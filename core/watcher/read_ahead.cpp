@@ -6,7 +6,7 @@ bool read_ahead::has_room_for(uint64_t bytes) const noexcept {
   if (reads_out_ >= limits_.reads || queue_.size() >= limits_.actions)
     return false;
   // One read always fits, however large, so that progress is made.
-  return reads_out_ == 0 || bytes_out_ + bytes <= limits_.bytes;
+  return bytes_held_ == 0 || bytes_held_ + bytes <= limits_.bytes;
 }
 
 bool read_ahead::has_room_for_scan(uint64_t bytes) const noexcept {
@@ -19,7 +19,7 @@ bool read_ahead::may_plan_past(const change* next) const noexcept {
     return false;
   if (queue_.empty())
     return true;
-  if (next->kind == change::rename)
+  if (next->kind == change::rename || linked_uploads_ > 0)
     return false;
   return uploads_.count(next->path) == 0;
 }
@@ -27,6 +27,12 @@ bool read_ahead::may_plan_past(const change* next) const noexcept {
 void read_ahead::count_upload(const action& a, int delta) {
   if (a.kind != action::upload)
     return;
+  if (a.linked) {
+    if (delta > 0)
+      ++linked_uploads_;
+    else
+      --linked_uploads_;
+  }
   if (delta > 0) {
     ++uploads_[a.path];
   } else if (auto i = uploads_.find(a.path); i != uploads_.end()) {
@@ -58,6 +64,8 @@ uint64_t read_ahead::push_read(action a, std::shared_ptr<content_read> r,
                                bool done_now) {
   auto id = front_id_ + queue_.size();
   count_upload(a, 1);
+  if (!r->chunks())
+    bytes_held_ += a.meta.size;
   queue_.push_back(slot{std::move(a), std::move(r), id, !done_now});
   if (!done_now)
     count_out(queue_.back(), 1);
@@ -80,18 +88,28 @@ std::optional<read_ahead::ready> read_ahead::pop_ready() {
     return std::nullopt;
   auto& s = queue_.front();
   count_upload(s.a, -1);
+  if (s.read && !s.read->chunks())
+    bytes_held_ -= s.a.meta.size;
   ready out{std::move(s.a), std::move(s.read)};
   queue_.pop_front();
   ++front_id_;
   return out;
 }
 
+const action* read_ahead::peek_plain() const noexcept {
+  if (queue_.empty() || queue_.front().read)
+    return nullptr;
+  return &queue_.front().a;
+}
+
 void read_ahead::clear() {
   front_id_ += queue_.size();
   queue_.clear();
   uploads_.clear();
+  linked_uploads_ = 0;
   reads_out_ = 0;
   bytes_out_ = 0;
+  bytes_held_ = 0;
   scans_out_ = 0;
   scan_bytes_out_ = 0;
 }

@@ -17,8 +17,10 @@
 // file whose upload still waits here, nor move the model beneath it:
 // may_plan_past() stops it at a check of such a path (it would plan the
 // same upload twice, or an operation the model would then see out of
-// order) and at any rename. Every other check goes on, and what it emits
-// waits behind the reads.
+// order), at any rename, and at anything while an upload of a file with
+// other names (hard links) waits (another name planned meanwhile would be
+// sent as a copy of its own, not linked to it). Every other check goes
+// on, and what it emits waits behind the reads.
 #pragma once
 
 #include "core/watcher/change.hpp"
@@ -41,7 +43,9 @@ public:
   struct limits {
     /// Reads out at once (the workers' queues hold at most this many).
     size_t reads = 32;
-    /// Bytes of the files being read (as planned), at most.
+    /// Bytes of the small files read or being read that wait here (as
+    /// planned), at most: a cached file read at once waits, content and
+    /// all, behind a read still out.
     uint64_t bytes = 4u << 20;
     /// Actions waiting behind reads, at most (the planner stops here).
     size_t actions = 4096;
@@ -62,7 +66,8 @@ public:
 
   explicit read_ahead(limits l) : limits_(l) {}
 
-  /// Whether a read of `bytes` more fits now.
+  /// Whether a read of `bytes` more fits now (one always fits while no
+  /// small file's content waits here).
   bool has_room_for(uint64_t bytes) const noexcept;
 
   /// Whether a file of `bytes` may be chunked ahead now.
@@ -89,6 +94,10 @@ public:
   /// The front action once it is ready, removing it.
   std::optional<ready> pop_ready();
 
+  /// The front action if it is ready and has no read (the sender does its
+  /// content work itself), else null.
+  const action* peek_plain() const noexcept;
+
   /// Drops everything (the link is lost; its ids are never reused, so late
   /// answers are told apart).
   void clear();
@@ -97,6 +106,8 @@ public:
   size_t size() const noexcept { return queue_.size(); }
   size_t reads_out() const noexcept { return reads_out_; }
   uint64_t bytes_out() const noexcept { return bytes_out_; }
+  /// Bytes of the small files queued with a read, out or done.
+  uint64_t bytes_held() const noexcept { return bytes_held_; }
   size_t scans_out() const noexcept { return scans_out_; }
   uint64_t scan_bytes_out() const noexcept { return scan_bytes_out_; }
 
@@ -114,12 +125,15 @@ private:
 
   limits limits_;
   std::deque<slot> queue_;
-  /// Paths of the uploads queued (how many each).
+  /// Paths of the uploads queued (how many each), and how many of them
+  /// are of files with other names.
   std::unordered_map<std::string, size_t> uploads_;
+  size_t linked_uploads_ = 0;
   /// Id of queue_.front() (ids are consecutive along the queue).
   uint64_t front_id_ = 1;
   size_t reads_out_ = 0;
   uint64_t bytes_out_ = 0;
+  uint64_t bytes_held_ = 0;
   size_t scans_out_ = 0;
   uint64_t scan_bytes_out_ = 0;
 };

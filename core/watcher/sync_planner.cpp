@@ -281,6 +281,7 @@ void sync_planner::check(const std::string& path, uint8_t flags,
       a.kind = action::upload;
       a.path = path;
       a.meta = now.meta;
+      a.linked = now.nlink > 1;
       out.push_back(std::move(a));
       check_other_names(path, flags);
       return;

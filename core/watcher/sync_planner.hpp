@@ -48,6 +48,10 @@ struct action {
   entry_meta meta;
   /// warn_skipped: why, when it is not the kind of the entry.
   std::string reason;
+  /// upload: the file has other names (hard links). Until its content is
+  /// sent they cannot be linked to it (the model does not hold it yet),
+  /// so nothing may be planned past it (core/watcher/read_ahead).
+  bool linked = false;
 };
 
 /// Counters for logs and status.

@@ -218,6 +218,50 @@ CAF_TEST(a larger file behind a slow read is chunked on a worker meanwhile) {
   CAF_CHECK_EQUAL(status_now().counters.round_trips, 0u);
 }
 
+CAF_TEST(the files after a larger one are read and chunked while it streams) {
+  // "a" is larger: the sender streams it itself, but plans a little
+  // further first, so "b" (larger too) is chunked and "c" read on the
+  // workers meanwhile. "b" is held on the slow worker: "a" leaves, and
+  // nothing after "b".
+  auto a = varied(300u << 10, 5);
+  write("a", a);
+  write("b", varied(100u << 10, 6));
+  write("c", "small after them");
+  slow_and_fast();
+  start_reference();
+  start_watcher_read_by_read();
+  CAF_CHECK_EQUAL(held(), 1u);
+  CAF_CHECK(on_reference("a"));
+  CAF_CHECK(!on_reference("b"));
+  CAF_CHECK(!on_reference("c"));
+  CAF_CHECK_EQUAL(state().ahead.scans_out(), 1u);
+  CAF_CHECK_EQUAL(state().ahead.size(), 2u);
+  release();
+  CAF_CHECK_EQUAL(status_now().state, "in-sync");
+  CAF_CHECK_EQUAL(mismatch(), "");
+  auto c = status_now().counters;
+  CAF_CHECK_EQUAL(c.files, 3u);
+  CAF_CHECK_EQUAL(c.worker_reads, 2u); // "b" chunked, "c" read.
+  CAF_CHECK_EQUAL(c.chunked_files, 2u);
+}
+
+CAF_TEST(without look-ahead a larger file at the front streams at once) {
+  write("a", varied(300u << 10, 5));
+  write("b", varied(100u << 10, 6));
+  slow_and_fast();
+  start_reference();
+  sender_config cfg;
+  cfg.reads_per_message = 1;
+  cfg.cached_reads_inline = false;
+  cfg.stream_look_ahead = 0;
+  start_watcher(cfg);
+  // Nothing waited when either was planned: the sender chunked both.
+  CAF_CHECK_EQUAL(held(), 0u);
+  CAF_CHECK_EQUAL(status_now().state, "in-sync");
+  CAF_CHECK_EQUAL(mismatch(), "");
+  CAF_CHECK_EQUAL(status_now().counters.worker_reads, 0u);
+}
+
 CAF_TEST(a larger file chunked on a worker and changed since goes as it is now) {
   write("a", "small, read slowly");
   write("b", varied(200u << 10, 2));
@@ -252,6 +296,23 @@ CAF_TEST(a chunk list that does not match the bytes is never sent) {
   CAF_CHECK_EQUAL(status_now().state, "in-sync");
   CAF_CHECK_EQUAL(mismatch(), "");
   CAF_CHECK_EQUAL(status_now().counters.chunked_files, 2u);
+}
+
+CAF_TEST(another name of a file whose read waits is linked to it not copied) {
+  write("a", "one inode, two names");
+  std::filesystem::create_hard_link(src + "/a", src + "/b");
+  slow_and_fast();
+  start_reference();
+  start_watcher_read_by_read();
+  // "a" waits on the slow worker, and the planner waits for it: "b"
+  // planned now would find no "a" on the reference to link to.
+  CAF_CHECK_EQUAL(held(), 1u);
+  CAF_CHECK_EQUAL(state().ahead.size(), 1u);
+  release();
+  CAF_CHECK_EQUAL(status_now().state, "in-sync");
+  CAF_CHECK_EQUAL(mismatch(), "");
+  CAF_CHECK(std::filesystem::equivalent(ref + "/a", ref + "/b"));
+  CAF_CHECK_EQUAL(status_now().counters.files, 1u);
 }
 
 CAF_TEST(live changes and renames through real workers end identical) {

@@ -240,3 +240,53 @@ CAF_TEST(a chunked upload holds its path like a read one) {
   CAF_CHECK_EQUAL(drain(q), paths{"big+read"});
   CAF_CHECK(q.may_plan_past(&same));
 }
+
+CAF_TEST(content read at once counts against the bytes while it waits) {
+  // A cached small file read by the sender waits, content and all, behind
+  // a read still out: it counts until it leaves.
+  read_ahead::limits l;
+  l.bytes = 1000;
+  read_ahead q{l};
+  auto slow = q.push_read(upload("a", 100), pending_read());
+  q.push_read(upload("b", 800), pending_read(), true);
+  CAF_CHECK_EQUAL(q.bytes_out(), 100u); // Only "a" is out...
+  CAF_CHECK_EQUAL(q.bytes_held(), 900u); // ...but both wait here.
+  CAF_CHECK(q.has_room_for(100));
+  CAF_CHECK(!q.has_room_for(101));
+  CAF_CHECK(q.done(slow));
+  CAF_CHECK_EQUAL(drain(q), (paths{"a+read", "b+read"}));
+  CAF_CHECK_EQUAL(q.bytes_held(), 0u);
+  CAF_CHECK(q.has_room_for(5000)); // Nothing waits: one always fits.
+  // A chunking's file stays on disk: it holds no bytes here.
+  q.push_read(upload("big", 1u << 20), pending_scan());
+  CAF_CHECK_EQUAL(q.bytes_held(), 0u);
+}
+
+CAF_TEST(the front is plain only when it is ready and has no read) {
+  read_ahead q{read_ahead::limits{}};
+  CAF_CHECK(q.peek_plain() == nullptr);
+  q.push(upload("big", 1u << 20));
+  q.push_read(upload("next"), pending_read());
+  CAF_REQUIRE(q.peek_plain() != nullptr);
+  CAF_CHECK_EQUAL(q.peek_plain()->path, "big");
+  CAF_CHECK_EQUAL(drain(q), paths{"big"});
+  CAF_CHECK(q.peek_plain() == nullptr); // "next" has a read (out).
+}
+
+CAF_TEST(nothing is planned past an upload of a file with other names) {
+  // Another name of that inode checked meanwhile would find no copy of it
+  // on the reference to link to, and would be sent as a file of its own.
+  read_ahead q{read_ahead::limits{}};
+  auto linked = upload("x/a", 1u << 20);
+  linked.linked = true;
+  q.push(linked);
+  auto other = change::make_dirty("y/b", change_content);
+  CAF_CHECK(!q.may_plan_past(&other));
+  CAF_CHECK_EQUAL(drain(q), paths{"x/a"});
+  CAF_CHECK(q.may_plan_past(&other));
+  auto id = q.push_read(linked, pending_read());
+  CAF_CHECK(!q.may_plan_past(&other));
+  q.clear();
+  CAF_CHECK(q.may_plan_past(&other));
+  CAF_CHECK(!q.done(id));
+}
