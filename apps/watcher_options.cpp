@@ -250,9 +250,11 @@ watcher_settings validate(watcher_config& cfg) {
   s.read_ahead_limits.reads = 16 * size_t{cfg.content_workers};
   s.read_ahead_limits.bytes = std::max<uint64_t>(4u << 20,
                                                  2 * s.small_file_bytes);
-  // Chunkings ahead: on half the workers at most, so that small reads
-  // still find a free one.
-  s.read_ahead_limits.scans = std::max<size_t>(1, cfg.content_workers / 2);
+  // Larger files read and chunked ahead: a few per worker (a medium file
+  // takes a worker about a millisecond; with fewer, most of them found no
+  // room when planned and were chunked by the sender), within the 64 MiB
+  // of content the read-ahead may hold for them.
+  s.read_ahead_limits.scans = 8 * size_t{cfg.content_workers};
   out.content_workers = cfg.content_workers;
   out.unwatched_scan_interval = cfg.unwatched_scan_interval;
   return out;

@@ -105,9 +105,10 @@ std::string reference_name(const sender_config& cfg);
 
 /// Starts sending a file the planner asked for: whole if small, else as a
 /// delta (after fetching the reference's recipe when none is cached),
-/// from `list` when a content worker chunked it ahead.
+/// from the content and chunk list of `ahead` when a content worker read
+/// and chunked it.
 void start_upload(self_ptr self, const action& a,
-                  std::shared_ptr<const chunk_list> list = nullptr);
+                  std::shared_ptr<content_read> ahead = nullptr);
 
 /// Sends the next operation of the file being streamed.
 void stream_step(self_ptr self);

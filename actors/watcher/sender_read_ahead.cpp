@@ -176,7 +176,7 @@ bool run_ready(self_ptr self) {
     // A chunking that failed (the file changed, vanished or could not be
     // read) leaves no list: the sender reads the file itself, and its
     // read decides what to do.
-    start_upload(self, r->a, r->read->list);
+    start_upload(self, r->a, std::move(r->read));
   }
   return true;
 }

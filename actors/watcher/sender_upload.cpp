@@ -119,19 +119,21 @@ void share_read(self_ptr self, const std::string& path, const content_read& r) {
 namespace {
 
 // Starts streaming `path` against `base` (the recipe of the version the
-// reference holds, or nullptr), from `list` when a content worker chunked
-// it ahead (null: chunked here as it streams).
+// reference holds, or nullptr), from the content and chunk list a content
+// worker made ahead (`ahead`, null: read and chunked here as it streams).
 void begin_upload(self_ptr self, const std::string& path, const recipe* base,
-                  std::shared_ptr<const chunk_list> list) {
+                  std::shared_ptr<content_read> ahead) {
   auto& st = self->state;
   if (st.cfg.shared_chunks) {
     begin_shared_upload(self, path, base);
     return;
   }
   ++st.link->counters().chunked_files;
-  auto up = std::make_unique<file_upload>(path, st.next_xfer++, base,
-                                          st.cfg.upload, &st.recipes,
-                                          std::move(list));
+  auto up = std::make_unique<file_upload>(
+    path, st.next_xfer++, base, st.cfg.upload, &st.recipes,
+    ahead ? ahead->list : nullptr);
+  if (ahead)
+    up->use_content(std::move(ahead->data), ahead->meta);
   op begin;
   std::string reason;
   if (!readable(self, path, up->open(st.fs->full_path(path), begin, reason),
@@ -145,7 +147,7 @@ void begin_upload(self_ptr self, const std::string& path, const recipe* base,
 // round trip of the delta path), then stream against it. Nothing else is
 // sent meanwhile, so the order of operations stays that of the planner.
 void fetch_recipe_then_upload(self_ptr self, const std::string& path,
-                              std::shared_ptr<const chunk_list> list) {
+                              std::shared_ptr<content_read> ahead) {
   auto& st = self->state;
   st.awaiting_recipe = true;
   ++st.link->counters().round_trips;
@@ -157,7 +159,7 @@ void fetch_recipe_then_upload(self_ptr self, const std::string& path,
       spdlog::debug("recipe-received path={} chunks={}", printable(path),
                     r.size());
       st.recipes.put(path, r);
-      begin_upload(self, path, &r, list);
+      begin_upload(self, path, &r, ahead);
       pump(self);
     },
     [=](caf::error& err) {
@@ -174,7 +176,7 @@ void fetch_recipe_then_upload(self_ptr self, const std::string& path,
       ++st.link->counters().fallbacks;
       spdlog::debug("delta-fallback path={} reason=no-recipe detail={}",
                     printable(path), self->system().render(err));
-      begin_upload(self, path, nullptr, list);
+      begin_upload(self, path, nullptr, ahead);
       pump(self);
     },
     atom::recipe_v, path, st.cfg.upload.chunking);
@@ -183,16 +185,18 @@ void fetch_recipe_then_upload(self_ptr self, const std::string& path,
 } // namespace
 
 void start_upload(self_ptr self, const action& a,
-                  std::shared_ptr<const chunk_list> list) {
+                  std::shared_ptr<content_read> ahead) {
   auto& st = self->state;
-  if (a.meta.size <= st.cfg.small_file_bytes && !list) {
+  if (ahead && !ahead->list)
+    ahead.reset(); // Its chunking failed: read here, which decides.
+  if (a.meta.size <= st.cfg.small_file_bytes && !ahead) {
     send_small_file(self, a, nullptr);
     return;
   }
   auto* node = st.model.find(a.path);
   if (node == nullptr || node->meta.kind != entry_kind::file
       || node->meta.size == 0) {
-    begin_upload(self, a.path, nullptr, list); // Nothing to build on.
+    begin_upload(self, a.path, nullptr, ahead); // Nothing to build on.
     return;
   }
   auto* base = st.recipes.find(a.path);
@@ -201,10 +205,10 @@ void start_upload(self_ptr self, const action& a,
     base = nullptr;
   }
   if (base == nullptr) {
-    fetch_recipe_then_upload(self, a.path, list);
+    fetch_recipe_then_upload(self, a.path, ahead);
     return;
   }
-  begin_upload(self, a.path, base, list);
+  begin_upload(self, a.path, base, ahead);
 }
 
 void stream_step(self_ptr self) {

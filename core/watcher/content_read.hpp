@@ -4,13 +4,16 @@
 //
 // - a small file is read whole: its content, its hash and its state as
 //   read (the sender sends it as one write_file);
-// - a larger one is chunked: the chunk list of the version read (chunk
-//   hashes and lengths, whole-file hash). The sender then streams it from
-//   that list (file_upload's listed mode): it reads only the bytes its
-//   reference lacks and checks each chunk against the list, without
-//   chunking the file again, and the worker's read left it in the page
-//   cache. A file that changed since is told apart by its version, never
-//   sent wrong.
+// - a larger one (up to a bound, sender_config::scan_ahead_max_bytes) is
+//   read whole and chunked: its content, state as read, and chunk list
+//   (chunk hashes and lengths, whole-file hash). The sender then streams
+//   that version from memory (file_upload's listed mode with held
+//   content), against the recipe its reference holds, without reading,
+//   chunking or hashing the file itself.
+//
+// Either way the sender sends the version the worker read, consistent
+// (its state did not change during the read); a later change of the file
+// is a later event, and a later upload.
 //
 // Owned by the sender, handed to one worker at a time.
 #pragma once
@@ -30,16 +33,17 @@ struct content_read {
   /// Root-relative (as the planner names it), and as opened.
   std::string path;
   std::string full_path;
-  /// Set: chunk the file with these parameters into `list`; unset: read
-  /// it whole into `data`.
+  /// Set: also chunk the file with these parameters into `list`.
   std::optional<chunker_params> chunking;
   read_outcome outcome = read_outcome::failed;
   std::string reason;
-  /// A file read whole: the content, its hash and its state as read.
+  /// The content, its hash and its state as read.
   std::vector<char> data;
   hash128 hash;
   entry_meta meta;
-  /// A file chunked: the list of the version read (outcome ok only).
+  /// A file chunked: the list of the version read (outcome ok only). Its
+  /// version has the size, mtime and mode read (no ctime or inode: it is
+  /// sent from `data`, never checked against the file again).
   std::shared_ptr<const chunk_list> list;
 
   bool chunks() const noexcept { return chunking.has_value(); }

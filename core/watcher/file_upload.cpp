@@ -40,14 +40,24 @@ op file_upload::make(op_kind kind) const {
   return o;
 }
 
+void file_upload::use_content(std::vector<char> content,
+                              const entry_meta& meta) {
+  held_ = true;
+  held_content_ = std::move(content);
+  held_meta_ = meta;
+}
+
 read_outcome file_upload::open(const std::string& full_path, op& begin,
                                std::string& reason) {
-  auto r = in_.open(full_path, reason);
-  if (r != read_outcome::ok)
-    return r;
-  if (listed_ && version_of(in_.state()) != listed_->version) {
-    in_.close();
-    return read_outcome::changed; // Not the version that was chunked.
+  auto r = read_outcome::ok;
+  if (!held_) {
+    r = in_.open(full_path, reason);
+    if (r != read_outcome::ok)
+      return r;
+    if (listed_ && version_of(in_.state()) != listed_->version) {
+      in_.close();
+      return read_outcome::changed; // Not the version that was chunked.
+    }
   }
   begin = make(op_kind::begin_file);
   begin.size = meta().size;
@@ -121,6 +131,13 @@ file_upload::step file_upload::next(op& out, std::string& reason) {
 read_outcome file_upload::flush_literals(std::string& reason) {
   if (run_bytes_ == 0)
     return read_outcome::ok;
+  if (held_) {
+    // The list was made of these very bytes.
+    encoder_.add_literal(held_content_.data() + run_offset_,
+                         static_cast<size_t>(run_bytes_), scratch_);
+    run_bytes_ = 0;
+    return read_outcome::ok;
+  }
   auto r = in_.read_at(run_offset_, static_cast<size_t>(run_bytes_), block_,
                        reason);
   if (r != read_outcome::ok)
@@ -185,7 +202,8 @@ file_upload::step file_upload::next_listed(op& out, std::string& reason) {
       move_scratch();
       continue;
     }
-    if (chunk_offset_ != meta().size || in_.finish() != read_outcome::ok)
+    if (chunk_offset_ != meta().size
+        || (!held_ && in_.finish() != read_outcome::ok))
       return step::torn;
     out = make(op_kind::commit_file);
     out.size = meta().size;

@@ -12,7 +12,10 @@
 // sender chunked it, core/watcher/chunk_list_cache), it reads only the
 // chunks that go as literals, and checks each against its hash in the
 // list; the version opened must be the list's. Either way a file that
-// changed is torn, never sent wrong.
+// changed is torn, never sent wrong. Given also the content the list was
+// made of (a content worker read and chunked the file whole,
+// core/watcher/content_read), it takes the literals from that content and
+// does not open the file: it sends that version, as read.
 #pragma once
 
 #include "core/watcher/chunk_list_cache.hpp"
@@ -61,8 +64,14 @@ public:
               upload_settings settings, const chunk_locator* others = nullptr,
               std::shared_ptr<const chunk_list> listed = nullptr);
 
+  /// Sends `content`, the bytes the chunk list was made of, in state
+  /// `meta` as read, instead of reading the file. Before open(); needs the
+  /// list.
+  void use_content(std::vector<char> content, const entry_meta& meta);
+
   /// Opens the file and fills `begin` with the begin_file op (changed:
-  /// the file is not the version of the chunk list).
+  /// the file is not the version of the chunk list). With held content
+  /// (use_content) only fills `begin`.
   read_outcome open(const std::string& full_path, op& begin,
                     std::string& reason);
 
@@ -78,7 +87,9 @@ public:
   op abort_op() const;
 
   /// The state of the file as read (valid after open()).
-  const entry_meta& meta() const { return in_.state().meta; }
+  const entry_meta& meta() const {
+    return held_ ? held_meta_ : in_.state().meta;
+  }
 
   /// The recipe of the version sent (complete after step::done).
   recipe take_recipe() {
@@ -130,6 +141,10 @@ private:
   size_t run_first_ = 0;
   uint64_t run_offset_ = 0;
   uint64_t run_bytes_ = 0;
+  // Held content (use_content): the bytes of the list's version, as read.
+  bool held_ = false;
+  std::vector<char> held_content_;
+  entry_meta held_meta_;
 };
 
 } // namespace livesync

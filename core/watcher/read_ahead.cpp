@@ -11,7 +11,7 @@ bool read_ahead::has_room_for(uint64_t bytes) const noexcept {
 
 bool read_ahead::has_room_for_scan(uint64_t bytes) const noexcept {
   return scans_out_ < limits_.scans && queue_.size() < limits_.actions
-         && scan_bytes_out_ + bytes <= limits_.scan_bytes;
+         && scan_bytes_held_ + bytes <= limits_.scan_bytes;
 }
 
 bool read_ahead::may_plan_past(const change* next) const noexcept {
@@ -48,15 +48,17 @@ void read_ahead::push(action a) {
 }
 
 void read_ahead::count_out(const slot& s, int delta) {
+  if (s.read->chunks()) {
+    scans_out_ = delta > 0 ? scans_out_ + 1 : scans_out_ - 1;
+    return;
+  }
   auto bytes = s.a.meta.size;
-  auto& n = s.read->chunks() ? scans_out_ : reads_out_;
-  auto& b = s.read->chunks() ? scan_bytes_out_ : bytes_out_;
   if (delta > 0) {
-    ++n;
-    b += bytes;
+    ++reads_out_;
+    bytes_out_ += bytes;
   } else {
-    --n;
-    b -= bytes;
+    --reads_out_;
+    bytes_out_ -= bytes;
   }
 }
 
@@ -64,8 +66,7 @@ uint64_t read_ahead::push_read(action a, std::shared_ptr<content_read> r,
                                bool done_now) {
   auto id = front_id_ + queue_.size();
   count_upload(a, 1);
-  if (!r->chunks())
-    bytes_held_ += a.meta.size;
+  (r->chunks() ? scan_bytes_held_ : bytes_held_) += a.meta.size;
   queue_.push_back(slot{std::move(a), std::move(r), id, !done_now});
   if (!done_now)
     count_out(queue_.back(), 1);
@@ -88,8 +89,8 @@ std::optional<read_ahead::ready> read_ahead::pop_ready() {
     return std::nullopt;
   auto& s = queue_.front();
   count_upload(s.a, -1);
-  if (s.read && !s.read->chunks())
-    bytes_held_ -= s.a.meta.size;
+  if (s.read)
+    (s.read->chunks() ? scan_bytes_held_ : bytes_held_) -= s.a.meta.size;
   ready out{std::move(s.a), std::move(s.read)};
   queue_.pop_front();
   ++front_id_;
@@ -111,7 +112,7 @@ void read_ahead::clear() {
   bytes_out_ = 0;
   bytes_held_ = 0;
   scans_out_ = 0;
-  scan_bytes_out_ = 0;
+  scan_bytes_held_ = 0;
 }
 
 } // namespace livesync

@@ -52,8 +52,8 @@ public:
     /// Files being chunked at once (counted apart from the reads: a
     /// chunking takes far longer than a small read).
     size_t scans = 2;
-    /// Bytes of the files being chunked (as planned), at most: they stay
-    /// in the page cache until the sender streams them.
+    /// Bytes of the files chunked or being chunked that wait here (as
+    /// planned), at most: their content waits in memory until it leaves.
     uint64_t scan_bytes = 64u << 20;
   };
 
@@ -109,7 +109,8 @@ public:
   /// Bytes of the small files queued with a read, out or done.
   uint64_t bytes_held() const noexcept { return bytes_held_; }
   size_t scans_out() const noexcept { return scans_out_; }
-  uint64_t scan_bytes_out() const noexcept { return scan_bytes_out_; }
+  /// Bytes of the files chunked on a worker that wait here, out or done.
+  uint64_t scan_bytes_held() const noexcept { return scan_bytes_held_; }
 
 private:
   struct slot {
@@ -135,7 +136,7 @@ private:
   uint64_t bytes_out_ = 0;
   uint64_t bytes_held_ = 0;
   size_t scans_out_ = 0;
-  uint64_t scan_bytes_out_ = 0;
+  uint64_t scan_bytes_held_ = 0;
 };
 
 } // namespace livesync

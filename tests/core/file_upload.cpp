@@ -7,6 +7,7 @@
 #include "core/common/splitmix.hpp"
 #include "core/reference/tree_writer.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <fstream>
@@ -322,6 +323,49 @@ CAF_TEST(a file that changes while a listed upload reads it is torn) {
     std::ofstream{src + "/f", std::ios::app} << "more";
   });
   CAF_CHECK(s == file_upload::step::torn);
+}
+
+CAF_TEST(held content is sent as the version it is without reading the file) {
+  // A content worker read the file whole and chunked it: the upload sends
+  // those bytes against the base, even once the file changed or went (the
+  // change is a later event, and a later upload).
+  auto v1 = noise(1 << 20, 26);
+  write(src + "/f", v1);
+  auto r1 = upload("f", nullptr);
+  auto v2 = v1;
+  for (size_t i = 0; i < v2.size(); i += 100000)
+    v2[i] ^= 0x33;
+  auto list = std::make_shared<chunk_list>();
+  list->chunks = make_recipe(v2.data(), v2.size(), settings.chunking);
+  list->hash = hash_bytes(v2.data(), v2.size());
+  list->version.size = v2.size();
+  entry_meta meta;
+  meta.kind = entry_kind::file;
+  meta.size = v2.size();
+  meta.mode = 0640;
+  meta.mtime_ns = 1234567890;
+  std::remove((src + "/f").c_str()); // Not read: it may be gone.
+  file_upload up{"f", xfer++, &r1, settings, nullptr, list};
+  up.use_content(v2, meta);
+  op o;
+  std::string reason;
+  CAF_REQUIRE(up.open(src + "/f", o, reason) == read_outcome::ok);
+  CAF_CHECK_EQUAL(o.size, v2.size());
+  CAF_CHECK_EQUAL(o.mode, 0640u);
+  CAF_REQUIRE(ref->apply(o).ok());
+  for (;;) {
+    auto s = up.next(o, reason);
+    CAF_REQUIRE(s == file_upload::step::op || s == file_upload::step::done);
+    CAF_CHECK_EQUAL(ref->apply(o).reason(), "");
+    if (s == file_upload::step::done)
+      break;
+  }
+  CAF_CHECK(read(dir + "/ref/f") == v2);
+  // A delta: eleven edited chunks went as literals, the rest as copies.
+  CAF_CHECK_LESS(up.stats().literal_bytes, 11u * settings.chunking.max_size);
+  CAF_CHECK_GREATER(up.stats().copied_bytes, v2.size() / 2);
+  CAF_CHECK_EQUAL(up.meta().mtime_ns, 1234567890);
+  CAF_CHECK(up.take_recipe() == list->chunks);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

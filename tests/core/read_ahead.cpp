@@ -204,7 +204,7 @@ CAF_TEST(chunkings are bounded apart from the reads) {
   CAF_CHECK_EQUAL(q.reads_out(), 1u); // Counted apart.
   CAF_CHECK_EQUAL(q.bytes_out(), 500u);
   CAF_CHECK_EQUAL(q.scans_out(), 1u);
-  CAF_CHECK_EQUAL(q.scan_bytes_out(), 60000u);
+  CAF_CHECK_EQUAL(q.scan_bytes_held(), 60000u);
   CAF_CHECK(!q.has_room_for_scan(40001)); // Bytes.
   CAF_CHECK(q.has_room_for_scan(40000));
   auto scan2 = q.push_read(upload("large2", 40000), pending_scan());
@@ -212,20 +212,21 @@ CAF_TEST(chunkings are bounded apart from the reads) {
   // The queue's order holds across both kinds.
   CAF_CHECK(q.done(scan2));
   CAF_CHECK_EQUAL(q.scans_out(), 1u);
-  CAF_CHECK_EQUAL(q.scan_bytes_out(), 60000u);
+  // Done, but its content waits here until it leaves.
+  CAF_CHECK_EQUAL(q.scan_bytes_held(), 100000u);
   CAF_CHECK(drain(q).empty());
   CAF_CHECK(q.done(read));
   CAF_CHECK_EQUAL(drain(q), paths{"small+read"});
   CAF_CHECK(q.done(scan1));
   CAF_CHECK_EQUAL(drain(q), (paths{"large1+read", "large2+read"}));
   CAF_CHECK_EQUAL(q.scans_out(), 0u);
-  CAF_CHECK_EQUAL(q.scan_bytes_out(), 0u);
+  CAF_CHECK_EQUAL(q.scan_bytes_held(), 0u);
   CAF_CHECK_EQUAL(q.reads_out(), 0u);
   // A clear forgets the chunkings out too.
   q.push_read(upload("large3", 1000), pending_scan());
   q.clear();
   CAF_CHECK_EQUAL(q.scans_out(), 0u);
-  CAF_CHECK_EQUAL(q.scan_bytes_out(), 0u);
+  CAF_CHECK_EQUAL(q.scan_bytes_held(), 0u);
   CAF_CHECK(q.has_room_for_scan(100000));
 }
 
@@ -257,9 +258,10 @@ CAF_TEST(content read at once counts against the bytes while it waits) {
   CAF_CHECK_EQUAL(drain(q), (paths{"a+read", "b+read"}));
   CAF_CHECK_EQUAL(q.bytes_held(), 0u);
   CAF_CHECK(q.has_room_for(5000)); // Nothing waits: one always fits.
-  // A chunking's file stays on disk: it holds no bytes here.
+  // A chunked file's content is counted apart (scan_bytes).
   q.push_read(upload("big", 1u << 20), pending_scan());
   CAF_CHECK_EQUAL(q.bytes_held(), 0u);
+  CAF_CHECK_EQUAL(q.scan_bytes_held(), 1u << 20);
 }
 
 CAF_TEST(the front is plain only when it is ready and has no read) {
