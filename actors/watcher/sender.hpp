@@ -184,6 +184,11 @@ struct sender_state {
   /// workers; the next worker to hand a read to.
   read_ahead ahead{read_ahead::limits{}};
   size_t next_worker = 0;
+  /// Requests out at each worker (dispatch_reads picks the least loaded).
+  std::vector<size_t> worker_load;
+  /// Planner steps taken since the front became a file this sender streams
+  /// itself (look_ahead() stops after a few).
+  size_t look_ahead_steps = 0;
   /// Reads not handed to a worker yet, and their ids in `ahead`: they go
   /// several to a message (dispatch_reads).
   content_reads unsent_reads;

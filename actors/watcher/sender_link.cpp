@@ -269,6 +269,7 @@ void link_lost(self_ptr self, const std::string& reason) {
   st.chunking.reset(); // Abandons a claim: another sender chunks it.
   st.awaiting_recipe = false;
   st.ahead.clear(); // Reads out are answered into nothing.
+  st.look_ahead_steps = 0;
   st.unsent_reads.clear();
   st.unsent_ids.clear();
   // Everything queued is covered by the full comparison after reconnect.

@@ -329,7 +329,9 @@ void pump(self_ptr self) {
       continue;
     }
     bool ahead_first = look_ahead(self);
-    if (!ahead_first && run_ready(self))
+    if (ahead_first)
+      ++st.look_ahead_steps;
+    else if (run_ready(self))
       continue;
     if (!ahead_first && (st.planner->idle() || !may_plan(self)))
       break;

@@ -47,6 +47,7 @@ void chunk_soon(self_ptr self, action a) {
   r->path = a.path;
   r->full_path = st.fs->full_path(a.path);
   r->chunking = st.cfg.upload.chunking;
+  r->max_bytes = st.cfg.scan_ahead_max_bytes;
   dispatch_reads(self);
   st.unsent_ids.push_back(st.ahead.push_read(std::move(a), r));
   st.unsent_reads.push_back(std::move(r));
@@ -72,6 +73,7 @@ void read_soon(self_ptr self, action a) {
   auto r = std::make_shared<content_read>();
   r->path = a.path;
   r->full_path = st.fs->full_path(a.path);
+  r->max_bytes = st.cfg.small_file_bytes;
   st.unsent_ids.push_back(st.ahead.push_read(std::move(a), r));
   st.unsent_reads.push_back(std::move(r));
   if (st.unsent_reads.size() >= st.cfg.reads_per_message)
@@ -88,7 +90,18 @@ void dispatch_reads(self_ptr self) {
   if (st.unsent_reads.empty())
     return;
   auto& workers = st.cfg.content_workers;
-  auto worker = workers[st.next_worker++ % workers.size()];
+  // The worker with the fewest of our requests out (the next in turn on
+  // a tie): a small read must not queue behind chunkings when a worker is
+  // free.
+  st.worker_load.resize(workers.size());
+  size_t pick = st.next_worker++ % workers.size();
+  for (size_t k = 1; k < workers.size(); ++k) {
+    auto i = (pick + k) % workers.size();
+    if (st.worker_load[i] < st.worker_load[pick])
+      pick = i;
+  }
+  ++st.worker_load[pick];
+  auto worker = workers[pick];
   auto ids = std::move(st.unsent_ids);
   auto reads = std::move(st.unsent_reads);
   st.unsent_ids.clear();
@@ -97,6 +110,7 @@ void dispatch_reads(self_ptr self) {
     .then(
       [=](content_reads& done) {
         auto& st = self->state;
+        --st.worker_load[pick];
         bool any = false;
         for (size_t i = 0; i < ids.size(); ++i)
           if (st.ahead.done(ids[i])) {
@@ -113,12 +127,14 @@ void dispatch_reads(self_ptr self) {
           pump(self);
       },
       [=](caf::error& err) {
-        // The worker is gone (the node is stopping): each file is looked
-        // at again, as after any failed read.
+        // The worker failed (not the reads): the sender reads these files
+        // itself when their turn comes.
+        --self->state.worker_load[pick];
+        spdlog::warn("content-worker-failed reads={} detail={}", ids.size(),
+                     self->system().render(err));
         bool any = false;
         for (size_t i = 0; i < ids.size(); ++i) {
-          reads[i]->outcome = read_outcome::failed;
-          reads[i]->reason = "content worker: " + self->system().render(err);
+          reads[i]->worker_failed = true;
           any |= self->state.ahead.done(ids[i]);
         }
         if (any)
@@ -146,8 +162,11 @@ void plan_or_queue(self_ptr self, action a) {
 bool look_ahead(self_ptr self) {
   auto& st = self->state;
   auto* front = st.ahead.peek_plain();
+  // Bounded in actions queued and in planner steps (a walk over files that
+  // need nothing plans many steps and queues nothing).
   return front != nullptr && streams_itself(st, *front)
          && st.ahead.size() <= st.cfg.stream_look_ahead
+         && st.look_ahead_steps < 4 * st.cfg.stream_look_ahead
          && !st.planner->idle() && may_plan(self);
 }
 
@@ -164,6 +183,7 @@ bool run_ready(self_ptr self) {
   auto r = st.ahead.pop_ready();
   if (!r)
     return false;
+  st.look_ahead_steps = 0;
   if (!r->read) {
     // The workers get what the look-ahead planned before this file
     // streams (possibly for the rest of this pump).
@@ -171,6 +191,8 @@ bool run_ready(self_ptr self) {
       dispatch_reads(self);
     execute(self, r->a);
   } else if (!r->read->chunks()) {
+    if (r->read->worker_failed)
+      r->read.reset(); // Read here.
     send_small_file(self, r->a, std::move(r->read));
   } else {
     // A chunking that failed (the file changed, vanished or could not be

@@ -71,6 +71,7 @@ std::shared_ptr<content_read> read_small_file(self_ptr self, const action& a,
   auto r = std::make_shared<content_read>();
   r->path = a.path;
   r->full_path = self->state.fs->full_path(a.path);
+  r->max_bytes = self->state.cfg.small_file_bytes;
   if (!cached_only)
     r->run();
   else if (!r->run_cached())

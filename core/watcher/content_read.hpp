@@ -22,6 +22,8 @@
 #include "core/watcher/file_reader.hpp"
 #include "core/wire/chunker.hpp"
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +37,15 @@ struct content_read {
   std::string full_path;
   /// Set: also chunk the file with these parameters into `list`.
   std::optional<chunker_params> chunking;
+  /// A file larger than this now is not read (`changed`): what was planned
+  /// as a small file, or one to chunk ahead, may have grown since, and a
+  /// worker must not take a log or an image whole into memory.
+  uint64_t max_bytes = UINT64_MAX;
+  /// Set by the sender when it no longer waits for this read (its link
+  /// was lost): a worker that has not started it skips it.
+  std::atomic<bool> cancelled{false};
+  /// The worker failed (not the read): the sender reads the file itself.
+  bool worker_failed = false;
   read_outcome outcome = read_outcome::failed;
   std::string reason;
   /// The content, its hash and its state as read.
@@ -48,8 +59,9 @@ struct content_read {
 
   bool chunks() const noexcept { return chunking.has_value(); }
 
-  /// Reads or chunks the file into the fields above.
-  void run();
+  /// Reads (and chunks) the file into the fields above, unless cancelled;
+  /// never throws (an exception is a failed read).
+  void run() noexcept;
 
   /// As run() for a file read whole, when all of it is in the page cache
   /// (nothing waits for the disk); false otherwise, with nothing filled in.

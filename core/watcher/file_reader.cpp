@@ -121,9 +121,14 @@ namespace {
 
 read_outcome read_whole(file_stream& in, const std::string& full_path,
                         std::vector<char>& data, hash128& hash,
-                        entry_meta& meta, std::string& reason) {
+                        entry_meta& meta, std::string& reason,
+                        uint64_t max_bytes) {
   if (auto r = in.open(full_path, reason); r != read_outcome::ok)
     return r;
+  if (in.state().meta.size > max_bytes) {
+    reason = "grew to " + std::to_string(in.state().meta.size) + " bytes";
+    return read_outcome::changed;
+  }
   if (auto r = in.next(in.state().meta.size, data, reason);
       r != read_outcome::ok)
     return r;
@@ -138,22 +143,23 @@ read_outcome read_whole(file_stream& in, const std::string& full_path,
 
 read_outcome read_whole_file(const std::string& full_path,
                              std::vector<char>& data, hash128& hash,
-                             entry_meta& meta, std::string& reason) {
+                             entry_meta& meta, std::string& reason,
+                             uint64_t max_bytes) {
   file_stream in;
-  return read_whole(in, full_path, data, hash, meta, reason);
+  return read_whole(in, full_path, data, hash, meta, reason, max_bytes);
 }
 
 bool read_whole_file_cached(const std::string& full_path,
                             std::vector<char>& data, hash128& hash,
                             entry_meta& meta, std::string& reason,
-                            read_outcome& out) {
+                            read_outcome& out, uint64_t max_bytes) {
   file_stream in;
   in.cached_only();
   std::vector<char> got;
   hash128 h;
   entry_meta m;
   std::string why;
-  auto r = read_whole(in, full_path, got, h, m, why);
+  auto r = read_whole(in, full_path, got, h, m, why, max_bytes);
   if (in.would_block())
     return false;
   data = std::move(got);

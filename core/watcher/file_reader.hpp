@@ -74,15 +74,18 @@ private:
 };
 
 /// Reads a whole (small) file: content, its hash and its state as read.
+/// A file larger than `max_bytes` now is not read: `changed` (it is no
+/// longer the file that was planned as one to read whole).
 read_outcome read_whole_file(const std::string& full_path,
                              std::vector<char>& data, hash128& hash,
-                             entry_meta& meta, std::string& reason);
+                             entry_meta& meta, std::string& reason,
+                             uint64_t max_bytes = UINT64_MAX);
 
 /// As read_whole_file, from the page cache only: false when some of the
 /// file would have to come from the disk (then nothing is filled in).
 bool read_whole_file_cached(const std::string& full_path,
                             std::vector<char>& data, hash128& hash,
                             entry_meta& meta, std::string& reason,
-                            read_outcome& out);
+                            read_outcome& out, uint64_t max_bytes = UINT64_MAX);
 
 } // namespace livesync

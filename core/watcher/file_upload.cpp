@@ -42,6 +42,12 @@ op file_upload::make(op_kind kind) const {
 
 void file_upload::use_content(std::vector<char> content,
                               const entry_meta& meta) {
+  uint64_t listed_bytes = 0;
+  if (listed_)
+    for (auto& c : listed_->chunks)
+      listed_bytes += c.length;
+  if (!listed_ || content.size() != meta.size || listed_bytes != meta.size)
+    return; // Not the list's content: read the file (and check it) instead.
   held_ = true;
   held_content_ = std::move(content);
   held_meta_ = meta;

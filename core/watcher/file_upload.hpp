@@ -65,8 +65,9 @@ public:
               std::shared_ptr<const chunk_list> listed = nullptr);
 
   /// Sends `content`, the bytes the chunk list was made of, in state
-  /// `meta` as read, instead of reading the file. Before open(); needs the
-  /// list.
+  /// `meta` as read, instead of reading the file. Before open(). Ignored
+  /// (the file is read and checked against the list) unless the list,
+  /// the content and `meta` agree on the size.
   void use_content(std::vector<char> content, const entry_meta& meta);
 
   /// Opens the file and fills `begin` with the begin_file op (changed:

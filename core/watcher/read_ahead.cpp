@@ -104,6 +104,9 @@ const action* read_ahead::peek_plain() const noexcept {
 }
 
 void read_ahead::clear() {
+  for (auto& s : queue_)
+    if (s.pending)
+      s.read->cancelled = true; // A worker that has not begun skips it.
   front_id_ += queue_.size();
   queue_.clear();
   uploads_.clear();

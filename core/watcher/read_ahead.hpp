@@ -99,7 +99,7 @@ public:
   const action* peek_plain() const noexcept;
 
   /// Drops everything (the link is lost; its ids are never reused, so late
-  /// answers are told apart).
+  /// answers are told apart); reads still out are cancelled.
   void clear();
 
   bool empty() const noexcept { return queue_.empty(); }

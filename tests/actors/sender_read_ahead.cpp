@@ -45,6 +45,15 @@ holding_worker(holding_worker_actor::stateful_pointer<holding_state> self) {
   };
 }
 
+/// A worker that fails every request (as one that died would).
+content_worker_actor::behavior_type failing_worker() {
+  return {
+    [](atom::read, content_reads&) -> caf::result<content_reads> {
+      return caf::make_error(caf::sec::runtime_error, "worker failed");
+    },
+  };
+}
+
 /// Bytes that chunk into many chunks (no long runs).
 std::string varied(size_t n, unsigned seed) {
   std::string out(n, '\0');
@@ -284,6 +293,52 @@ CAF_TEST(another name of a file whose read waits is linked to it not copied) {
   CAF_CHECK_EQUAL(mismatch(), "");
   CAF_CHECK(std::filesystem::equivalent(ref + "/a", ref + "/b"));
   CAF_CHECK_EQUAL(status_now().counters.files, 1u);
+}
+
+CAF_TEST(files a worker failed to read are read by the sender) {
+  write("a", "small");
+  write("b", varied(200u << 10, 7));
+  write("c", "small too");
+  workers = {sys.spawn(failing_worker)};
+  start_reference();
+  start_watcher_read_by_read();
+  CAF_CHECK_EQUAL(status_now().state, "in-sync");
+  CAF_CHECK_EQUAL(mismatch(), "");
+  auto c = status_now().counters;
+  CAF_CHECK_EQUAL(c.files, 3u);
+  CAF_CHECK_EQUAL(c.worker_reads, 0u);
+  CAF_CHECK_EQUAL(c.unreadable, 0u);
+}
+
+CAF_TEST(chunkings out when the link is lost are cancelled) {
+  write("a", "small, read slowly");
+  write("b", varied(200u << 10, 8));
+  workers = {};
+  slow = sys.spawn(holding_worker);
+  workers = {caf::actor_cast<content_worker_actor>(slow)};
+  start_reference();
+  start_watcher_read_by_read();
+  CAF_REQUIRE_EQUAL(held(), 2u); // "a" read, "b" chunked: both held.
+  auto& held_reads = deref<caf::stateful_actor<holding_state,
+                                               holding_worker_actor::base>>(
+                       slow)
+                       .state.held;
+  auto b = held_reads[1].first.front();
+  CAF_REQUIRE(b->chunks());
+  anon_send_exit(rx, caf::exit_reason::kill);
+  *reachable = receiver_actor{};
+  sched.run();
+  CAF_CHECK(state().ahead.empty());
+  CAF_CHECK(b->cancelled); // The worker skips it.
+  release();
+  CAF_CHECK(b->list == nullptr);
+  CAF_CHECK(b->data.empty());
+  start_reference();
+  advance_time(100ms);
+  sched.run();
+  release(); // The new link's reads.
+  CAF_CHECK_EQUAL(status_now().state, "in-sync");
+  CAF_CHECK_EQUAL(mismatch(), "");
 }
 
 CAF_TEST(live changes and renames through real workers end identical) {

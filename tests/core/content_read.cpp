@@ -150,3 +150,37 @@ CAF_TEST(a chunked read of a file that is gone or unreadable has no list) {
   CAF_CHECK(dir.outcome != read_outcome::ok);
   CAF_CHECK(dir.list == nullptr);
 }
+
+CAF_TEST(a read over its bound or cancelled takes nothing) {
+  temp_dir tmp;
+  auto path = tmp.path + "/grew";
+  std::ofstream{path} << std::string(5000, 'g');
+  // Planned at a size that fit; it has grown past the bound since.
+  content_read r;
+  r.full_path = path;
+  r.max_bytes = 4096;
+  r.run();
+  CAF_CHECK(r.outcome == read_outcome::changed);
+  CAF_CHECK(r.data.empty());
+  content_read scan;
+  scan.full_path = path;
+  scan.max_bytes = 4096;
+  scan.chunking = chunker_params{};
+  scan.run();
+  CAF_CHECK(scan.outcome == read_outcome::changed);
+  CAF_CHECK(scan.list == nullptr);
+  // The link it was for is gone: skipped.
+  content_read cancelled;
+  cancelled.full_path = path;
+  cancelled.cancelled = true;
+  cancelled.run();
+  CAF_CHECK(cancelled.outcome == read_outcome::failed);
+  CAF_CHECK(cancelled.data.empty());
+  // At the bound it is read.
+  content_read fits;
+  fits.full_path = path;
+  fits.max_bytes = 5000;
+  fits.run();
+  CAF_CHECK(fits.outcome == read_outcome::ok);
+  CAF_CHECK_EQUAL(fits.data.size(), 5000u);
+}

@@ -292,3 +292,17 @@ CAF_TEST(nothing is planned past an upload of a file with other names) {
   CAF_CHECK(q.may_plan_past(&other));
   CAF_CHECK(!q.done(id));
 }
+
+CAF_TEST(a clear cancels the reads still out) {
+  read_ahead q{read_ahead::limits{}};
+  auto out = pending_read();
+  auto done = pending_read();
+  auto scan = pending_scan();
+  q.push_read(upload("a"), out);
+  q.push_read(upload("b"), done, true);
+  q.push_read(upload("c", 1u << 20), scan);
+  q.clear();
+  CAF_CHECK(out->cancelled);
+  CAF_CHECK(scan->cancelled);
+  CAF_CHECK(!done->cancelled); // Already read: nothing to skip.
+}
