@@ -194,11 +194,14 @@ bool run_ready(self_ptr self) {
     if (r->read->worker_failed)
       r->read.reset(); // Read here.
     send_small_file(self, r->a, std::move(r->read));
-  } else {
-    // A chunking that failed (the file changed, vanished or could not be
-    // read) leaves no list: the sender reads the file itself, and its
-    // read decides what to do.
+  } else if (r->read->worker_failed || r->read->outcome == read_outcome::ok) {
+    // Sent from the worker's content, or (the worker failed) read here.
     start_upload(self, r->a, std::move(r->read));
+  } else {
+    // Gone, changed (still being written, or grown past the bound) or
+    // unreadable: as after any read of ours (a file being written is
+    // looked at again once it settles, not read again at once).
+    readable(self, r->a.path, r->read->outcome, r->read->reason);
   }
   return true;
 }

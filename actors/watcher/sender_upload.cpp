@@ -189,7 +189,7 @@ void start_upload(self_ptr self, const action& a,
                   std::shared_ptr<content_read> ahead) {
   auto& st = self->state;
   if (ahead && !ahead->list)
-    ahead.reset(); // Its chunking failed: read here, which decides.
+    ahead.reset(); // No list (its worker failed): read here.
   if (a.meta.size <= st.cfg.small_file_bytes && !ahead) {
     send_small_file(self, a, nullptr);
     return;

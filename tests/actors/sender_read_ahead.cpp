@@ -341,6 +341,32 @@ CAF_TEST(chunkings out when the link is lost are cancelled) {
   CAF_CHECK_EQUAL(mismatch(), "");
 }
 
+CAF_TEST(a larger file grown past the bound before its chunking goes once settled) {
+  write("a", "small, read slowly");
+  write("b", varied(200u << 10, 9));
+  slow = sys.spawn(holding_worker);
+  workers = {caf::actor_cast<content_worker_actor>(slow)};
+  start_reference();
+  sender_config cfg;
+  cfg.reads_per_message = 1;
+  cfg.cached_reads_inline = false;
+  cfg.scan_ahead_max_bytes = 300u << 10;
+  start_watcher(cfg);
+  CAF_REQUIRE_EQUAL(held(), 2u); // "a" read, "b" chunked: both held.
+  auto grown = varied(400u << 10, 10); // Past the 300 KiB bound.
+  write("b", grown);
+  release(); // "b" is not taken whole: changed, looked at once settled.
+  CAF_CHECK(!on_reference("b"));
+  advance_time(10ms);
+  sched.run();
+  CAF_CHECK_EQUAL(status_now().state, "in-sync");
+  CAF_CHECK_EQUAL(mismatch(), "");
+  auto c = status_now().counters;
+  CAF_CHECK_EQUAL(c.errors, 0u);
+  CAF_CHECK_EQUAL(c.unreadable, 0u);
+  CAF_CHECK_EQUAL(c.literal_bytes, grown.size() + 18);
+}
+
 CAF_TEST(live changes and renames through real workers end identical) {
   workers = {sys.spawn(content_worker), sys.spawn(content_worker)};
   write("keep/x", "x");
