@@ -34,6 +34,7 @@
 #include "core/watcher/link_session.hpp"
 #include "core/watcher/progress_meter.hpp"
 #include "core/watcher/read_ahead.hpp"
+#include "core/watcher/worker_loads.hpp"
 #include "core/watcher/recipe_cache.hpp"
 #include "core/watcher/local_tree.hpp"
 #include "core/watcher/sync_planner.hpp"
@@ -181,11 +182,11 @@ struct sender_state {
   uint64_t next_xfer = 1;
   recipe_cache recipes;
   /// Planned actions waiting behind files read or chunked on the content
-  /// workers; the next worker to hand a read to.
+  /// workers.
   read_ahead ahead{read_ahead::limits{}};
-  size_t next_worker = 0;
-  /// Requests out at each worker (dispatch_reads picks the least loaded).
-  std::vector<size_t> worker_load;
+  /// Requests out at each worker (dispatch_reads picks the least loaded,
+  /// the next in turn on a tie).
+  worker_loads worker_load;
   /// Planner steps taken since the front became a file this sender streams
   /// itself (look_ahead() stops after a few).
   size_t look_ahead_steps = 0;

@@ -17,13 +17,19 @@ bool reads_ahead(const sender_state& st, const action& a) {
          && a.meta.size <= st.cfg.small_file_bytes;
 }
 
+// An upload above the small size, with workers that may chunk it (with
+// several references the senders share one chunking of each file instead,
+// core/watcher/chunk_list_cache).
+bool larger_for_workers(const sender_state& st, const action& a) {
+  return !st.cfg.content_workers.empty() && !st.cfg.shared_chunks
+         && a.kind == action::upload && a.meta.size > st.cfg.small_file_bytes;
+}
+
 // A larger file that would wait behind other work anyway: a worker chunks
 // it meanwhile (not one at the front: the sender streams that at once,
-// chunking as it goes). With several references the senders share one
-// chunking of each file instead (core/watcher/chunk_list_cache).
+// chunking as it goes).
 bool chunks_ahead(const sender_state& st, const action& a) {
-  return !st.cfg.content_workers.empty() && !st.cfg.shared_chunks
-         && a.kind == action::upload && a.meta.size > st.cfg.small_file_bytes
+  return larger_for_workers(st, a)
          && a.meta.size <= st.cfg.scan_ahead_max_bytes && !st.ahead.empty()
          && st.ahead.has_room_for_scan(a.meta.size);
 }
@@ -32,9 +38,7 @@ bool chunks_ahead(const sender_state& st, const action& a) {
 // starts, it plans a little further (look_ahead), so that the workers read
 // and chunk the next files while it streams this one.
 bool streams_itself(const sender_state& st, const action& a) {
-  return !st.cfg.content_workers.empty() && !st.cfg.shared_chunks
-         && st.cfg.stream_look_ahead > 0 && a.kind == action::upload
-         && a.meta.size > st.cfg.small_file_bytes;
+  return larger_for_workers(st, a) && st.cfg.stream_look_ahead > 0;
 }
 
 // Queues `a` behind the reads out, with its file chunked on a worker, in a
@@ -90,17 +94,7 @@ void dispatch_reads(self_ptr self) {
   if (st.unsent_reads.empty())
     return;
   auto& workers = st.cfg.content_workers;
-  // The worker with the fewest of our requests out (the next in turn on
-  // a tie): a small read must not queue behind chunkings when a worker is
-  // free.
-  st.worker_load.resize(workers.size());
-  size_t pick = st.next_worker++ % workers.size();
-  for (size_t k = 1; k < workers.size(); ++k) {
-    auto i = (pick + k) % workers.size();
-    if (st.worker_load[i] < st.worker_load[pick])
-      pick = i;
-  }
-  ++st.worker_load[pick];
+  auto pick = st.worker_load.pick(workers.size());
   auto worker = workers[pick];
   auto ids = std::move(st.unsent_ids);
   auto reads = std::move(st.unsent_reads);
@@ -110,7 +104,7 @@ void dispatch_reads(self_ptr self) {
     .then(
       [=](content_reads& done) {
         auto& st = self->state;
-        --st.worker_load[pick];
+        st.worker_load.done(pick);
         bool any = false;
         for (size_t i = 0; i < ids.size(); ++i)
           if (st.ahead.done(ids[i])) {
@@ -129,7 +123,7 @@ void dispatch_reads(self_ptr self) {
       [=](caf::error& err) {
         // The worker failed (not the reads): the sender reads these files
         // itself when their turn comes.
-        --self->state.worker_load[pick];
+        self->state.worker_load.done(pick);
         spdlog::warn("content-worker-failed reads={} detail={}", ids.size(),
                      self->system().render(err));
         bool any = false;

@@ -47,7 +47,8 @@ void file_upload::use_content(std::vector<char> content,
     for (auto& c : listed_->chunks)
       listed_bytes += c.length;
   if (!listed_ || content.size() != meta.size || listed_bytes != meta.size)
-    return; // Not the list's content: read the file (and check it) instead.
+    return; // Not the list's content: open() then checks the file against
+            // the list's version (changed: looked at again).
   held_ = true;
   held_content_ = std::move(content);
   held_meta_ = meta;

@@ -66,8 +66,8 @@ public:
 
   /// Sends `content`, the bytes the chunk list was made of, in state
   /// `meta` as read, instead of reading the file. Before open(). Ignored
-  /// (the file is read and checked against the list) unless the list,
-  /// the content and `meta` agree on the size.
+  /// (open() then checks the file against the list's version) unless the
+  /// list, the content and `meta` agree on the size.
   void use_content(std::vector<char> content, const entry_meta& meta);
 
   /// Opens the file and fills `begin` with the begin_file op (changed:

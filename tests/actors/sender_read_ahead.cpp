@@ -91,8 +91,7 @@ struct read_ahead_fixture : fixture {
 
   /// Every file read on a worker (the test's files are all in the page
   /// cache), one per message, so that reads alternate between the workers.
-  void start_watcher_read_by_read() {
-    sender_config cfg;
+  void start_watcher_read_by_read(sender_config cfg = {}) {
     cfg.reads_per_message = 1;
     cfg.cached_reads_inline = false;
     start_watcher(cfg);
@@ -245,10 +244,8 @@ CAF_TEST(without look-ahead a larger file at the front streams at once) {
   slow_and_fast();
   start_reference();
   sender_config cfg;
-  cfg.reads_per_message = 1;
-  cfg.cached_reads_inline = false;
   cfg.stream_look_ahead = 0;
-  start_watcher(cfg);
+  start_watcher_read_by_read(cfg);
   // Nothing waited when either was planned: the sender chunked both.
   CAF_CHECK_EQUAL(held(), 0u);
   CAF_CHECK_EQUAL(status_now().state, "in-sync");
@@ -348,10 +345,8 @@ CAF_TEST(a larger file grown past the bound before its chunking goes once settle
   workers = {caf::actor_cast<content_worker_actor>(slow)};
   start_reference();
   sender_config cfg;
-  cfg.reads_per_message = 1;
-  cfg.cached_reads_inline = false;
   cfg.scan_ahead_max_bytes = 300u << 10;
-  start_watcher(cfg);
+  start_watcher_read_by_read(cfg);
   CAF_REQUIRE_EQUAL(held(), 2u); // "a" read, "b" chunked: both held.
   auto grown = varied(400u << 10, 10); // Past the 300 KiB bound.
   write("b", grown);
